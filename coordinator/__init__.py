@@ -1,0 +1,1 @@
+"""Homeward's service: the rescue-operation rules, the HTTP API, settings and the command line."""

@@ -1,0 +1,52 @@
+"""The service's errors, named for what went wrong; one middleware maps them to HTTP answers."""
+
+from __future__ import annotations
+
+
+class CoordinatorError(Exception):
+    """Base of the errors the service answers with a status and a sentence."""
+
+    status = 500
+    code = "internal_error"
+
+
+class BadRequest(CoordinatorError):
+    """The request is not readable JSON or lacks what every request needs."""
+
+    status = 400
+    code = "bad_request"
+
+
+class Unauthorized(CoordinatorError):
+    """No valid token came with the request."""
+
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(CoordinatorError):
+    """The caller's role may not do this."""
+
+    status = 403
+    code = "forbidden"
+
+
+class NotFound(CoordinatorError):
+    """The operation, survivor or page does not exist."""
+
+    status = 404
+    code = "not_found"
+
+
+class RuleBroken(CoordinatorError):
+    """The command breaks a rule of the rescue operation; the message names the rule."""
+
+    status = 422
+    code = "rule_broken"
+
+
+class InvalidInput(CoordinatorError):
+    """The body is JSON but does not match the contract's payloads."""
+
+    status = 422
+    code = "validation_error"
