@@ -1,0 +1,62 @@
+"""Payloads of the journey home and after: custody handoffs, return, reunion and support."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from pydantic import Field
+
+from events.catalogue.base import (
+    MAX_LIST,
+    MAX_SHORT_LIST,
+    Country,
+    EventData,
+    LongText,
+    Part,
+    ShortText,
+)
+from events.catalogue.vocabulary import Destination, Service
+
+SurvivorIds = Annotated[tuple[UUID, ...], Field(min_length=1, max_length=MAX_LIST)]
+
+
+class Party(Part):
+    """One side of a custody handoff: the agency, its country and the officer."""
+
+    agency: ShortText
+    country: Country
+    officer: ShortText | None = None
+
+
+class CustodyTransferred(EventData):
+    """Named survivors were handed from one agency to another, across a border or not."""
+
+    survivor_ids: SurvivorIds
+    from_party: Party
+    to_party: Party
+    place: ShortText | None = None
+
+
+class SurvivorReturned(EventData):
+    """Named survivors arrived home or in a shelter."""
+
+    survivor_ids: SurvivorIds
+    place: ShortText | None = None
+    destination: Destination
+
+
+class FamilyReunited(EventData):
+    """A returned survivor was reunited with their family."""
+
+    survivor_id: UUID
+    place: ShortText | None = None
+    family_present: Annotated[tuple[ShortText, ...], Field(max_length=MAX_SHORT_LIST)] = ()
+
+
+class SupportProvided(EventData):
+    """A returned survivor received a follow-up service."""
+
+    survivor_id: UUID
+    service: Service
+    note: LongText | None = None

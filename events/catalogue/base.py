@@ -1,0 +1,136 @@
+"""The building blocks of every payload: the base models and the bounded field types they share.
+
+Top-level payloads allow fields the catalogue does not name (the design's "fields not shown are
+allowed"), as long as each is bounded JSON; nested objects are closed, except `personal` objects,
+which are free-form because they are encrypted wholesale before they are stored.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Annotated, Any, ClassVar
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    StringConstraints,
+    model_validator,
+)
+
+from events.catalogue.countries import ISO_3166_ALPHA_2
+
+MAX_EXTRA_FIELDS = 50
+MAX_EXTRA_JSON_CHARS = 10_000
+MAX_PERSONAL_KEYS = 50
+MAX_LIST = 200
+MAX_SHORT_LIST = 50
+
+
+def _is_country(code: str) -> str:
+    if code not in ISO_3166_ALPHA_2:
+        raise ValueError(f"{code!r} is not an ISO 3166-1 alpha-2 country code")
+    return code
+
+
+ShortText = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+"""A name, place, agency, province or other short label."""
+
+LongText = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+"""A note, summary, reason or description."""
+
+Country = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Z]{2}$"),
+    AfterValidator(_is_country),
+]
+"""An ISO 3166-1 alpha-2 code, upper case, checked against the assigned codes."""
+
+Age = Annotated[int, Field(strict=True, ge=0, le=120)]
+"""An age in whole years."""
+
+Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+"""A SHA-256 digest as 64 lower-case hexadecimal digits."""
+
+Moment = Annotated[AwareDatetime | date, Field(union_mode="left_to_right")]
+"""A time with its zone, or a calendar day when the time is not known."""
+
+PersonalText = Annotated[StrictStr, StringConstraints(max_length=2000)]
+
+PersonalValue = PersonalText | StrictBool | StrictInt | StrictFloat | None
+"""One value of a personal object: flat JSON, no coercion between types."""
+
+
+def _is_bounded_personal(personal: dict[str, Any]) -> dict[str, Any]:
+    if len(personal) > MAX_PERSONAL_KEYS:
+        raise ValueError(f"a personal object holds at most {MAX_PERSONAL_KEYS} keys")
+    return personal
+
+
+Personal = Annotated[
+    dict[
+        Annotated[str, StringConstraints(min_length=1, max_length=100)],
+        PersonalValue,
+    ],
+    AfterValidator(_is_bounded_personal),
+]
+"""Free-form personal data (name, date of birth, contacts...): flat JSON, at most 50 keys.
+
+The object is encrypted as a whole before it is stored, so its keys are not fixed here.
+"""
+
+
+def _json_size(value: Any) -> int:
+    try:
+        return len(json.dumps(value, allow_nan=False, ensure_ascii=False))
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"is not finite JSON ({error})") from error
+
+
+class EventData(BaseModel):
+    """The payload (`data`) of one event type; the envelope holds id, times and who recorded it."""
+
+    model_config = ConfigDict(frozen=True, extra="allow", allow_inf_nan=False)
+
+    schema_version: ClassVar[int] = 1
+    """The payload's current schema version; older stored versions are upcast on reading."""
+
+    @model_validator(mode="after")
+    def _extra_fields_are_bounded_json(self) -> EventData:
+        extra = self.model_extra or {}
+        if len(extra) > MAX_EXTRA_FIELDS:
+            raise ValueError(f"data holds at most {MAX_EXTRA_FIELDS} fields the catalogue lacks")
+        for name, value in extra.items():
+            if len(name) > 100:
+                raise ValueError("an extra field's name is at most 100 characters")
+            if _json_size(value) > MAX_EXTRA_JSON_CHARS:
+                raise ValueError(f"extra field {name!r} is over {MAX_EXTRA_JSON_CHARS} characters")
+        return self
+
+
+class Part(BaseModel):
+    """A nested object of a payload (a survivor, a party, a reporter): closed to unknown fields."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+
+__all__ = [
+    "MAX_LIST",
+    "MAX_SHORT_LIST",
+    "Age",
+    "Country",
+    "EventData",
+    "LongText",
+    "Moment",
+    "Part",
+    "Personal",
+    "Sha256",
+    "ShortText",
+]

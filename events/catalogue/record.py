@@ -1,0 +1,81 @@
+"""Payloads of the record kept alongside the rescue: legal steps, notes, corrections, closing."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+from uuid import UUID
+
+from pydantic import AfterValidator, Field
+
+from events.catalogue.base import MAX_EXTRA_JSON_CHARS, EventData, LongText, Sha256, ShortText
+from events.catalogue.vocabulary import CloseReason, Phase
+
+
+class TestimonyRecorded(EventData):
+    """A survivor's testimony was recorded; the file itself is identified by its SHA-256."""
+
+    __test__ = False  # not a pytest test class, despite its name
+
+    survivor_id: UUID
+    recorded_by: ShortText
+    location: ShortText | None = None
+    sha256: Sha256
+
+
+class EvidenceLogged(EventData):
+    """An evidence item was logged: what it is, its SHA-256, who holds it and where."""
+
+    description: LongText
+    sha256: Sha256
+    custodian: ShortText | None = None
+    storage: ShortText | None = None
+
+
+class ProsecutionUpdated(EventData):
+    """The prosecution moved on: complaint, arrest, indictment, trial, verdict or appeal."""
+
+    phase: Phase
+    summary: LongText | None = None
+    court: ShortText | None = None
+
+
+class StatusNoted(EventData):
+    """A free-text update from the field, optionally with a place."""
+
+    note: LongText
+    place: ShortText | None = None
+
+
+def _is_bounded_json(value: dict[str, Any]) -> dict[str, Any]:
+    try:
+        size = len(json.dumps(value, allow_nan=False, ensure_ascii=False))
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"corrected_data is not finite JSON ({error})") from error
+    if size > MAX_EXTRA_JSON_CHARS:
+        raise ValueError(f"corrected_data is over {MAX_EXTRA_JSON_CHARS} characters")
+    return value
+
+
+class EventCorrected(EventData):
+    """An earlier event of the operation was corrected; the original stays in the log."""
+
+    corrects_event_id: UUID
+    reason: LongText
+    corrected_data: Annotated[dict[str, Any], AfterValidator(_is_bounded_json)] = Field(
+        default_factory=dict,
+    )
+
+
+class PersonalDataErased(EventData):
+    """A survivor's personal-data key was destroyed, erasing their personal data everywhere."""
+
+    survivor_id: UUID
+    reason: LongText
+
+
+class OperationClosed(EventData):
+    """The operation ended, and why."""
+
+    reason: CloseReason
+    note: LongText | None = None

@@ -1,0 +1,355 @@
+"""The event store: append to an operation's stream, read it back, read the whole log in order.
+
+Appends are one round trip to `append_events` (events/migrations/0001_event_log.sql), which checks
+idempotency and the expected version, chains the hashes and inserts. Readers of the whole log see
+only rows whose writing transaction is older than every running one, ordered by
+(epoch, transaction id, position), so an event that commits late with a low position is never
+skipped (invariant 3). Driver errors become the store's own errors here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from events.canonical import NotCanonicalisable
+from events.envelope import START, Appended, AppendedEvent, Cursor, NewEvent, Recorded
+from events.errors import (
+    DuplicateEventConflict,
+    LogIsAppendOnly,
+    StoreError,
+    StoreUnavailable,
+    VersionConflict,
+)
+from events.integrity import body_hash, content_hash
+
+# Appends without an expected version retry this often when another writer took the version.
+_RETRIES = 5
+_MAX_JSON_INTEGER = 2**53
+
+_COLUMNS = """
+    event_id, stream_id, version, position, epoch, xid, type, schema_version, data, metadata,
+    occurred_at, recorded_at, content_hash, prev_hash, hash
+"""
+
+
+class InvalidEventData(StoreError):
+    """An event's data cannot be stored faithfully (a number JSON cannot keep, a NUL byte)."""
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+async def init_connection(connection: asyncpg.Connection) -> None:
+    """Teach a new connection to exchange jsonb as Python objects."""
+    await connection.set_type_codec(
+        "jsonb", encoder=_dumps, decoder=json.loads, schema="pg_catalog"
+    )
+
+
+async def create_pool(
+    dsn: str,
+    *,
+    min_size: int = 2,
+    max_size: int = 10,
+    idle_in_transaction_timeout_ms: int = 60_000,
+) -> asyncpg.Pool:
+    """A connection pool set up for the store.
+
+    A transaction left idle holds back every reader of the log (they wait for it to finish), so
+    the server ends such transactions after `idle_in_transaction_timeout_ms`.
+    """
+    with translate_errors():
+        return await asyncpg.create_pool(
+            dsn,
+            min_size=min_size,
+            max_size=max_size,
+            init=init_connection,
+            server_settings={
+                "application_name": "homeward",
+                "idle_in_transaction_session_timeout": str(idle_in_transaction_timeout_ms),
+            },
+        )
+
+
+@contextmanager
+def translate_errors() -> Iterator[None]:
+    """Turn driver and connection errors into the store's errors: the one place that does it."""
+    try:
+        yield
+    except asyncpg.PostgresError as error:
+        state = getattr(error, "sqlstate", None)
+        if state == "HW003":
+            raise LogIsAppendOnly(str(error)) from error
+        if state in {"22P05", "22021", "54000"}:
+            raise InvalidEventData(f"the event data cannot be stored: {error}") from error
+        if isinstance(error, asyncpg.CannotConnectNowError | asyncpg.AdminShutdownError):
+            raise StoreUnavailable("the database is starting up or shutting down") from error
+        raise
+    except (OSError, asyncpg.InterfaceError, asyncpg.ConnectionDoesNotExistError) as error:
+        raise StoreUnavailable("the database cannot be reached") from error
+
+
+def _check_numbers(value: Any) -> None:
+    # jsonb keeps numbers as exact decimals; beyond 2**53 they would come back as other numbers
+    # than the ones hashed, and the record would no longer verify.
+    if isinstance(value, dict):
+        for item in value.values():
+            _check_numbers(item)
+    elif isinstance(value, list):
+        for item in value:
+            _check_numbers(item)
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise InvalidEventData("NaN and infinity are not JSON numbers")
+    elif (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and not -_MAX_JSON_INTEGER < value < _MAX_JSON_INTEGER
+    ):
+        raise InvalidEventData(f"the number {value} is too large to keep exactly")
+
+
+def _record(row: asyncpg.Record) -> Recorded:
+    return Recorded(
+        event_id=row["event_id"],
+        stream_id=row["stream_id"],
+        version=row["version"],
+        position=row["position"],
+        cursor=Cursor(row["epoch"], row["xid"], row["position"]),
+        type=row["type"],
+        schema_version=row["schema_version"],
+        data=row["data"],
+        metadata=row["metadata"],
+        occurred_at=row["occurred_at"],
+        recorded_at=row["recorded_at"],
+        content_hash=bytes(row["content_hash"]),
+        prev_hash=bytes(row["prev_hash"]),
+        hash=bytes(row["hash"]),
+    )
+
+
+class EventStore:
+    """Append-only streams of events, one per rescue operation, on PostgreSQL."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool | asyncpg.Connection,
+        *,
+        on_append: Callable[[], None] | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._pool = pool
+        self._on_append = on_append
+        self._clock = clock
+
+    @property
+    def pool(self) -> asyncpg.Pool | asyncpg.Connection:
+        """What the store reads and writes through: a pool, or one connection (in a transaction)."""
+        return self._pool
+
+    async def append(
+        self,
+        stream_id: UUID,
+        events: Sequence[NewEvent],
+        *,
+        expected_version: int | None = None,
+    ) -> Appended:
+        """Append `events` to a stream atomically.
+
+        With `expected_version` the append succeeds only if the stream is at that version
+        (0 for a new stream), else it raises `VersionConflict`. Re-sending events already
+        appended with the same content appends nothing and answers as the first time; an
+        event id recorded with other content raises `DuplicateEventConflict`.
+        """
+        if not events:
+            raise InvalidEventData("an append needs at least one event")
+        if len({event.event_id for event in events}) != len(events):
+            raise InvalidEventData("an event id appears twice in one batch")
+        recorded_at = self._clock()
+        arguments = self._arguments(stream_id, events, recorded_at)
+        for attempt in range(_RETRIES):
+            try:
+                return await self._append_once(stream_id, expected_version, arguments)
+            except asyncpg.UniqueViolationError as error:
+                # Another writer committed first: the version (or the event id) is taken.
+                retryable = (
+                    error.constraint_name == "events_event_id_key" or expected_version is None
+                )
+                if retryable and attempt < _RETRIES - 1:
+                    continue
+                actual = await self.stream_version(stream_id)
+                raise VersionConflict(stream_id, expected_version, actual) from error
+        raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
+
+    def _arguments(
+        self, stream_id: UUID, events: Sequence[NewEvent], recorded_at: datetime
+    ) -> tuple[Any, ...]:
+        content_hashes = []
+        body_hashes = []
+        for event in events:
+            _check_numbers(event.data)
+            _check_numbers(event.metadata)
+            try:
+                content_hashes.append(
+                    event.content_hash or content_hash(event.type, event.schema_version, event.data)
+                )
+                body_hashes.append(
+                    body_hash(
+                        event_id=event.event_id,
+                        stream_id=stream_id,
+                        event_type=event.type,
+                        schema_version=event.schema_version,
+                        data=event.data,
+                        metadata=event.metadata,
+                        occurred_at=event.occurred_at,
+                        recorded_at=recorded_at,
+                    )
+                )
+            except NotCanonicalisable as error:
+                raise InvalidEventData(str(error)) from error
+        return (
+            [event.event_id for event in events],
+            [event.type for event in events],
+            [event.schema_version for event in events],
+            [event.data for event in events],
+            [event.metadata for event in events],
+            [event.occurred_at for event in events],
+            recorded_at,
+            content_hashes,
+            body_hashes,
+        )
+
+    async def _append_once(
+        self, stream_id: UUID, expected_version: int | None, arguments: tuple[Any, ...]
+    ) -> Appended:
+        with translate_errors():
+            try:
+                rows = await self._pool.fetch(
+                    "SELECT * FROM append_events($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                    stream_id,
+                    expected_version,
+                    *arguments,
+                )
+            except asyncpg.PostgresError as error:
+                if error.sqlstate == "HW001":
+                    raise DuplicateEventConflict(list(arguments[0])) from error
+                if error.sqlstate == "HW002":
+                    actual = int(error.detail or 0)
+                    raise VersionConflict(stream_id, expected_version, actual) from error
+                raise
+        duplicate = bool(rows[0]["out_duplicate"])
+        if not duplicate and self._on_append is not None:
+            self._on_append()
+        appended = tuple(
+            AppendedEvent(
+                event_id=row["out_event_id"],
+                version=row["out_version"],
+                position=row["out_position"],
+                hash=bytes(row["out_hash"]),
+            )
+            for row in rows
+        )
+        version = appended[-1].version
+        if duplicate:
+            version = await self.stream_version(stream_id)
+        return Appended(stream_id=stream_id, version=version, events=appended, duplicate=duplicate)
+
+    async def stream_version(self, stream_id: UUID) -> int:
+        """The stream's current version: the number of events in it (0 if it has none)."""
+        with translate_errors():
+            version = await self._pool.fetchval(
+                "SELECT coalesce(max(version), 0) FROM events WHERE stream_id = $1", stream_id
+            )
+        return int(version)
+
+    async def read_stream(
+        self, stream_id: UUID, *, from_version: int = 1, limit: int | None = None
+    ) -> list[Recorded]:
+        """A stream's events in version order, from `from_version` on."""
+        with translate_errors():
+            rows = await self._pool.fetch(
+                f"SELECT {_COLUMNS} FROM events WHERE stream_id = $1 AND version >= $2 "  # noqa: S608  fixed column list
+                "ORDER BY version LIMIT $3",
+                stream_id,
+                from_version,
+                limit,
+            )
+        return [_record(row) for row in rows]
+
+    async def read_all(self, after: Cursor = START, *, limit: int = 500) -> list[Recorded]:
+        """Up to `limit` events of the whole log after `after`, in global order.
+
+        Only events whose transaction is older than every transaction still running are read;
+        anything newer waits for the next read, so nothing is ever skipped.
+        """
+        with translate_errors():
+            rows = await self._pool.fetch(
+                f"SELECT {_COLUMNS} FROM events "  # noqa: S608  fixed column list
+                "WHERE (epoch, xid, position) > ($1, $2::xid8, $3) "
+                "  AND (xid < pg_snapshot_xmin(pg_current_snapshot()) "
+                "       OR epoch < current_log_epoch()) "
+                "ORDER BY epoch, xid, position LIMIT $4",
+                after.epoch,
+                after.xid,
+                after.position,
+                limit,
+            )
+        return [_record(row) for row in rows]
+
+    async def has_unreadable(self, after: Cursor) -> bool:
+        """Whether events past `after` are committed but held back by an older transaction."""
+        with translate_errors():
+            found = await self._pool.fetchval(
+                "SELECT EXISTS (SELECT 1 FROM events "
+                "WHERE (epoch, xid, position) > ($1, $2::xid8, $3))",
+                after.epoch,
+                after.xid,
+                after.position,
+            )
+        return bool(found)
+
+    async def cursor_at(self, position: int) -> Cursor | None:
+        """The cursor of the event at a global position (to resume from a position alone)."""
+        with translate_errors():
+            row = await self._pool.fetchrow(
+                "SELECT epoch, xid, position FROM events WHERE position = $1", position
+            )
+        return None if row is None else Cursor(row["epoch"], row["xid"], row["position"])
+
+    async def head(self) -> Cursor:
+        """The cursor of the last readable event (START for an empty log)."""
+        with translate_errors():
+            row = await self._pool.fetchrow(
+                "SELECT epoch, xid, position FROM events "
+                "WHERE xid < pg_snapshot_xmin(pg_current_snapshot()) "
+                "   OR epoch < current_log_epoch() "
+                "ORDER BY epoch DESC, xid DESC, position DESC LIMIT 1"
+            )
+        return START if row is None else Cursor(row["epoch"], row["xid"], row["position"])
+
+    async def reader_lag_seconds(self) -> float:
+        """Age of the oldest running transaction that writes: how long readers may be held."""
+        with translate_errors():
+            age = await self._pool.fetchval(
+                "SELECT coalesce(extract(epoch FROM max(now() - xact_start)), 0) "
+                "FROM pg_stat_activity WHERE backend_xid IS NOT NULL"
+            )
+        return float(age)
+
+
+@asynccontextmanager
+async def open_store(dsn: str, **pool_options: Any) -> AsyncIterator[EventStore]:
+    """A store on its own pool, closed on exit (for scripts and tests)."""
+    pool = await create_pool(dsn, **pool_options)
+    try:
+        yield EventStore(pool)
+    finally:
+        await pool.close()

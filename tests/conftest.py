@@ -1,0 +1,56 @@
+"""Fixtures: a real PostgreSQL for every test that stores anything; one database per module."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import asyncpg
+import pytest
+
+from events.migrate import migrate
+from events.signal import LogSignal
+from events.store import EventStore, create_pool
+from tests.databases import create_database, drop_database, test_server
+
+
+@pytest.fixture(scope="session")
+def server_url() -> Iterator[str]:
+    """The PostgreSQL server of this test session."""
+    with test_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+async def database_url(server_url: str) -> AsyncIterator[str]:
+    """A fresh, migrated database for this test module."""
+    url = await create_database(server_url)
+    connection = await asyncpg.connect(url)
+    try:
+        await migrate(connection)
+    finally:
+        await connection.close()
+    yield url
+    await drop_database(server_url, url)
+
+
+@pytest.fixture(scope="module")
+async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    """A connection pool on the module's database."""
+    pool = await create_pool(database_url, min_size=1, max_size=20)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture(scope="module")
+async def signal(database_url: str) -> AsyncIterator[LogSignal]:
+    """This process's log signal, connected to the module's database."""
+    signal = LogSignal()
+    signal.start(database_url)
+    yield signal
+    await signal.stop()
+
+
+@pytest.fixture(scope="module")
+def store(pool: asyncpg.Pool, signal: LogSignal) -> EventStore:
+    """The event store on the module's database, waking local readers on append."""
+    return EventStore(pool, on_append=signal.appended)
