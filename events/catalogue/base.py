@@ -87,11 +87,11 @@ The object is encrypted as a whole before it is stored, so its keys are not fixe
 """
 
 
-def _json_size(value: Any) -> int:
+def _json_size(name: str, value: Any) -> int:
     try:
         return len(json.dumps(value, allow_nan=False, ensure_ascii=False))
     except (TypeError, ValueError) as error:
-        raise ValueError(f"is not finite JSON ({error})") from error
+        raise ValueError(f"extra field {name!r} is not finite JSON ({error})") from error
 
 
 class EventData(BaseModel):
@@ -110,7 +110,7 @@ class EventData(BaseModel):
         for name, value in extra.items():
             if len(name) > 100:
                 raise ValueError("an extra field's name is at most 100 characters")
-            if _json_size(value) > MAX_EXTRA_JSON_CHARS:
+            if _json_size(name, value) > MAX_EXTRA_JSON_CHARS:
                 raise ValueError(f"extra field {name!r} is over {MAX_EXTRA_JSON_CHARS} characters")
         return self
 
