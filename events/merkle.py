@@ -1,0 +1,283 @@
+"""The append-only Merkle log over event hashes (invariant 5), as RFC 9162 section 2.1 defines it.
+
+Leaves are the 32-byte event hashes, in the order the log received them. The tree keeps every
+complete subtree hash by level, so an append costs one leaf hash plus, amortised, one node hash,
+and the root, inclusion proof and consistency proof of any earlier size come from stored nodes.
+Standard library only: the offline verifier imports this module.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator, Sequence
+
+HASH_SIZE = 32
+EMPTY_ROOT = hashlib.sha256(b"").digest()
+
+_sha256 = hashlib.sha256
+
+
+class ProofError(ValueError):
+    """A proof that cannot be checked at all: wrong length, wrong sizes or a malformed hash."""
+
+
+def leaf_hash(leaf: bytes) -> bytes:
+    """RFC 9162 leaf hash: SHA-256(0x00 || leaf)."""
+    return _sha256(b"\x00" + leaf).digest()
+
+
+def node_hash(left: bytes, right: bytes) -> bytes:
+    """RFC 9162 interior node hash: SHA-256(0x01 || left || right)."""
+    return _sha256(b"\x01" + left + right).digest()
+
+
+def _split(width: int) -> int:
+    """The largest power of two strictly below `width` (RFC 9162's k), for width >= 2."""
+    return 1 << ((width - 1).bit_length() - 1)
+
+
+class MerkleTree:
+    """An append-only RFC 9162 Merkle tree that keeps the hash of every complete subtree.
+
+    `_levels[h][i]` is the hash of the complete subtree over leaves [i * 2**h, (i + 1) * 2**h).
+    Every range the RFC's MTH, PATH and SUBPROOF recurse into starts at a multiple of the largest
+    power of two it contains, so each is one stored node or a split into stored nodes.
+    """
+
+    __slots__ = ("_levels",)
+
+    def __init__(self) -> None:
+        self._levels: list[list[bytes]] = [[]]
+
+    @classmethod
+    def from_leaves(cls, leaves: Iterable[bytes]) -> MerkleTree:
+        """Rebuild a tree from its leaves (the stored event hashes), in log order."""
+        tree = cls()
+        tree.extend(leaves)
+        return tree
+
+    @classmethod
+    def from_levels(cls, levels: Sequence[Sequence[bytes]], *, check: bool = True) -> MerkleTree:
+        """Load a tree from stored level hashes (level 0 = leaf hashes), as `levels()` gave them.
+
+        With `check`, every stored node is recomputed from its children, so a damaged or edited
+        store is refused instead of silently producing proofs that fail later in court.
+        """
+        if not levels:
+            return cls()
+        tree = cls()
+        tree._levels = [list(row) for row in levels]
+        size = len(tree._levels[0])
+        for height, row in enumerate(tree._levels):
+            if len(row) != size >> height:
+                raise ValueError(f"level {height} holds {len(row)} nodes, not {size >> height}")
+            if any(len(node) != HASH_SIZE for node in row):
+                raise ValueError(f"level {height} holds a node that is not a SHA-256 hash")
+        if size and len(tree._levels) != size.bit_length():
+            raise ValueError(f"{len(tree._levels)} levels stored, a tree of {size} needs fewer")
+        if check:
+            for height in range(1, len(tree._levels)):
+                below = tree._levels[height - 1]
+                for index, node in enumerate(tree._levels[height]):
+                    if node_hash(below[2 * index], below[2 * index + 1]) != node:
+                        raise ValueError(f"stored node ({height}, {index}) does not match below")
+        return tree
+
+    @property
+    def size(self) -> int:
+        """How many leaves the tree holds."""
+        return len(self._levels[0])
+
+    def __len__(self) -> int:
+        return len(self._levels[0])
+
+    def append(self, leaf: bytes) -> int:
+        """Add one leaf (an event hash) and return its index."""
+        levels = self._levels
+        row = levels[0]
+        node = _sha256(b"\x00" + leaf).digest()
+        row.append(node)
+        index = len(row) - 1
+        height = 0
+        # A right child completes its parent: carry upwards while the new node is a right child.
+        while index & 1:
+            node = _sha256(b"\x01" + row[index - 1] + node).digest()
+            height += 1
+            if height == len(levels):
+                levels.append([])
+            row = levels[height]
+            row.append(node)
+            index >>= 1
+        return len(levels[0]) - 1
+
+    def extend(self, leaves: Iterable[bytes]) -> None:
+        """Append many leaves in order."""
+        for leaf in leaves:
+            self.append(leaf)
+
+    def leaf_hash_at(self, index: int) -> bytes:
+        """The stored leaf hash at `index` (SHA-256(0x00 || leaf))."""
+        self._check_size(index + 1)
+        return self._levels[0][index]
+
+    def levels(self) -> list[list[bytes]]:
+        """A copy of the stored complete-subtree hashes, level by level, for `from_levels`."""
+        return [list(row) for row in self._levels]
+
+    def nodes_added_since(self, old_size: int) -> Iterator[tuple[int, int, bytes]]:
+        """The (level, index, hash) nodes the tree gained after `old_size` leaves, for storing."""
+        self._check_size(old_size)
+        for height, row in enumerate(self._levels):
+            for index in range(old_size >> height, len(row)):
+                yield height, index, row[index]
+
+    def root(self, size: int | None = None) -> bytes:
+        """MTH of the first `size` leaves (all leaves when None)."""
+        size = self.size if size is None else size
+        self._check_size(size)
+        return self._range(0, size) if size else EMPTY_ROOT
+
+    def inclusion_proof(self, index: int, size: int | None = None) -> list[bytes]:
+        """RFC 9162 PATH(index, D[0:size]): sibling hashes from the leaf up to the root."""
+        size = self.size if size is None else size
+        self._check_size(size)
+        if not 0 <= index < size:
+            raise ProofError(f"leaf {index} is not in a tree of {size} leaves")
+        proof: list[bytes] = []
+        start, end = 0, size
+        while end - start > 1:
+            k = _split(end - start)
+            if index < start + k:
+                proof.append(self._range(start + k, end))
+                end = start + k
+            else:
+                proof.append(self._range(start, start + k))
+                start += k
+        proof.reverse()
+        return proof
+
+    def consistency_proof(self, old_size: int, new_size: int | None = None) -> list[bytes]:
+        """RFC 9162 PROOF(old_size, D[0:new_size]); empty when old_size is 0 or new_size."""
+        new_size = self.size if new_size is None else new_size
+        self._check_size(new_size)
+        if not 0 <= old_size <= new_size:
+            raise ProofError(f"a tree of {old_size} leaves cannot precede one of {new_size}")
+        if old_size in (0, new_size):
+            return []
+        proof: list[bytes] = []
+        start, end, m, whole = 0, new_size, old_size, True
+        while m != end - start:
+            k = _split(end - start)
+            if m <= k:
+                proof.append(self._range(start + k, end))
+                end = start + k
+            else:
+                proof.append(self._range(start, start + k))
+                start += k
+                m -= k
+                whole = False
+        if not whole:
+            proof.append(self._range(start, end))
+        proof.reverse()
+        return proof
+
+    def _range(self, start: int, end: int) -> bytes:
+        width = end - start
+        if width & (width - 1) == 0:
+            height = width.bit_length() - 1
+            return self._levels[height][start >> height]
+        k = _split(width)
+        return node_hash(self._range(start, start + k), self._range(start + k, end))
+
+    def _check_size(self, size: int) -> None:
+        if not 0 <= size <= self.size:
+            raise ProofError(f"the tree holds {self.size} leaves, not {size}")
+
+
+def root_from_inclusion_proof(
+    leaf_hash: bytes, index: int, size: int, proof: Sequence[bytes]
+) -> bytes:
+    """The root an inclusion proof leads to (RFC 9162 section 2.1.3.2, steps 1 to 4)."""
+    if not 0 <= index < size:
+        raise ProofError(f"leaf {index} is not in a tree of {size} leaves")
+    _check_hashes(leaf_hash, *proof)
+    fn, sn = index, size - 1
+    r = leaf_hash
+    for p in proof:
+        if sn == 0:
+            raise ProofError("the proof is longer than the path to the root")
+        if fn & 1 or fn == sn:
+            r = _sha256(b"\x01" + p + r).digest()
+            # A rightmost node without a right sibling moves up unchanged until it is a right child.
+            while not fn & 1 and fn:
+                fn >>= 1
+                sn >>= 1
+        else:
+            r = _sha256(b"\x01" + r + p).digest()
+        fn >>= 1
+        sn >>= 1
+    if sn != 0:
+        raise ProofError("the proof is shorter than the path to the root")
+    return r
+
+
+def verify_inclusion(
+    leaf: bytes,
+    index: int,
+    size: int,
+    proof: Sequence[bytes],
+    root: bytes,
+    *,
+    hashed: bool = False,
+) -> bool:
+    """Whether `leaf` (an event hash; its leaf hash if `hashed`) sits at `index` under `root`."""
+    try:
+        computed = root_from_inclusion_proof(
+            leaf if hashed else leaf_hash(leaf), index, size, proof
+        )
+    except ProofError:
+        return False
+    return computed == root
+
+
+def verify_consistency(
+    old_size: int, new_size: int, old_root: bytes, new_root: bytes, proof: Sequence[bytes]
+) -> bool:
+    """Whether the tree `new_root` extends `old_root` (RFC 9162 section 2.1.4.2)."""
+    if not 0 <= old_size <= new_size:
+        return False
+    if old_size == new_size:
+        return not proof and old_root == new_root
+    if old_size == 0:
+        # Every tree extends the empty one; the proof of that is empty.
+        return not proof and old_root == EMPTY_ROOT
+    if not proof or any(len(node) != HASH_SIZE for node in proof):
+        return False
+    path = list(proof)
+    if old_size & (old_size - 1) == 0:
+        path.insert(0, old_root)
+    fn, sn = old_size - 1, new_size - 1
+    while fn & 1:
+        fn >>= 1
+        sn >>= 1
+    fr = sr = path[0]
+    for c in path[1:]:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            fr = node_hash(c, fr)
+            sr = node_hash(c, sr)
+            while not fn & 1 and fn:
+                fn >>= 1
+                sn >>= 1
+        else:
+            sr = node_hash(sr, c)
+        fn >>= 1
+        sn >>= 1
+    return sn == 0 and fr == old_root and sr == new_root
+
+
+def _check_hashes(*hashes: bytes) -> None:
+    for value in hashes:
+        if len(value) != HASH_SIZE:
+            raise ProofError(f"a hash in the proof is {len(value)} bytes, not {HASH_SIZE}")
