@@ -1,0 +1,171 @@
+"""Fold one recorded event into an operation's state; facts are applied, never judged here.
+
+`evolve` trusts that `decide` let the event in; it raises only for a stream that cannot be an
+operation's (no `CaseReported` first), and ignores survivor ids it does not know.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+from types import MappingProxyType
+from uuid import UUID
+
+from coordinator.operation.rules import SURVIVOR_MOVES
+from coordinator.operation.state import (
+    DomainEvent,
+    Operation,
+    Partner,
+    Stage,
+    SurvivorRecord,
+    SurvivorStatus,
+)
+from events.catalogue import (
+    CaseReported,
+    CustodyTransferred,
+    EvidenceLogged,
+    FamilyReunited,
+    InvestigationOpened,
+    LocationConfirmed,
+    OperationClosed,
+    Outcome,
+    PartnerEngaged,
+    PersonalDataErased,
+    ProsecutionUpdated,
+    RescueAborted,
+    RescueApproved,
+    RescueExecuted,
+    RescuePlanned,
+    SupportProvided,
+    SurvivorReturned,
+    TestimonyRecorded,
+)
+
+
+class NotAnOperationStream(Exception):
+    """A stream that cannot be an operation's: it does not start with exactly one CaseReported."""
+
+
+def evolve(state: Operation | None, event: DomainEvent) -> Operation:
+    """The operation after `event`: its payload's effect, then the version and times."""
+    if state is None:
+        return _open(event)
+    if isinstance(event.data, CaseReported):
+        raise NotAnOperationStream(f"operation {state.operation_id} already has its CaseReported")
+    applied = _apply(state, event)
+    return replace(
+        applied,
+        version=event.version,
+        updated_at=max(state.updated_at, event.occurred_at),
+        event_types=MappingProxyType({**state.event_types, event.event_id: event.type}),
+    )
+
+
+def _open(event: DomainEvent) -> Operation:
+    if not isinstance(event.data, CaseReported):
+        raise NotAnOperationStream(
+            f"an operation's stream starts with CaseReported, not {event.type}"
+        )
+    return Operation(
+        operation_id=event.operation_id,
+        stage=Stage.REPORTED,
+        version=event.version,
+        opened_at=event.occurred_at,
+        updated_at=event.occurred_at,
+        country=event.data.suspected_country,
+        event_types=MappingProxyType({event.event_id: event.type}),
+    )
+
+
+def _apply(state: Operation, event: DomainEvent) -> Operation:
+    match event.data:
+        case InvestigationOpened(lead_investigator=investigator):
+            return replace(state, stage=Stage.INVESTIGATING, lead_investigator=investigator)
+        case LocationConfirmed(country=country):
+            return replace(state, country=country, country_confirmed=True)
+        case PartnerEngaged(agency=agency, agency_type=agency_type, country=country):
+            partner = Partner(agency=agency, agency_type=agency_type, country=country)
+            return replace(state, partners=(*state.partners, partner))
+        case RescuePlanned():
+            return replace(
+                state,
+                stage=Stage.PLANNING,
+                planned_by=event.recorded_by.name,
+                approved_by=None,
+            )
+        case RescueApproved():
+            return replace(state, stage=Stage.APPROVED, approved_by=event.recorded_by.name)
+        case RescueExecuted(outcome=Outcome.FAILED) | RescueAborted():
+            return replace(
+                state,
+                stage=Stage.INVESTIGATING,
+                planned_by=None,
+                approved_by=None,
+                unsuccessful_attempts=state.unsuccessful_attempts + 1,
+            )
+        case RescueExecuted(survivors=freed):
+            records = {
+                survivor.survivor_id: SurvivorRecord(
+                    survivor_id=survivor.survivor_id,
+                    gender=survivor.gender,
+                    age_at_rescue=survivor.age_at_rescue,
+                    exploitation=survivor.exploitation,
+                    form=survivor.form,
+                    found_in_country=survivor.found_in_country,
+                    home_province=survivor.home_province,
+                )
+                for survivor in freed
+            }
+            moved = replace(state, survivors=MappingProxyType({**state.survivors, **records}))
+            return _advance(moved, Stage.RESCUED)
+        case CustodyTransferred(survivor_ids=ids) | SurvivorReturned(survivor_ids=ids):
+            return _move(state, event.type, ids)
+        case FamilyReunited(survivor_id=survivor_id) | SupportProvided(survivor_id=survivor_id):
+            return _move(state, event.type, (survivor_id,))
+        case PersonalDataErased(survivor_id=survivor_id):
+            return _update(state, (survivor_id,), personal_erased=True)
+        case TestimonyRecorded():
+            return replace(state, testimonies=state.testimonies + 1)
+        case EvidenceLogged():
+            return replace(state, evidence_items=state.evidence_items + 1)
+        case ProsecutionUpdated(phase=phase):
+            return replace(state, prosecution_phase=phase)
+        case OperationClosed(reason=reason):
+            return replace(state, stage=Stage.CLOSED, close_reason=reason)
+        case _:
+            # LeadRecorded, StatusNoted and EventCorrected are kept in the log; a correction
+            # does not rewrite the state, the original stays what was recorded.
+            return state
+
+
+def _move(state: Operation, event_type: str, survivor_ids: Iterable[UUID]) -> Operation:
+    status = SURVIVOR_MOVES[event_type].to
+    moved = _update(state, survivor_ids, status=status)
+    return _advance(moved, Stage(status))
+
+
+def _update(
+    state: Operation,
+    survivor_ids: Iterable[UUID],
+    *,
+    status: SurvivorStatus | None = None,
+    personal_erased: bool | None = None,
+) -> Operation:
+    survivors = dict(state.survivors)
+    for survivor_id in survivor_ids:
+        record = survivors.get(survivor_id)
+        if record is None:
+            continue
+        survivors[survivor_id] = replace(
+            record,
+            status=record.status if status is None else status,
+            personal_erased=record.personal_erased if personal_erased is None else personal_erased,
+        )
+    return replace(state, survivors=MappingProxyType(survivors))
+
+
+def _advance(state: Operation, reached: Stage) -> Operation:
+    """Move the stage forward to `reached`, never back, and never out of closed."""
+    if state.closed or reached.rank <= state.stage.rank:
+        return state
+    return replace(state, stage=reached)

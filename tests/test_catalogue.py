@@ -1,0 +1,316 @@
+"""The event catalogue: field names as the design's contract, strict validation, upcasting."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+from uuid import uuid4
+
+import pytest
+from pydantic import ValidationError
+
+from events.catalogue import (
+    EVENT_TYPES,
+    ISO_3166_ALPHA_2,
+    LEGAL_EVENT_TYPES,
+    UPCASTERS,
+    CaseReported,
+    EventData,
+    RescueExecuted,
+    StatusNoted,
+    UnknownEventType,
+    UnknownSchemaVersion,
+    event_json_schemas,
+    is_legal_event,
+    parse_event,
+)
+
+SHA = "ab" * 32
+
+DESIGN_FIELDS: dict[str, set[str]] = {
+    "CaseReported": {
+        "channel",
+        "reporter",
+        "missing_persons",
+        "suspected_exploitation",
+        "suspected_country",
+    },
+    "InvestigationOpened": {"lead_investigator"},
+    "LeadRecorded": {"source", "reliability", "summary"},
+    "LocationConfirmed": {"country", "place", "venue"},
+    "PartnerEngaged": {"agency", "agency_type", "country", "contact_officer"},
+    "RescuePlanned": {"planned_for", "team", "partners", "risk"},
+    "RescueApproved": {"note"},
+    "RescueExecuted": {"outcome", "survivors"},
+    "RescueAborted": {"reason"},
+    "CustodyTransferred": {"survivor_ids", "from_party", "to_party", "place"},
+    "SurvivorReturned": {"survivor_ids", "place", "destination"},
+    "FamilyReunited": {"survivor_id", "place", "family_present"},
+    "SupportProvided": {"survivor_id", "service", "note"},
+    "TestimonyRecorded": {"survivor_id", "recorded_by", "location", "sha256"},
+    "EvidenceLogged": {"description", "sha256", "custodian", "storage"},
+    "ProsecutionUpdated": {"phase", "summary", "court"},
+    "StatusNoted": {"note", "place"},
+    "EventCorrected": {"corrects_event_id", "reason", "corrected_data"},
+    "PersonalDataErased": {"survivor_id", "reason"},
+    "OperationClosed": {"reason", "note"},
+}
+
+
+def a_survivor(**overrides: Any) -> dict[str, Any]:
+    """A survivor of a rescue as a client sends it."""
+    return {
+        "survivor_id": str(uuid4()),
+        "gender": "female",
+        "age_at_rescue": 17,
+        "exploitation": "sexual",
+        "form": "forced_marriage",
+        "found_in_country": "CN",
+        "home_province": "Lao Cai",
+        "personal": {"name": "Hien", "date_of_birth": "2003-04-01", "family_contact": None},
+    } | overrides
+
+
+def a_rescue(survivors: int | list[dict[str, Any]] = 2, **overrides: Any) -> dict[str, Any]:
+    """A successful rescue's payload freeing `survivors` people (a count or the survivors)."""
+    if isinstance(survivors, int):
+        survivors = [a_survivor() for _ in range(survivors)]
+    return {"outcome": "success", "survivors": survivors} | overrides
+
+
+def a_case(**overrides: Any) -> dict[str, Any]:
+    """A report from a family about one missing daughter."""
+    return {
+        "channel": "family",
+        "reporter": {"relationship": "mother", "personal": {"name": "Lan"}},
+        "missing_persons": [{"gender": "female", "age": 16, "home_province": "Dien Bien"}],
+        "suspected_exploitation": "sexual",
+        "suspected_country": "CN",
+    } | overrides
+
+
+def test_catalogue_holds_every_event_type_of_the_design() -> None:
+    """The registry names exactly the twenty event types of the design's catalogue."""
+    assert set(EVENT_TYPES) == set(DESIGN_FIELDS)
+
+
+@pytest.mark.parametrize("event_type", sorted(DESIGN_FIELDS))
+def test_payload_field_names_are_the_design_s(event_type: str) -> None:
+    """Each payload's fields are exactly the names of the design's Payloads table."""
+    assert set(EVENT_TYPES[event_type].model_fields) == DESIGN_FIELDS[event_type]
+
+
+@pytest.mark.parametrize("event_type", sorted(DESIGN_FIELDS))
+def test_every_type_has_a_schema_version_and_a_json_schema(event_type: str) -> None:
+    """Every payload declares its schema version and publishes a JSON schema."""
+    assert EVENT_TYPES[event_type].schema_version >= 1
+    assert event_json_schemas()[event_type]["title"] == event_type
+
+
+def test_json_schemas_serialise() -> None:
+    """The JSON schemas are plain JSON, ready for the OpenAPI document."""
+    assert json.loads(json.dumps(event_json_schemas())) == event_json_schemas()
+
+
+def test_payloads_are_frozen() -> None:
+    """A parsed payload cannot be changed afterwards."""
+    note = StatusNoted(note="arrived at the border")
+    with pytest.raises(ValidationError):
+        note.note = "changed"  # type: ignore[misc]
+
+
+def test_a_full_case_report_parses() -> None:
+    """A report with reporter, missing person and personal data parses."""
+    case = parse_event("CaseReported", 1, a_case())
+    assert isinstance(case, CaseReported)
+    assert case.missing_persons[0].age == 16
+
+
+def test_unknown_top_level_fields_are_kept() -> None:
+    """Fields the catalogue does not show are allowed at the top of `data` and kept."""
+    note = parse_event("StatusNoted", 1, {"note": "safe", "weather": {"rain": True}})
+    assert note.model_dump(mode="json")["weather"] == {"rain": True}
+
+
+def test_unknown_nested_fields_are_refused() -> None:
+    """Nested objects are closed: an unknown field in a survivor is refused."""
+    with pytest.raises(ValidationError, match="Extra inputs are not permitted"):
+        parse_event("RescueExecuted", 2, a_rescue(survivors=[a_survivor(nickname="x")]))
+
+
+def test_personal_objects_are_free_form() -> None:
+    """A `personal` object may hold any flat keys, as it is encrypted as a whole."""
+    survivor = a_survivor(personal={"name": "Mai", "ciphertext": "abc", "village_code": 7})
+    rescue = parse_event("RescueExecuted", 2, a_rescue(survivors=[survivor]))
+    assert isinstance(rescue, RescueExecuted)
+    assert rescue.survivors[0].personal == {"name": "Mai", "ciphertext": "abc", "village_code": 7}
+
+
+def test_v1_rescue_reads_through_the_v2_model() -> None:
+    """A v1 RescueExecuted with `country` and `age` reads as `found_in_country`/`age_at_rescue`."""
+    survivor = a_survivor()
+    v1 = dict(survivor)
+    v1["country"] = v1.pop("found_in_country")
+    v1["age"] = v1.pop("age_at_rescue")
+    stored = {"outcome": "partial", "survivors": [v1]}
+    rescue = parse_event("RescueExecuted", 1, stored)
+    assert isinstance(rescue, RescueExecuted)
+    assert rescue.survivors[0].found_in_country == "CN"
+    assert rescue.survivors[0].age_at_rescue == 17
+    assert "country" in stored["survivors"][0], "the upcaster must not change what is stored"
+
+
+def test_v1_rescue_with_v2_names_is_refused_as_v1_only_when_invalid() -> None:
+    """The v2 schema does not accept v1 names: read as v2, `country` is an unknown field."""
+    v1 = a_survivor()
+    v1["country"] = v1.pop("found_in_country")
+    with pytest.raises(ValidationError):
+        parse_event("RescueExecuted", 2, {"outcome": "success", "survivors": [v1]})
+
+
+def test_rescue_executed_is_at_version_2_with_an_upcaster_from_1() -> None:
+    """RescueExecuted's current schema is 2 and an upcaster leads from 1."""
+    assert RescueExecuted.schema_version == 2
+    assert ("RescueExecuted", 1) in UPCASTERS
+
+
+def test_unknown_event_type_is_refused_clearly() -> None:
+    """An event type outside the catalogue raises an error naming it."""
+    with pytest.raises(UnknownEventType, match="'RescueCelebrated'"):
+        parse_event("RescueCelebrated", 1, {})
+
+
+@pytest.mark.parametrize("version", [0, 3])
+def test_unknown_schema_version_is_refused(version: int) -> None:
+    """A schema version below 1 or above the current one is refused."""
+    with pytest.raises(UnknownSchemaVersion, match=f"no schema version {version}"):
+        parse_event("RescueExecuted", version, a_rescue())
+
+
+def test_legal_events_are_testimony_evidence_and_prosecution() -> None:
+    """The legal events are testimony, evidence and prosecution, and corrections of those."""
+    assert {"TestimonyRecorded", "EvidenceLogged", "ProsecutionUpdated"} == LEGAL_EVENT_TYPES
+    assert is_legal_event("EventCorrected", "EvidenceLogged")
+    assert not is_legal_event("EventCorrected", "StatusNoted")
+    assert not is_legal_event("StatusNoted")
+
+
+def test_country_list_is_iso_3166_alpha_2() -> None:
+    """The country list holds the 249 assigned codes, among them Vietnam, China and Myanmar."""
+    assert len(ISO_3166_ALPHA_2) == 249
+    assert {"VN", "CN", "MM", "LA", "KH", "TH"} <= ISO_3166_ALPHA_2
+
+
+def test_failed_rescue_frees_nobody() -> None:
+    """A failed rescue with survivors is refused."""
+    with pytest.raises(ValidationError, match="failed rescue frees no survivors"):
+        parse_event("RescueExecuted", 2, a_rescue(outcome="failed"))
+
+
+def test_successful_rescue_frees_somebody() -> None:
+    """A successful rescue without survivors is refused."""
+    with pytest.raises(ValidationError, match="at least one survivor"):
+        parse_event("RescueExecuted", 2, a_rescue(survivors=0))
+
+
+NAN = math.nan
+
+
+def freeing(**survivor: Any) -> dict[str, Any]:
+    """A rescue freeing one survivor with these fields changed."""
+    return a_rescue(survivors=[a_survivor(**survivor)])
+
+
+def reported_by(personal: dict[str, Any]) -> dict[str, Any]:
+    """A case whose reporter's personal object is `personal`."""
+    return a_case(reporter={"personal": personal})
+
+
+PARTY = {"agency": "Border guard post 3", "country": "CN"}
+TRANSFER = {"survivor_ids": [str(uuid4())], "to_party": PARTY}
+ROW = dict[str, Any]
+
+INVALID: list[tuple[str, str, str, ROW]] = [
+    ("lower-case country", "suspected_country", "CaseReported", a_case(suspected_country="vn")),
+    ("unassigned country", "suspected_country", "CaseReported", a_case(suspected_country="XX")),
+    ("three-letter country", "country", "LocationConfirmed", {"country": "VNM"}),
+    ("bad channel", "channel", "CaseReported", a_case(channel="telegram")),
+    ("bad gender", "survivors.0.gender", "RescueExecuted", freeing(gender="f")),
+    ("bad exploitation", "survivors.0.exploitation", "RescueExecuted", freeing(exploitation="x")),
+    ("bad reliability", "reliability", "LeadRecorded", {"source": "hotline", "reliability": "G"}),
+    ("bad close reason", "reason", "OperationClosed", {"reason": "bored"}),
+    ("bad survivor uuid", "survivor_id", "FamilyReunited", {"survivor_id": "survivor-1"}),
+    ("bad event uuid", "corrects_event_id", "EventCorrected", {"corrects_event_id": "12"}),
+    ("age over 120", "survivors.0.age_at_rescue", "RescueExecuted", freeing(age_at_rescue=121)),
+    ("negative age", "survivors.0.age_at_rescue", "RescueExecuted", freeing(age_at_rescue=-1)),
+    ("age as text", "survivors.0.age_at_rescue", "RescueExecuted", freeing(age_at_rescue="17")),
+    (
+        "age as bool",
+        "missing_persons.0.age",
+        "CaseReported",
+        a_case(missing_persons=[{"age": True}]),
+    ),
+    ("no survivor id", "survivors.0.survivor_id", "RescueExecuted", freeing(survivor_id=None)),
+    ("upper-case sha256", "sha256", "EvidenceLogged", {"description": "a", "sha256": SHA.upper()}),
+    ("short sha256", "sha256", "EvidenceLogged", {"description": "a", "sha256": SHA[:-2]}),
+    ("oversize note", "note", "StatusNoted", {"note": "x" * 2001}),
+    ("oversize place", "place", "StatusNoted", {"note": "ok", "place": "x" * 201}),
+    ("empty note", "note", "StatusNoted", {"note": ""}),
+    ("too many survivors", "survivors", "RescueExecuted", a_rescue(survivors=201)),
+    ("no survivors named", "survivor_ids", "SurvivorReturned", {"survivor_ids": []}),
+    ("naive time", "planned_for", "RescuePlanned", {"planned_for": "2024-05-01T10:00:00"}),
+    ("NaN in personal", "reporter.personal.w", "CaseReported", reported_by({"w": NAN})),
+    ("object in personal", "reporter.personal.a", "CaseReported", reported_by({"a": {"b": 1}})),
+    ("oversize personal", "reporter.personal.a", "CaseReported", reported_by({"a": "x" * 2001})),
+    (
+        "51 personal keys",
+        "reporter.personal",
+        "CaseReported",
+        reported_by({f"k{i}": i for i in range(51)}),
+    ),
+    ("NaN in an extra field", "", "StatusNoted", {"note": "ok", "temperature": NAN}),
+    ("oversize extra field", "", "StatusNoted", {"note": "ok", "blob": "x" * 10_001}),
+    ("51 extra fields", "", "StatusNoted", {"note": "ok"} | {f"f{i}": i for i in range(51)}),
+    ("NaN correction", "corrected_data", "EventCorrected", {"corrected_data": {"age": NAN}}),
+    (
+        "unknown party field",
+        "from_party.rank",
+        "CustodyTransferred",
+        TRANSFER | {"from_party": PARTY | {"rank": 3}},
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("where", "event_type", "data"),
+    [pytest.param(where, event_type, data, id=name) for name, where, event_type, data in INVALID],
+)
+def test_invalid_payloads_are_refused(where: str, event_type: str, data: dict[str, Any]) -> None:
+    """Bad countries, enums, UUIDs, ages, digests, sizes and NaN are refused where they are."""
+    model = EVENT_TYPES[event_type]
+    with pytest.raises(ValidationError) as refused:
+        parse_event(event_type, model.schema_version, data)
+    places = [".".join(str(part) for part in error["loc"]) for error in refused.value.errors()]
+    assert any(place.startswith(where) for place in places), places
+
+
+def test_every_payload_is_an_event_data() -> None:
+    """Every registered model derives from the shared frozen base."""
+    assert all(issubclass(model, EventData) for model in EVENT_TYPES.values())
+    assert all(model.model_config.get("frozen") for model in EVENT_TYPES.values())
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"temperature": NAN}, "extra field 'temperature' is not finite JSON"),
+        ({"blob": "x" * 10_001}, "extra field 'blob' is over 10000 characters"),
+        ({f"f{i}": i for i in range(51)}, "at most 50 fields the catalogue lacks"),
+    ],
+    ids=["nan", "oversize", "too-many"],
+)
+def test_extra_field_refusals_say_why(data: dict[str, Any], message: str) -> None:
+    """A refused extra field is named, with the bound it broke."""
+    with pytest.raises(ValidationError, match=message):
+        parse_event("StatusNoted", 1, {"note": "ok"} | data)
