@@ -80,10 +80,6 @@ class Partner:
     country: str
 
 
-NO_SURVIVORS: Mapping[UUID, SurvivorRecord] = MappingProxyType({})
-NO_EVENTS: Mapping[UUID, str] = MappingProxyType({})
-
-
 @dataclass(frozen=True, slots=True)
 class Operation:
     """A rescue operation as of its latest event.
@@ -100,13 +96,13 @@ class Operation:
     country: str | None = None
     country_confirmed: bool = False
     lead_investigator: str | None = None
-    survivors: Mapping[UUID, SurvivorRecord] = NO_SURVIVORS
+    survivors: Mapping[UUID, SurvivorRecord] = field(default_factory=lambda: MappingProxyType({}))
     partners: tuple[Partner, ...] = ()
     planned_by: str | None = None
     approved_by: str | None = None
     unsuccessful_attempts: int = 0
     close_reason: CloseReason | None = None
-    event_types: Mapping[UUID, str] = NO_EVENTS
+    event_types: Mapping[UUID, str] = field(default_factory=lambda: MappingProxyType({}))
     testimonies: int = 0
     evidence_items: int = 0
     prosecution_phase: Phase | None = None
