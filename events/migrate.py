@@ -11,8 +11,11 @@ from dataclasses import dataclass
 from importlib import resources
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 from events.errors import MigrationError
+
+Connection = asyncpg.Connection | PoolConnectionProxy
 
 # Any fixed 64-bit key: every process migrating this database takes the same lock.
 _MIGRATION_LOCK = 0x486F6D6577617264  # "Homeward"
@@ -43,7 +46,7 @@ def available_migrations() -> list[Migration]:
     return sorted(migrations, key=lambda migration: migration.version)
 
 
-async def migrate(connection: asyncpg.Connection, *, app_role: str | None = None) -> list[int]:
+async def migrate(connection: Connection, *, app_role: str | None = None) -> list[int]:
     """Bring the schema up to date; returns the versions this call applied."""
     applied_now: list[int] = []
     async with connection.transaction():
@@ -82,7 +85,7 @@ async def migrate(connection: asyncpg.Connection, *, app_role: str | None = None
     return applied_now
 
 
-async def pending_migrations(connection: asyncpg.Connection) -> list[int]:
+async def pending_migrations(connection: Connection) -> list[int]:
     """The shipped migrations this database has not applied yet."""
     exists = await connection.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL")
     done: set[int] = set()
@@ -92,7 +95,7 @@ async def pending_migrations(connection: asyncpg.Connection) -> list[int]:
     return [m.version for m in available_migrations() if m.version not in done]
 
 
-async def _open_new_epoch_after_restore(connection: asyncpg.Connection) -> None:
+async def _open_new_epoch_after_restore(connection: Connection) -> None:
     # After pg_restore the stored transaction ids can be ahead of this cluster's counter; new
     # events would then sort before old ones. A new epoch sorts after everything restored.
     restored_ahead = await connection.fetchval(
@@ -104,13 +107,15 @@ async def _open_new_epoch_after_restore(connection: asyncpg.Connection) -> None:
         """,
     )
     if restored_ahead:
-        await connection.execute(
+        epoch = await connection.fetchval(
             "INSERT INTO log_epochs (epoch, reason) "
-            "SELECT max(epoch) + 1, 'transaction ids restarted (restore)' FROM log_epochs",
+            "SELECT max(epoch) + 1, 'transaction ids restarted (restore)' FROM log_epochs "
+            "RETURNING epoch",
         )
+        await connection.execute(f"ALTER TABLE events ALTER COLUMN epoch SET DEFAULT {int(epoch)}")
 
 
-async def _grant_append_only(connection: asyncpg.Connection, role: str) -> None:
+async def _grant_append_only(connection: Connection, role: str) -> None:
     # The service's own role may read and append to the record, never change or remove it
     # (invariant 1); read models it may maintain. A table is part of the record when a trigger
     # refuses changes to it.

@@ -1,7 +1,11 @@
 """The event store: append to an operation's stream, read it back, read the whole log in order.
 
-Appends are one round trip to `append_events` (events/migrations/0001_event_log.sql), which checks
-idempotency and the expected version, chains the hashes and inserts. Readers of the whole log see
+An append is one round trip. When the caller states the expected version and the store already
+knows that version's hash (from a read or an earlier append: a committed version's hash never
+changes), it is a plain INSERT with the chain computed here, and the unique (stream, version)
+constraint refuses it if anyone else got there first. Otherwise it calls `append_events`
+(events/migrations/0001_event_log.sql), which checks idempotency and the version, chains the
+hashes and inserts in the database. Readers of the whole log see
 only rows whose writing transaction is older than every running one, ordered by
 (epoch, transaction id, position), so an event that commits late with a low position is never
 skipped (invariant 3). Driver errors become the store's own errors here and nowhere else.
@@ -11,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
@@ -28,11 +33,34 @@ from events.errors import (
     StoreUnavailable,
     VersionConflict,
 )
-from events.integrity import body_hash, content_hash
+from events.integrity import GENESIS, body_hash, content_hash, link_hash
 
 # Appends without an expected version retry this often when another writer took the version.
 _RETRIES = 5
 _MAX_JSON_INTEGER = 2**53
+# How many streams' last (version, hash) the store remembers for the one-statement append.
+_KNOWN_HEADS = 10_000
+
+_INSERT = """
+INSERT INTO events (event_id, stream_id, version, type, schema_version, data, metadata,
+                    occurred_at, recorded_at, content_hash, prev_hash, hash)
+SELECT e.event_id, $1, e.version, e.type, e.schema_version, e.data, e.metadata, e.occurred_at,
+       $2, e.content_hash, e.prev_hash, e.hash
+  FROM unnest($3::uuid[], $4::integer[], $5::text[], $6::integer[], $7::jsonb[], $8::jsonb[],
+              $9::timestamptz[], $10::bytea[], $11::bytea[], $12::bytea[])
+       AS e(event_id, version, type, schema_version, data, metadata, occurred_at, content_hash,
+            prev_hash, hash)
+RETURNING event_id AS out_event_id, version AS out_version, position AS out_position,
+          hash AS out_hash, false AS out_duplicate
+"""
+# The same for the common batch of one, without the cost of arrays.
+_INSERT_ONE = """
+INSERT INTO events (event_id, stream_id, version, type, schema_version, data, metadata,
+                    occurred_at, recorded_at, content_hash, prev_hash, hash)
+VALUES ($3, $1, $4, $5, $6, $7, $8, $9, $2, $10, $11, $12)
+RETURNING event_id AS out_event_id, version AS out_version, position AS out_position,
+          hash AS out_hash, false AS out_duplicate
+"""
 
 _COLUMNS = """
     event_id, stream_id, version, position, epoch, xid, type, schema_version, data, metadata,
@@ -55,6 +83,10 @@ async def init_connection(connection: asyncpg.Connection) -> None:
     )
 
 
+async def _keep_session(_connection: asyncpg.Connection) -> None:
+    return None
+
+
 async def create_pool(
     dsn: str,
     *,
@@ -66,6 +98,10 @@ async def create_pool(
 
     A transaction left idle holds back every reader of the log (they wait for it to finish), so
     the server ends such transactions after `idle_in_transaction_timeout_ms`.
+
+    Connections are not reset on release (asyncpg's default costs a round trip per query): the
+    service keeps no session state on pooled connections (no SET outside a transaction, no
+    LISTEN, only transaction-level advisory locks).
     """
     with translate_errors():
         return await asyncpg.create_pool(
@@ -73,6 +109,7 @@ async def create_pool(
             min_size=min_size,
             max_size=max_size,
             init=init_connection,
+            reset=_keep_session,
             server_settings={
                 "application_name": "homeward",
                 "idle_in_transaction_session_timeout": str(idle_in_transaction_timeout_ms),
@@ -149,6 +186,27 @@ class EventStore:
         self._pool = pool
         self._on_append = on_append
         self._clock = clock
+        # Only a store on a pool (autocommit) may remember heads: inside a caller's transaction
+        # an append could still roll back, and its hash would not be a fact.
+        self._heads: OrderedDict[UUID, tuple[int, bytes]] | None = (
+            OrderedDict() if isinstance(pool, asyncpg.Pool) else None
+        )
+
+    def _remember(self, stream_id: UUID, version: int, last_hash: bytes) -> None:
+        if self._heads is None:
+            return
+        self._heads[stream_id] = (version, last_hash)
+        self._heads.move_to_end(stream_id)
+        if len(self._heads) > _KNOWN_HEADS:
+            self._heads.popitem(last=False)
+
+    def _known_hash(self, stream_id: UUID, version: int | None) -> bytes | None:
+        if version == 0:
+            return GENESIS
+        if version is None or self._heads is None:
+            return None
+        head = self._heads.get(stream_id)
+        return head[1] if head is not None and head[0] == version else None
 
     @property
     def pool(self) -> asyncpg.Pool | asyncpg.Connection:
@@ -175,6 +233,17 @@ class EventStore:
             raise InvalidEventData("an event id appears twice in one batch")
         recorded_at = self._clock()
         arguments = self._arguments(stream_id, events, recorded_at)
+        known = self._known_hash(stream_id, expected_version)
+        if expected_version is not None and known is not None:
+            try:
+                return await self._insert(stream_id, expected_version, known, arguments)
+            except asyncpg.UniqueViolationError as error:
+                if error.constraint_name != "events_event_id_key":
+                    if self._heads is not None:
+                        self._heads.pop(stream_id, None)
+                    actual = await self.stream_version(stream_id)
+                    raise VersionConflict(stream_id, expected_version, actual) from error
+                # An event id is taken: a re-send, or a conflict. The database decides below.
         for attempt in range(_RETRIES):
             try:
                 return await self._append_once(stream_id, expected_version, arguments)
@@ -227,6 +296,53 @@ class EventStore:
             body_hashes,
         )
 
+    async def _insert(
+        self, stream_id: UUID, version: int, previous: bytes, arguments: tuple[Any, ...]
+    ) -> Appended:
+        (event_ids, types, schema_versions, data, metadata, occurred) = arguments[:6]
+        recorded_at, contents, bodies = arguments[6:]
+        versions = list(range(version + 1, version + 1 + len(event_ids)))
+        prev_hashes = []
+        hashes = []
+        for body, event_version in zip(bodies, versions, strict=True):
+            prev_hashes.append(previous)
+            previous = link_hash(body, previous, event_version)
+            hashes.append(previous)
+        columns: tuple[list[Any], ...] = (event_ids, versions, types, schema_versions, data)
+        columns += (metadata, occurred, contents, prev_hashes, hashes)
+        single = len(event_ids) == 1
+        with translate_errors():
+            rows = await self._pool.fetch(
+                _INSERT_ONE if single else _INSERT,
+                stream_id,
+                recorded_at,
+                *((column[0] for column in columns) if single else columns),
+            )
+        return self._appended(stream_id, rows, duplicate=False)
+
+    def _appended(
+        self, stream_id: UUID, rows: list[asyncpg.Record], *, duplicate: bool
+    ) -> Appended:
+        appended = tuple(
+            AppendedEvent(
+                event_id=row["out_event_id"],
+                version=row["out_version"],
+                position=row["out_position"],
+                hash=bytes(row["out_hash"]),
+            )
+            for row in rows
+        )
+        if not duplicate:
+            self._remember(stream_id, appended[-1].version, appended[-1].hash)
+            if self._on_append is not None:
+                self._on_append()
+        return Appended(
+            stream_id=stream_id,
+            version=appended[-1].version,
+            events=appended,
+            duplicate=duplicate,
+        )
+
     async def _append_once(
         self, stream_id: UUID, expected_version: int | None, arguments: tuple[Any, ...]
     ) -> Appended:
@@ -245,22 +361,7 @@ class EventStore:
                     actual = int(error.detail or 0)
                     raise VersionConflict(stream_id, expected_version, actual) from error
                 raise
-        duplicate = bool(rows[0]["out_duplicate"])
-        if not duplicate and self._on_append is not None:
-            self._on_append()
-        appended = tuple(
-            AppendedEvent(
-                event_id=row["out_event_id"],
-                version=row["out_version"],
-                position=row["out_position"],
-                hash=bytes(row["out_hash"]),
-            )
-            for row in rows
-        )
-        version = appended[-1].version
-        if duplicate:
-            version = await self.stream_version(stream_id)
-        return Appended(stream_id=stream_id, version=version, events=appended, duplicate=duplicate)
+        return self._appended(stream_id, rows, duplicate=bool(rows[0]["out_duplicate"]))
 
     async def stream_version(self, stream_id: UUID) -> int:
         """The stream's current version: the number of events in it (0 if it has none)."""
@@ -282,7 +383,10 @@ class EventStore:
                 from_version,
                 limit,
             )
-        return [_record(row) for row in rows]
+        events = [_record(row) for row in rows]
+        if events:
+            self._remember(stream_id, events[-1].version, events[-1].hash)
+        return events
 
     async def read_all(self, after: Cursor = START, *, limit: int = 500) -> list[Recorded]:
         """Up to `limit` events of the whole log after `after`, in global order.

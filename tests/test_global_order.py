@@ -128,9 +128,7 @@ async def test_an_event_whose_transaction_is_xmin_is_not_read_until_it_commits(
         await transaction.start()
         await EventStore(writer).append(uuid.uuid4(), [an_event("at xmin")])
         xid = await writer.fetchval("SELECT pg_current_xact_id()::text::bigint")
-        xmin = await pool.fetchval(
-            "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
-        )
+        xmin = await pool.fetchval("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
         assert xid == xmin
         assert labels(await read_everything(empty_store)) == []
         await transaction.commit()

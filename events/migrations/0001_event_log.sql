@@ -11,10 +11,12 @@ INSERT INTO log_epochs (epoch, reason) VALUES (1, 'log created');
 
 CREATE FUNCTION current_log_epoch() RETURNS integer
 LANGUAGE sql STABLE AS $$ SELECT max(epoch) FROM log_epochs $$;
+-- New rows take the current epoch from the column's default, a constant that the start-up
+-- check after a restore raises (ALTER TABLE ... SET DEFAULT), so appends never look it up.
 
 CREATE TABLE events (
     position bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    epoch integer NOT NULL,
+    epoch integer NOT NULL DEFAULT 1,
     -- The writing transaction's id: readers only read rows whose transaction is older than every
     -- transaction still running, so a later commit with a lower position is never skipped.
     xid xid8 NOT NULL DEFAULT pg_current_xact_id(),
@@ -81,7 +83,6 @@ DECLARE
     v_version integer;
     v_prev bytea;
     v_link bytea;
-    v_epoch integer;
     v_count integer := cardinality(p_event_ids);
 BEGIN
     SELECT count(*),
@@ -117,15 +118,14 @@ BEGIN
             USING ERRCODE = 'HW002', DETAIL = v_version::text;
     END IF;
 
-    v_epoch := current_log_epoch();
     FOR i IN 1 .. v_count LOOP
         v_version := v_version + 1;
         v_link := sha256(convert_to(
             '{"body":"' || encode(p_body_hashes[i], 'hex') || '","prev":"' || encode(v_prev, 'hex')
             || '","version":' || v_version::text || '}', 'UTF8'));
-        INSERT INTO events (epoch, event_id, stream_id, version, type, schema_version, data,
+        INSERT INTO events (event_id, stream_id, version, type, schema_version, data,
                             metadata, occurred_at, recorded_at, content_hash, prev_hash, hash)
-        VALUES (v_epoch, p_event_ids[i], p_stream, v_version, p_types[i], p_schema_versions[i],
+        VALUES (p_event_ids[i], p_stream, v_version, p_types[i], p_schema_versions[i],
                 p_data[i], p_metadata[i], p_occurred_at[i], p_recorded_at, p_content_hashes[i],
                 v_prev, v_link)
         RETURNING event_id, version, position, hash, false

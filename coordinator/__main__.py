@@ -1,0 +1,7 @@
+"""`python -m coordinator` runs the command line."""
+
+import sys
+
+from coordinator.cli import main
+
+sys.exit(main())

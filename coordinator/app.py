@@ -1,0 +1,56 @@
+"""The composition root: `create_app` builds the service from settings and a database URL."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import structlog
+from aiohttp import web
+
+from coordinator.http.health import health, ready
+from coordinator.http.middleware import request_context
+from coordinator.keys import DATABASE_URL, POOL, SETTINGS, SIGNAL, STORE
+from coordinator.settings import Settings
+from events.migrate import migrate
+from events.signal import LogSignal
+from events.store import EventStore, create_pool
+
+log = structlog.get_logger(__name__)
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    pool = await create_pool(
+        app[DATABASE_URL],
+        min_size=settings.pool_min_size,
+        max_size=settings.pool_max_size,
+        idle_in_transaction_timeout_ms=settings.idle_in_transaction_timeout_ms,
+    )
+    async with pool.acquire() as connection:
+        applied = await migrate(connection, app_role=settings.app_role)
+    if applied:
+        log.info("migrations_applied", versions=applied)
+    signal = LogSignal()
+    signal.start(app[DATABASE_URL])
+    app[POOL] = pool
+    app[SIGNAL] = signal
+    app[STORE] = EventStore(pool, on_append=signal.appended)
+    yield
+    await signal.stop()
+    await pool.close()
+
+
+def setup_routes(app: web.Application) -> None:
+    """Every route of the service."""
+    app.router.add_get("/health", health)
+    app.router.add_get("/ready", ready)
+
+
+def create_app(settings: Settings, database_url: str) -> web.Application:
+    """The service, wired: pool, migrations, log signal, routes and middleware."""
+    app = web.Application(middlewares=[request_context], client_max_size=settings.max_body_bytes)
+    app[SETTINGS] = settings
+    app[DATABASE_URL] = database_url
+    app.cleanup_ctx.append(_database)
+    setup_routes(app)
+    return app

@@ -1,0 +1,42 @@
+"""Liveness and readiness: is the process up, and can it serve (database, schema, readers)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from coordinator.keys import POOL, SIGNAL, STORE
+from events.errors import StoreError
+from events.migrate import pending_migrations
+
+# Readers of the log wait for the oldest open transaction; beyond this they are too far behind.
+MAX_READER_LAG_SECONDS = 30.0
+
+
+async def health(_request: web.Request) -> web.Response:
+    """The process is alive."""
+    return web.json_response({"status": "ok"})
+
+
+async def ready(request: web.Request) -> web.Response:
+    """The service can serve: database reachable, migrations applied, readers not held back."""
+    checks: dict[str, object] = {}
+    ok = True
+    try:
+        async with request.app[POOL].acquire() as connection:
+            pending = await pending_migrations(connection)
+        checks["database"] = "reachable"
+        checks["pending_migrations"] = pending
+        ok = ok and not pending
+        lag = await request.app[STORE].reader_lag_seconds()
+        checks["reader_lag_seconds"] = round(lag, 3)
+        ok = ok and lag < MAX_READER_LAG_SECONDS
+    except (OSError, StoreError):
+        checks["database"] = "unreachable"
+        ok = False
+    except Exception:  # noqa: BLE001  any driver failure means not ready, never a 500
+        checks["database"] = "unreachable"
+        ok = False
+    checks["notifications"] = "connected" if request.app[SIGNAL].connected else "reconnecting"
+    return web.json_response(
+        {"status": "ready" if ok else "not_ready", "checks": checks}, status=200 if ok else 503
+    )

@@ -1,0 +1,17 @@
+"""Typed keys under which the app holds its resources; handlers reach them only through these."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from asyncpg import Pool
+
+from coordinator.settings import Settings
+from events.signal import LogSignal
+from events.store import EventStore
+
+SETTINGS = web.AppKey("settings", Settings)
+DATABASE_URL = web.AppKey("database_url", str)
+POOL = web.AppKey("pool", Pool)
+STORE = web.AppKey("store", EventStore)
+SIGNAL = web.AppKey("signal", LogSignal)
+REQUEST_ID = web.RequestKey("request_id", str)

@@ -1,0 +1,78 @@
+"""Structured logs: JSON lines in production, readable on a terminal; personal data never logged.
+
+`merge_contextvars` comes first so every line carries the request id bound by the middleware.
+`drop_sensitive` removes anything that may hold personal data or a secret, wherever it appears.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Mapping, MutableMapping
+from typing import Any
+
+import structlog
+
+# Keys whose values are never written to a log, at any depth.
+SENSITIVE_KEYS = frozenset(
+    {
+        "authorization",
+        "token",
+        "personal",
+        "name",
+        "date_of_birth",
+        "family_contact",
+        "body",
+        "data",
+        "password",
+        "secret",
+        "corrected_data",
+    }
+)
+REDACTED = "[redacted]"
+
+
+def _scrub(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {
+            key: REDACTED if str(key).lower() in SENSITIVE_KEYS else _scrub(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [_scrub(item) for item in value]
+    return value
+
+
+def drop_sensitive(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """Replace values under sensitive keys (tokens, personal data, bodies) at any depth."""
+    for key in list(event_dict):
+        if key.lower() in SENSITIVE_KEYS:
+            event_dict[key] = REDACTED
+        else:
+            event_dict[key] = _scrub(event_dict[key])
+    return event_dict
+
+
+def configure_logging(log_format: str = "auto", level: str = "info") -> None:
+    """Configure structlog once, at the entry point."""
+    as_json = log_format == "json" or (log_format == "auto" and not sys.stderr.isatty())
+    renderer: Any = (
+        structlog.processors.JSONRenderer() if as_json else structlog.dev.ConsoleRenderer()
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            drop_sensitive,
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(
+            logging.getLevelNamesMapping()[level.upper()]
+        ),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        cache_logger_on_first_use=True,
+    )

@@ -1,0 +1,32 @@
+"""The service's settings, read once at the entry point from `COORDINATOR_*` variables or flags."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything the service can be told; defaults run it on one laptop with nothing installed."""
+
+    model_config = SettingsConfigDict(env_prefix="COORDINATOR_", frozen=True, extra="ignore")
+
+    database_url: str | None = Field(
+        default=None,
+        description="PostgreSQL to use; unset starts an embedded PostgreSQL under data_dir.",
+    )
+    data_dir: Path = Field(default=Path(".coordinator"), description="Embedded database, keys.")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    app_role: str | None = Field(
+        default=None, description="Database role granted only SELECT and INSERT on the record."
+    )
+    pool_min_size: int = Field(default=2, ge=1)
+    pool_max_size: int = Field(default=20, ge=1)
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    idle_in_transaction_timeout_ms: int = Field(default=60_000, ge=1000)
+    shutdown_timeout_seconds: float = Field(default=30.0, ge=0)
+    log_format: str = Field(default="auto", pattern="^(auto|json|console)$")
+    log_level: str = Field(default="info", pattern="^(debug|info|warning|error)$")
