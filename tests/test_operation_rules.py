@@ -474,7 +474,7 @@ def test_family_reunion_needs_return_first() -> None:
     state = record(state, transferred([survivor]))
     assert refusal(state, reunited(survivor)) == (
         f"FamilyReunited needs the survivor to have returned first, and not yet be reunited or "
-        f"in aftercare; survivor {survivor} is in_transit."
+        f"in aftercare; survivor {survivor} is at status in_transit."
     )
 
 
@@ -489,8 +489,8 @@ def test_support_needs_return_first() -> None:
     """Support is given only to a survivor who has returned."""
     state, (survivor,) = a_rescue(survivors=1)
     assert refusal(state, supported(survivor)) == (
-        f"SupportProvided needs the survivor to have returned first; survivor {survivor} is "
-        f"rescued."
+        f"SupportProvided needs the survivor to have returned first; survivor {survivor} is at "
+        f"status rescued."
     )
 
 

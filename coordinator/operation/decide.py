@@ -217,7 +217,7 @@ def _survivors_may_move(state: Operation, event_type: str, survivor_ids: Iterabl
         if status not in move.allowed:
             raise RuleBroken(
                 f"{event_type} needs the survivor to {move.needs}; survivor {survivor_id} "
-                f"is {status}.",
+                f"is at status {status}.",
             )
         found_in = state.survivors[survivor_id].found_in_country
         if (
