@@ -277,6 +277,60 @@ def verify_consistency(
     return sn == 0 and fr == old_root and sr == new_root
 
 
+class InclusionChecker:
+    """Checks many inclusion proofs against one signed tree head, hashing shared nodes once.
+
+    Proofs of leaves under one subtree repeat the same computation from that subtree upwards.
+    After a proof verifies, each step of it is remembered as (position in the RFC 9162 walk,
+    value, the rest of the proof). A later proof that reaches the same position with the same
+    value and the same rest of the proof would repeat a computation already shown to end at the
+    root, so it is accepted there; every node of every proof is still compared.
+    """
+
+    __slots__ = ("_proven", "_root", "_size")
+
+    def __init__(self, size: int, root: bytes) -> None:
+        self._size = size
+        self._root = root
+        # (right shifts so far, fn) -> (value, proof, index of the next proof node to use)
+        self._proven: dict[tuple[int, int], tuple[bytes, tuple[bytes, ...], int]] = {}
+
+    def check(self, leaf: bytes, index: int, proof: Sequence[bytes]) -> bool:
+        """Whether `leaf` (an event hash) sits at `index` in the tree of this head."""
+        if not 0 <= index < self._size or any(len(node) != HASH_SIZE for node in proof):
+            return False
+        nodes = tuple(proof)
+        proven = self._proven
+        steps: list[tuple[tuple[int, int], bytes, int]] = []
+        fn, sn, shift = index, self._size - 1, 0
+        r = _sha256(b"\x00" + leaf).digest()
+        for position, p in enumerate(nodes):
+            known = proven.get((shift, fn))
+            if known is not None and known[0] == r and known[1][known[2] :] == nodes[position:]:
+                break
+            steps.append(((shift, fn), r, position))
+            if sn == 0:
+                return False
+            # The RFC 9162 section 2.1.3.2 walk, as in root_from_inclusion_proof.
+            if fn & 1 or fn == sn:
+                r = _sha256(b"\x01" + p + r).digest()
+                while not fn & 1 and fn:
+                    fn >>= 1
+                    sn >>= 1
+                    shift += 1
+            else:
+                r = _sha256(b"\x01" + r + p).digest()
+            fn >>= 1
+            sn >>= 1
+            shift += 1
+        else:
+            if sn != 0 or r != self._root:
+                return False
+        for key, value, position in steps:
+            proven.setdefault(key, (value, nodes, position))
+        return True
+
+
 def _check_hashes(*hashes: bytes) -> None:
     for value in hashes:
         if len(value) != HASH_SIZE:

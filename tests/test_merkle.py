@@ -9,6 +9,7 @@ import pytest
 
 from events.merkle import (
     EMPTY_ROOT,
+    InclusionChecker,
     MerkleTree,
     ProofError,
     leaf_hash,
@@ -365,3 +366,22 @@ def test_appending_keeps_up_with_twenty_thousand_leaves_a_second() -> None:
     elapsed = time.perf_counter() - started
     assert len(tree) == 100_000
     assert 100_000 / elapsed >= 20_000, f"{100_000 / elapsed:.0f} leaves/s"
+
+
+def test_the_caching_checker_agrees_with_the_plain_verifier(tree64: MerkleTree) -> None:
+    """InclusionChecker accepts exactly what verify_inclusion accepts, also after caching."""
+    size = 61
+    checker = InclusionChecker(size, tree64.root(size))
+    proofs = [tree64.inclusion_proof(index, size) for index in range(size)]
+    for index in range(size):
+        assert checker.check(LEAVES[index], index, proofs[index])
+    for index in range(size):
+        proof = proofs[index]
+        for position in range(len(proof)):
+            bad = list(proof)
+            bad[position] = bytes([bad[position][0] ^ 1]) + bad[position][1:]
+            assert not checker.check(LEAVES[index], index, bad), (index, position)
+        assert not checker.check(LEAVES[index], index, [*proof, proof[-1]])
+        assert not checker.check(LEAVES[index], index, proof[:-1])
+        assert not checker.check(LEAVES[(index + 1) % size], index, proof)
+        assert checker.check(LEAVES[index], index, proof)

@@ -1,0 +1,147 @@
+"""The prosecution bundle (invariant 6): one operation's record as a self-checking JSON document.
+
+A bundle holds the operation's events exactly as stored, each with its hash, its place in the
+Merkle log and an inclusion proof into a signed checkpoint, plus the checkpoint and the public
+keys. `events.verify` checks it with no database and no network. A consistency document carries
+a newer checkpoint with a proof that its log extends an older checkpoint's log.
+
+    bundle = {"format": "homeward-bundle/1", "operation_id", "exported_at",
+              "events": [{event_id, stream_id, version, position, type, schema_version, data,
+                          metadata, occurred_at, recorded_at, prev_hash, hash, leaf_index,
+                          inclusion_proof: [hex, ...]}, ...],
+              "checkpoint": {"checkpoint": {...}, "signature"}, "public_keys": {...},
+              "statement": text}
+    consistency = {"format": "homeward-consistency/1", "checkpoint": {...}, "public_keys": {...},
+                   "consistency": {"old_size", "new_size", "proof": [hex, ...]}}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from events.checkpoints import PublicKeyRecord, SignedCheckpoint
+from events.integrity import timestamp
+from events.merkle import MerkleTree, leaf_hash
+
+BUNDLE_FORMAT = "homeward-bundle/1"
+CONSISTENCY_FORMAT = "homeward-consistency/1"
+PROOF_FORMAT = "homeward-consistency-proof/1"
+
+# The stored fields a bundle carries for each event, in the order a reader meets them.
+STORED_FIELDS = (
+    "event_id",
+    "stream_id",
+    "version",
+    "position",
+    "type",
+    "schema_version",
+    "data",
+    "metadata",
+    "occurred_at",
+    "recorded_at",
+    "prev_hash",
+    "hash",
+    "leaf_index",
+)
+
+
+class BundleError(ValueError):
+    """The events, tree and checkpoint given to the builder do not belong together."""
+
+
+def build_bundle(
+    operation_id: UUID | str,
+    events_as_stored: Iterable[Mapping[str, Any]],
+    tree: MerkleTree,
+    signed_checkpoint: SignedCheckpoint,
+    public_keys: Mapping[str, PublicKeyRecord],
+    *,
+    exported_at: datetime | None = None,
+) -> dict[str, Any]:
+    """Assemble the bundle of one operation's events, proven against `signed_checkpoint`.
+
+    Each stored event is a mapping with at least STORED_FIELDS (UUIDs, datetimes and bytes are
+    written in the text form that was hashed). The builder refuses events that are not where
+    they claim to be in `tree`, so a wrong export fails here, not in front of a court.
+    """
+    checkpoint = signed_checkpoint.checkpoint
+    size = checkpoint.tree_size
+    if tree.root(size).hex() != checkpoint.root_hash:
+        raise BundleError(f"the tree's root at size {size} is not the checkpoint's root")
+    events = []
+    for stored in sorted(events_as_stored, key=lambda event: int(event["version"])):
+        event = {name: _plain(stored[name]) for name in STORED_FIELDS}
+        index = int(event["leaf_index"])
+        if not 0 <= index < size:
+            raise BundleError(f"event {event['event_id']} is not in the log at size {size}")
+        if tree.leaf_hash_at(index) != leaf_hash(bytes.fromhex(event["hash"])):
+            raise BundleError(f"leaf {index} of the log is not event {event['event_id']}")
+        event["inclusion_proof"] = [node.hex() for node in tree.inclusion_proof(index, size)]
+        events.append(event)
+    exported = timestamp(exported_at or datetime.now(UTC))
+    return {
+        "format": BUNDLE_FORMAT,
+        "operation_id": str(operation_id),
+        "exported_at": exported,
+        "events": events,
+        "checkpoint": signed_checkpoint.to_json(),
+        "public_keys": {key_id: dict(record) for key_id, record in public_keys.items()},
+        "statement": statement(str(operation_id), len(events), signed_checkpoint, exported),
+    }
+
+
+def build_consistency(
+    signed_checkpoint: SignedCheckpoint,
+    old_size: int,
+    tree: MerkleTree,
+    public_keys: Mapping[str, PublicKeyRecord],
+) -> dict[str, Any]:
+    """A newer checkpoint with the proof that its log extends the log at `old_size`."""
+    new_size = signed_checkpoint.checkpoint.tree_size
+    if tree.root(new_size).hex() != signed_checkpoint.checkpoint.root_hash:
+        raise BundleError(f"the tree's root at size {new_size} is not the checkpoint's root")
+    return {
+        "format": CONSISTENCY_FORMAT,
+        "checkpoint": signed_checkpoint.to_json(),
+        "public_keys": {key_id: dict(record) for key_id, record in public_keys.items()},
+        "consistency": {
+            "old_size": old_size,
+            "new_size": new_size,
+            "proof": [node.hex() for node in tree.consistency_proof(old_size, new_size)],
+        },
+    }
+
+
+def statement(
+    operation_id: str, count: int, signed_checkpoint: SignedCheckpoint, exported_at: str
+) -> str:
+    """What the bundle proves and how anyone can check it, for the reader of the file."""
+    checkpoint = signed_checkpoint.checkpoint
+    return (
+        f"This file holds the {count} recorded events of operation {operation_id}, "
+        f"exported at {exported_at}. Each event's hash is SHA-256 over the RFC 8785 canonical "
+        "JSON of its recorded fields (event_id, stream_id, type, schema_version, data, metadata, "
+        "occurred_at, recorded_at), chained to the previous event's hash and to its version; the "
+        "first event chains to 32 zero bytes. Each event hash is a leaf of Homeward's "
+        "append-only Merkle log (RFC 9162, section 2.1), and its inclusion proof leads to the "
+        f"root of the log at {checkpoint.tree_size} events, which Ed25519 key {checkpoint.key_id} "
+        f"signed at {checkpoint.timestamp}. `coordinator audit verify FILE` checks all of this "
+        "with no database and no network and names the first event that fails; compare the "
+        "key id with the one Homeward publishes. These checks show that the events here are "
+        "recorded unchanged, in order and without gaps; they cannot show that the operation "
+        "has no events later than the last one here."
+    )
+
+
+def _plain(value: Any) -> Any:
+    """The JSON form of a stored value: the same text the hash was computed over."""
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, datetime):
+        return timestamp(value)
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value).hex()
+    return value
