@@ -25,10 +25,7 @@ from uuid import UUID
 from events.checkpoints import PublicKeyRecord, SignedCheckpoint
 from events.integrity import timestamp
 from events.merkle import MerkleTree, leaf_hash
-
-BUNDLE_FORMAT = "homeward-bundle/1"
-CONSISTENCY_FORMAT = "homeward-consistency/1"
-PROOF_FORMAT = "homeward-consistency-proof/1"
+from events.verify import BUNDLE_FORMAT, CONSISTENCY_FORMAT
 
 # The stored fields a bundle carries for each event, in the order a reader meets them.
 STORED_FIELDS = (

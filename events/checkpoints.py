@@ -130,6 +130,8 @@ def verify_checkpoint(
     record = public_keys.get(checkpoint.key_id)
     if record is None:
         raise CheckpointRejected(f"key {checkpoint.key_id} is not among the known public keys")
+    if not isinstance(record, dict):
+        raise CheckpointRejected(f"the public key record of {checkpoint.key_id} is not an object")
     raw = _b64(record.get("public_key"), "public_key")
     # The id is a fingerprint: a key listed under someone else's id is a substitution.
     if len(raw) != 32 or key_id_of(raw) != checkpoint.key_id:

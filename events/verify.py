@@ -18,12 +18,14 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from events.bundle import BUNDLE_FORMAT, CONSISTENCY_FORMAT
 from events.canonical import NotCanonicalisable
 from events.checkpoints import CheckpointRejected, PublicKeyRecord, SignedCheckpoint
 from events.checkpoints import verify_checkpoint as _verify_signature
 from events.integrity import GENESIS, body_hash, link_hash
 from events.merkle import InclusionChecker, verify_consistency
+
+BUNDLE_FORMAT = "homeward-bundle/1"
+CONSISTENCY_FORMAT = "homeward-consistency/1"
 
 # Each event's fields and their JSON types; `position` is informative and not hashed.
 _EVENT_FIELDS: tuple[tuple[str, type], ...] = (
@@ -82,6 +84,7 @@ class VerificationReport:
     signature_verified: bool
     tree_size: int | None
     key_id: str | None
+    keys_from: str  # "bundle": the keys came with the file; "trusted": given to the verifier
     first_failure: Failure | None
 
     def to_json(self) -> dict[str, Any]:
@@ -95,7 +98,13 @@ class VerificationReport:
             return (
                 f"Verified: all {self.events_total} events of operation {self.operation_id} hash "
                 "to their stored hashes, chain in order from version 1 without gaps, and are in "
-                f"the Merkle log of {self.tree_size} events signed by key {self.key_id}."
+                f"the Merkle log of {self.tree_size} events signed by key {self.key_id}"
+                + (
+                    "."
+                    if self.keys_from == "trusted"
+                    else " (a key the bundle itself carries: compare its id with the one "
+                    "Homeward publishes)."
+                )
             )
         where = "" if failure.event_id is None else f" at event {failure.event_id}"
         version = "" if failure.version is None else f" (version {failure.version})"
@@ -168,6 +177,7 @@ def verify_bundle(
         signature_verified=failure is None,
         tree_size=signed.checkpoint.tree_size if signed else None,
         key_id=signed.checkpoint.key_id if signed else None,
+        keys_from="bundle" if trusted_keys is None else "trusted",
         first_failure=failure,
     )
 

@@ -7,6 +7,8 @@ import copy
 import hashlib
 import json
 import random
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
@@ -504,3 +506,42 @@ def test_bundle_timestamps_are_the_hashed_form(bundle: Bundle) -> None:
     for event in bundle["events"]:
         moment = datetime.fromisoformat(event["occurred_at"])
         assert event["occurred_at"] == timestamp(moment)
+
+
+def test_the_verifier_needs_only_the_standard_library_and_cryptography() -> None:
+    """Importing events.verify loads no third-party package but cryptography and no other
+    Homeward module than the integrity ones, so it runs on any machine with nothing else."""
+    allowed = {"events", "events.canonical", "events.integrity", "events.merkle"}
+    allowed |= {"events.checkpoints", "events.verify"}
+    script = (
+        "import sys, json; before = set(sys.modules); import events.verify; "
+        "print(json.dumps(sorted(set(sys.modules) - before)))"
+    )
+    result = subprocess.run(  # noqa: S603 -- our own interpreter, a fixed script
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    loaded = json.loads(result.stdout)
+    ours = {name for name in loaded if name.split(".")[0] in {"events", "coordinator"}}
+    assert ours <= allowed, ours - allowed
+    third_party = {
+        name.split(".")[0]
+        for name in loaded
+        if name.split(".")[0] not in sys.stdlib_module_names and name.split(".")[0] != "events"
+    }
+    # `_openssl` is a module cryptography's own Rust extension registers.
+    assert third_party <= {"cryptography", "_cffi_backend", "_openssl"}, third_party
+
+
+def test_the_report_says_where_the_key_came_from(bundle: Bundle, keyring: SigningKeyring) -> None:
+    """A pass on the bundle's own keys tells the reader to compare the key id with Homeward's."""
+    assert "compare its id" in verify_bundle(bundle).summary()
+    trusted = verify_bundle(bundle, trusted_keys=keyring.public_keys())
+    assert trusted.ok
+    assert "compare its id" not in trusted.summary()
+
+
+def test_a_garbled_public_key_list_is_a_bad_signature(bundle: Bundle) -> None:
+    """Public key records that are not objects are refused, not crashed on."""
+    key_id = bundle["checkpoint"]["checkpoint"]["key_id"]
+    bundle["public_keys"][key_id] = "not a record"
+    assert_fails(bundle, Reason.BAD_SIGNATURE, None)
