@@ -57,6 +57,14 @@ class MerkleTree:
         return tree
 
     @classmethod
+    def from_leaf_hashes(cls, leaf_hashes: Iterable[bytes]) -> MerkleTree:
+        """Rebuild a tree from stored leaf hashes (SHA-256(0x00 || leaf)), in log order."""
+        tree = cls()
+        for node in leaf_hashes:
+            tree.append_leaf_hash(node)
+        return tree
+
+    @classmethod
     def from_levels(cls, levels: Sequence[Sequence[bytes]], *, check: bool = True) -> MerkleTree:
         """Load a tree from stored level hashes (level 0 = leaf hashes), as `levels()` gave them.
 
@@ -93,9 +101,14 @@ class MerkleTree:
 
     def append(self, leaf: bytes) -> int:
         """Add one leaf (an event hash) and return its index."""
+        return self.append_leaf_hash(_sha256(b"\x00" + leaf).digest())
+
+    def append_leaf_hash(self, node: bytes) -> int:
+        """Add one leaf by its stored leaf hash (SHA-256(0x00 || leaf)); return its index."""
+        if len(node) != HASH_SIZE:
+            raise ValueError("a leaf hash is 32 bytes")
         levels = self._levels
         row = levels[0]
-        node = _sha256(b"\x00" + leaf).digest()
         row.append(node)
         index = len(row) - 1
         height = 0

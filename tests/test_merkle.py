@@ -6,6 +6,8 @@ import hashlib
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from events.merkle import (
     EMPTY_ROOT,
@@ -333,6 +335,28 @@ def test_a_tree_loaded_from_stored_levels_gives_the_same_proofs(tree64: MerkleTr
     assert loaded.inclusion_proof(17, 40) == tree64.inclusion_proof(17, 40)
     loaded.append(b"next")
     assert loaded.root() == naive_mth([*LEAVES, b"next"])
+
+
+def test_a_tree_rebuilt_from_stored_leaf_hashes_is_the_same_tree(tree64: MerkleTree) -> None:
+    """from_leaf_hashes over the stored leaf hashes restores every level."""
+    rebuilt = MerkleTree.from_leaf_hashes(tree64.leaf_hash_at(i) for i in range(len(tree64)))
+    assert rebuilt.levels() == tree64.levels()
+
+
+@settings(max_examples=40, deadline=None)
+@given(size=st.integers(1, 1500), data=st.data())
+def test_larger_trees_agree_with_the_rfc_definition(size: int, data: st.DataObject) -> None:
+    """For random sizes up to 1,500, a random proof of each kind is the RFC's and verifies."""
+    leaves = [i.to_bytes(4, "big") for i in range(size)]
+    tree = MerkleTree.from_leaves(leaves)
+    index = data.draw(st.integers(0, size - 1))
+    old = data.draw(st.integers(1, size))
+    assert tree.root() == naive_mth(leaves)
+    assert tree.inclusion_proof(index) == naive_path(index, leaves)
+    assert verify_inclusion(leaves[index], index, size, tree.inclusion_proof(index), tree.root())
+    proof = tree.consistency_proof(old)
+    assert proof == (naive_proof(old, leaves) if old < size else [])
+    assert verify_consistency(old, size, tree.root(old), tree.root(), proof)
 
 
 def test_loading_damaged_levels_is_refused(tree64: MerkleTree) -> None:
