@@ -307,8 +307,10 @@ def test_every_payload_is_an_event_data() -> None:
         ({"temperature": NAN}, "extra field 'temperature' is not finite JSON"),
         ({"blob": "x" * 10_001}, "extra field 'blob' is over 10000 characters"),
         ({f"f{i}": i for i in range(51)}, "at most 50 fields the catalogue lacks"),
+        ({"schema_version": 3}, "extra field 'schema_version' shadows a name"),
+        ({"_secret": 1}, "extra field '_secret' shadows a name"),
     ],
-    ids=["nan", "oversize", "too-many"],
+    ids=["nan", "oversize", "too-many", "shadows-class-var", "private"],
 )
 def test_extra_field_refusals_say_why(data: dict[str, Any], message: str) -> None:
     """A refused extra field is named, with the bound it broke."""

@@ -110,6 +110,8 @@ class EventData(BaseModel):
         for name, value in extra.items():
             if len(name) > 100:
                 raise ValueError("an extra field's name is at most 100 characters")
+            if name.startswith("_") or hasattr(type(self), name):
+                raise ValueError(f"extra field {name!r} shadows a name of the payload model")
             if _json_size(name, value) > MAX_EXTRA_JSON_CHARS:
                 raise ValueError(f"extra field {name!r} is over {MAX_EXTRA_JSON_CHARS} characters")
         return self
