@@ -57,8 +57,9 @@ def movable(state: Operation, event_type: str) -> list[UUID]:
     ]
 
 
-def payload_data(draw: st.DrawFn, event_type: str, state: Operation) -> dict[str, Any]:
+def payload_data(data: st.DataObject, event_type: str, state: Operation) -> dict[str, Any]:
     """Random but well-formed data of `event_type`, naming survivors and events of `state`."""
+    draw = data.draw
     known = [*state.survivors, *SURVIVOR_POOL[:1]]
     ready = movable(state, event_type) or known
 
@@ -115,8 +116,8 @@ def payload_data(draw: st.DrawFn, event_type: str, state: Operation) -> dict[str
             "reason": draw(st.sampled_from(["survivors_independent", "unfounded", "other"])),
         },
     }
-    data: dict[str, Any] = makers[event_type]()
-    return data
+    made: dict[str, Any] = makers[event_type]()
+    return made
 
 
 PROGRESS = [
@@ -132,8 +133,9 @@ PROGRESS = [
 """The events that move an operation on, drawn more often so that runs reach aftercare."""
 
 
-def an_event(draw: st.DrawFn, state: Operation, number: int) -> ProposedEvent:
+def an_event(data: st.DataObject, state: Operation, number: int) -> ProposedEvent:
     """A random event: of any type, of a type the stage allows, or one that moves it on."""
+    draw = data.draw
     fitting = [each for each in TYPES if state.stage in STAGE_RULES[each].allowed]
     onwards = [
         each
@@ -143,13 +145,14 @@ def an_event(draw: st.DrawFn, state: Operation, number: int) -> ProposedEvent:
         and (each not in SURVIVOR_MOVES or movable(state, each))
     ] or fitting
     event_type = draw(st.sampled_from(draw(st.sampled_from([TYPES, fitting, onwards, onwards]))))
-    data = payload_data(draw, event_type, state)
-    parsed = parse_event(event_type, EVENT_TYPES[event_type].schema_version, data)
+    fields = payload_data(data, event_type, state)
+    parsed = parse_event(event_type, EVENT_TYPES[event_type].schema_version, fields)
     return ProposedEvent(UUID(int=10_000 + number), event_type, parsed, T0)
 
 
-def an_actor(draw: st.DrawFn, event_type: str) -> Actor:
+def an_actor(data: st.DataObject, event_type: str) -> Actor:
     """A random actor; half of the time one whose role may record `event_type`."""
+    draw = data.draw
     fitting = ROLES_FOR.get(event_type, [Role.FIELD, Role.ADMIN])
     role = draw(st.sampled_from(draw(st.sampled_from([list(Role), fitting]))))
     return Actor(draw(st.sampled_from(NAMES)), role)
@@ -247,19 +250,20 @@ def replay(events: list[DomainEvent]) -> Operation | None:
     return state
 
 
-def a_command(draw: st.DrawFn, state: Operation, step: int) -> tuple[Command, Actor]:
+def a_command(data: st.DataObject, state: Operation, step: int) -> tuple[Command, Actor]:
     """A random command and who sends it: mostly batches, sometimes erasure or a second opening."""
+    draw = data.draw
     kind = draw(st.sampled_from(["batch"] * 8 + ["erase", "open"]))
     if kind == "open":
         case = ProposedEvent(UUID(int=30_000 + step), "CaseReported", OPENING, T0)
-        return OpenOperation(OPERATION, case), an_actor(draw, "CaseReported")
+        return OpenOperation(OPERATION, case), an_actor(data, "CaseReported")
     if kind == "erase":
         survivor = draw(st.sampled_from([*state.survivors, *SURVIVOR_POOL[:1]]))
         command = EraseSurvivorData(survivor, "asked", UUID(int=20_000 + step), T0)
-        return command, an_actor(draw, "PersonalDataErased")
+        return command, an_actor(data, "PersonalDataErased")
     size = draw(st.sampled_from([1, 1, 2, 3]))
-    batch = [an_event(draw, state, step * 10 + n) for n in range(size)]
-    return RecordEvents(OPERATION, batch), an_actor(draw, batch[0].type)
+    batch = [an_event(data, state, step * 10 + n) for n in range(size)]
+    return RecordEvents(OPERATION, batch), an_actor(data, batch[0].type)
 
 
 OPENING = parse_event("CaseReported", 1, {"channel": "family"})
@@ -276,7 +280,7 @@ def test_random_commands_never_reach_a_forbidden_state(data: st.DataObject) -> N
     accepted = Accepted()
     for step in range(data.draw(st.integers(5, 60))):
         if state is not None:
-            command, actor = a_command(data.draw, state, step)
+            command, actor = a_command(data, state, step)
         try:
             events = decide(state, command, actor)
         except CoordinatorError:

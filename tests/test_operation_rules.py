@@ -765,8 +765,8 @@ def a_command_for(event_type: str) -> tuple[Operation | None, Command]:
     if event_type == "CaseReported":
         return None, OpenOperation(uuid4(), proposed("CaseReported", channel="police"))
     if event_type == "PersonalDataErased":
-        state, (survivor,) = a_rescue(survivors=1)
-        return state, EraseSurvivorData(survivor, "asked")
+        state, (erased,) = a_rescue(survivors=1)
+        return state, EraseSurvivorData(erased, "asked")
     if event_type in SURVIVOR_EVENT_ALLOWED_IN:
         stage = Stage(SURVIVOR_EVENT_ALLOWED_IN[event_type].split()[0])
         state, survivor = at_stage(stage)
