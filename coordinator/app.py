@@ -7,8 +7,11 @@ from collections.abc import AsyncIterator
 import structlog
 from aiohttp import web
 
+from coordinator.auth import Authenticator
+from coordinator.http.access import AUTHENTICATOR
 from coordinator.http.health import health, ready
 from coordinator.http.middleware import request_context
+from coordinator.http.operations import setup_operation_routes
 from coordinator.keys import DATABASE_URL, POOL, SETTINGS, SIGNAL, STORE
 from coordinator.settings import Settings
 from events.migrate import migrate
@@ -35,6 +38,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     app[POOL] = pool
     app[SIGNAL] = signal
     app[STORE] = EventStore(pool, on_append=signal.appended)
+    app[AUTHENTICATOR] = Authenticator(pool)
     yield
     await signal.stop()
     await pool.close()
@@ -44,6 +48,7 @@ def setup_routes(app: web.Application) -> None:
     """Every route of the service."""
     app.router.add_get("/health", health)
     app.router.add_get("/ready", ready)
+    setup_operation_routes(app)
 
 
 def create_app(settings: Settings, database_url: str) -> web.Application:

@@ -12,11 +12,15 @@ import asyncpg
 import structlog
 from aiohttp import web
 
+from coordinator.actors import Role
 from coordinator.app import create_app
+from coordinator.auth import create_token, list_tokens, revoke_token
 from coordinator.database import database_url
+from coordinator.errors import CoordinatorError
 from coordinator.logging import configure_logging
 from coordinator.settings import Settings
 from events.migrate import migrate
+from events.store import create_pool
 
 log = structlog.get_logger(__name__)
 
@@ -30,6 +34,14 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     commands.add_parser("migrate", help="bring the database schema up to date")
+    token = commands.add_parser("token", help="create, list and revoke access tokens")
+    token_commands = token.add_subparsers(dest="token_command", required=True)
+    create = token_commands.add_parser("create", help="create a token; it is printed once")
+    create.add_argument("--role", required=True, choices=[role.value for role in Role])
+    create.add_argument("--name", required=True, help="who holds it, e.g. field-team-lao-cai")
+    token_commands.add_parser("list", help="list tokens (never the tokens themselves)")
+    revoke = token_commands.add_parser("revoke", help="revoke a token by name")
+    revoke.add_argument("name")
     return parser
 
 
@@ -57,6 +69,30 @@ def serve(settings: Settings) -> None:
         log.info("service_stopped")
 
 
+async def _tokens(url: str, arguments: argparse.Namespace) -> int:
+    pool = await create_pool(url, min_size=1, max_size=2)
+    try:
+        async with pool.acquire() as connection:
+            await migrate(connection)
+        if arguments.token_command == "create":
+            token = await create_token(pool, arguments.name, Role(arguments.role))
+            print(f"token for {arguments.name} ({arguments.role}); shown once, keep it safe:")
+            print(token)
+        elif arguments.token_command == "list":
+            for info in await list_tokens(pool):
+                state = f"revoked {info.revoked_at:%Y-%m-%d %H:%M}" if info.revoked_at else "active"
+                print(f"{info.name}\t{info.role.value}\t{info.created_at:%Y-%m-%d}\t{state}")
+        else:
+            await revoke_token(pool, arguments.name)
+            print(f"revoked {arguments.name}")
+    except CoordinatorError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    finally:
+        await pool.close()
+    return 0
+
+
 async def _migrate(url: str, app_role: str | None) -> list[int]:
     connection = await asyncpg.connect(url)
     try:
@@ -75,7 +111,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif arguments.command == "migrate":
         with database_url(settings) as url:
             applied = asyncio.run(_migrate(url, settings.app_role))
-        print(f"applied migrations: {applied or 'none (up to date)'}")  # noqa: T201
+        print(f"applied migrations: {applied or 'none (up to date)'}")
+    elif arguments.command == "token":
+        with database_url(settings) as url:
+            return asyncio.run(_tokens(url, arguments))
     return 0
 
 

@@ -1,0 +1,34 @@
+"""Who may call what: the role matrix of the HTTP contract, checked before anything else.
+
+Finer rules (legal may record only legal events, leadership only approvals) are the operation's
+own and live in `decide`.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from coordinator.actors import Actor, Role
+from coordinator.auth import Authenticator
+from coordinator.errors import Forbidden
+
+EVERYONE = frozenset(Role)
+FIELD_AND_ADMIN = frozenset({Role.FIELD, Role.ADMIN})
+RECORDERS = frozenset({Role.FIELD, Role.LEGAL, Role.LEADERSHIP, Role.ADMIN})
+EVENT_READERS = frozenset({Role.FIELD, Role.LEGAL, Role.ADMIN})
+LEGAL_AND_ADMIN = frozenset({Role.LEGAL, Role.ADMIN})
+LEADERSHIP_AND_ADMIN = frozenset({Role.LEADERSHIP, Role.ADMIN})
+ADMIN_ONLY = frozenset({Role.ADMIN})
+
+AUTHENTICATOR = web.AppKey("authenticator", Authenticator)
+ACTOR = web.RequestKey("actor", Actor)
+
+
+async def authorise(request: web.Request, allowed: frozenset[Role]) -> Actor:
+    """The caller, if their token is valid (401) and their role is among `allowed` (403)."""
+    actor = await request.app[AUTHENTICATOR].actor(request.headers.get("Authorization"))
+    request[ACTOR] = actor
+    if actor.role not in allowed:
+        roles = ", ".join(sorted(role.value for role in allowed))
+        raise Forbidden(f"role {actor.role.value} may not do this; {roles} may")
+    return actor

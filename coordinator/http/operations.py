@@ -1,0 +1,102 @@
+"""Handlers of the operations API: parse, authorise, call one command function, answer."""
+
+from __future__ import annotations
+
+import uuid
+
+from aiohttp import web
+
+from coordinator.actors import Actor
+from coordinator.errors import NotFound
+from coordinator.http.access import (
+    EVENT_READERS,
+    EVERYONE,
+    FIELD_AND_ADMIN,
+    RECORDERS,
+    authorise,
+)
+from coordinator.http.bodies import (
+    AppendAnswer,
+    AppendedEventAnswer,
+    OpenAnswer,
+    OpenOperationRequest,
+    RecordEventsRequest,
+    parse_body,
+    read_json,
+)
+from coordinator.keys import REQUEST_ID, STORE
+from coordinator.recording import RequestContext, load, open_operation, record_events
+from coordinator.views import operation_view, stored_event_view
+from events.envelope import Appended
+
+CORRELATION_HEADER = "X-Correlation-Id"
+
+
+def _operation_id(request: web.Request) -> uuid.UUID:
+    try:
+        return uuid.UUID(request.match_info["operation_id"])
+    except ValueError as error:
+        raise NotFound("no operation has that id (operation ids are UUIDs)") from error
+
+
+def _context(request: web.Request, actor: Actor) -> RequestContext:
+    request_id = request[REQUEST_ID]
+    supplied = request.headers.get(CORRELATION_HEADER, "")
+    correlation = supplied if 0 < len(supplied) <= 64 and supplied.isprintable() else request_id
+    return RequestContext(actor=actor, request_id=request_id, correlation_id=correlation)
+
+
+def _append_answer(appended: Appended) -> web.Response:
+    answer = AppendAnswer(
+        operation_id=appended.stream_id,
+        version=appended.version,
+        events=[
+            AppendedEventAnswer(event_id=e.event_id, version=e.version) for e in appended.events
+        ],
+    )
+    return web.json_response(answer.model_dump(mode="json"), status=201)
+
+
+async def post_operation(request: web.Request) -> web.Response:
+    """Open an operation with its first report."""
+    actor = await authorise(request, FIELD_AND_ADMIN)
+    body = parse_body(OpenOperationRequest, await read_json(request))
+    appended = await open_operation(request.app[STORE], _context(request, actor), body)
+    answer = OpenAnswer(operation_id=appended.stream_id, version=appended.events[-1].version)
+    return web.json_response(answer.model_dump(mode="json"), status=201)
+
+
+async def post_events(request: web.Request) -> web.Response:
+    """Append a batch of events to an operation."""
+    actor = await authorise(request, RECORDERS)
+    operation_id = _operation_id(request)
+    body = parse_body(RecordEventsRequest, await read_json(request))
+    appended = await record_events(request.app[STORE], _context(request, actor), operation_id, body)
+    return _append_answer(appended)
+
+
+async def get_operation(request: web.Request) -> web.Response:
+    """An operation's status, survivors, partners and timeline."""
+    actor = await authorise(request, EVERYONE)
+    loaded = await load(request.app[STORE], _operation_id(request))
+    return web.json_response(operation_view(loaded, actor.role))
+
+
+async def get_events(request: web.Request) -> web.Response:
+    """An operation's stream as stored."""
+    await authorise(request, EVENT_READERS)
+    operation_id = _operation_id(request)
+    events = await request.app[STORE].read_stream(operation_id)
+    if not events:
+        raise NotFound(f"operation {operation_id} does not exist")
+    return web.json_response(
+        {"operation_id": str(operation_id), "events": [stored_event_view(e) for e in events]}
+    )
+
+
+def setup_operation_routes(app: web.Application) -> None:
+    """The operations API's routes."""
+    app.router.add_post("/v1/operations", post_operation)
+    app.router.add_post("/v1/operations/{operation_id}/events", post_events)
+    app.router.add_get("/v1/operations/{operation_id}", get_operation)
+    app.router.add_get("/v1/operations/{operation_id}/events", get_events)
