@@ -84,8 +84,10 @@ class Partner:
 class Operation:
     """A rescue operation as of its latest event.
 
-    `country` is the suspected country until a location is confirmed. `event_types` maps every
-    event id seen to its type, so corrections can be checked against what they correct.
+    `country` is the suspected country until a location is confirmed. `updated_at` is the
+    latest `occurred_at` seen (events prepared offline may arrive late and out of order).
+    `survivors` keeps the order of registration. `event_types` maps every event id seen to its
+    type, so corrections can be checked against what they correct.
     """
 
     operation_id: UUID
