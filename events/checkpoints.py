@@ -103,7 +103,7 @@ class SignedCheckpoint:
                 f"a checkpoint has exactly the fields {', '.join(_BODY_FIELDS)}"
             )
         size = body["tree_size"]
-        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+        if type(size) is not int or not 0 <= size < 2**53:
             raise CheckpointRejected("tree_size is not a whole number of events")
         if not all(isinstance(body[name], str) for name in _BODY_FIELDS if name != "tree_size"):
             raise CheckpointRejected("origin, root_hash, timestamp and key_id are text")

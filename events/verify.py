@@ -214,7 +214,8 @@ def _check_events(events: list[Any], operation_id: str, signed: SignedCheckpoint
     root = bytes.fromhex(signed.checkpoint.root_hash)
     proofs = InclusionChecker(signed.checkpoint.tree_size, root)
     # How often each version is still to come, to tell an event out of place from a gap.
-    ahead = Counter(e.get("version") for e in events if isinstance(e, dict))
+    versions = (event.get("version") for event in events if type(event) is dict)
+    ahead = Counter(version for version in versions if type(version) is int)
     previous_hash, expected = GENESIS, 1
     seen_ids: set[str] = set()
     for event in events:
@@ -291,6 +292,9 @@ def _body_hash(event: dict[str, Any]) -> bytes:
     except (ValueError, NotCanonicalisable):
         sentence = "its ids or times are not written as they were hashed"
         raise _Stop(Reason.HASH_MISMATCH, sentence, event) from None
+    except RecursionError:
+        # A crafted file can nest data deeper than any event the server accepts.
+        raise _Stop(Reason.MALFORMED, "its data is nested too deeply", event) from None
 
 
 def _hash(event: dict[str, Any], name: str) -> bytes:

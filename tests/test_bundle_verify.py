@@ -545,3 +545,36 @@ def test_a_garbled_public_key_list_is_a_bad_signature(bundle: Bundle) -> None:
     key_id = bundle["checkpoint"]["checkpoint"]["key_id"]
     bundle["public_keys"][key_id] = "not a record"
     assert_fails(bundle, Reason.BAD_SIGNATURE, None)
+
+
+def test_any_garbled_field_gives_a_report_never_an_exception(keyring: SigningKeyring) -> None:
+    """Replacing any value of a bundle with JSON of another kind is reported, not crashed on."""
+    base = a_bundle(keyring, 3)
+    odd: list[object] = [None, True, -1, 2**60, 1.5, "", "00" * 32, [], {}, [1], {"a": 1}]
+
+    def paths(value: object, path: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
+        found = [path] if path else []
+        if isinstance(value, dict):
+            found += [p for key, item in value.items() for p in paths(item, (*path, key))]
+        elif isinstance(value, list):
+            found += [p for index, item in enumerate(value) for p in paths(item, (*path, index))]
+        return found
+
+    for path in paths(base):
+        for replacement in odd:
+            garbled = copy.deepcopy(base)
+            parent: Any = garbled
+            for key in path[:-1]:
+                parent = parent[key]
+            parent[path[-1]] = copy.deepcopy(replacement)
+            report = verify_bundle(garbled)
+            assert report.ok == (report.first_failure is None)
+
+
+def test_absurdly_nested_data_is_malformed_not_a_crash(bundle: Bundle) -> None:
+    """Data nested deeper than Python's recursion limit is reported as malformed."""
+    deep: list[Any] = []
+    for _ in range(sys.getrecursionlimit() + 10):
+        deep = [deep]
+    bundle["events"][1]["data"]["deep"] = deep
+    assert_fails(bundle, Reason.MALFORMED, bundle["events"][1])
