@@ -17,6 +17,7 @@ from events.errors import (
     StoreUnavailable,
     VersionConflict,
 )
+from events.store import InvalidEventData
 
 log = structlog.get_logger(__name__)
 
@@ -76,6 +77,8 @@ async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
     except StoreUnavailable as unavailable:
         log.warning("database_unavailable")
         return error_response(503, "database_unavailable", str(unavailable))
+    except InvalidEventData as invalid:
+        return error_response(422, "validation_error", str(invalid))
     except LogIsAppendOnly as refused:
         return error_response(409, "append_only", str(refused))
     except Exception:  # the one boundary that answers anything unexpected, without leaking it
