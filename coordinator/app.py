@@ -11,6 +11,7 @@ from coordinator.auth import Authenticator
 from coordinator.http.access import AUTHENTICATOR
 from coordinator.http.health import health, ready
 from coordinator.http.middleware import request_context
+from coordinator.http.openapi import setup_openapi_routes
 from coordinator.http.operations import setup_operation_routes
 from coordinator.keys import DATABASE_URL, POOL, SETTINGS, SIGNAL, STORE
 from coordinator.settings import Settings
@@ -49,6 +50,8 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/health", health)
     app.router.add_get("/ready", ready)
     setup_operation_routes(app)
+    # The API's own description; routes are documented with coordinator.http.openapi.document.
+    setup_openapi_routes(app)
 
 
 def create_app(settings: Settings, database_url: str) -> web.Application:

@@ -1,0 +1,444 @@
+"""The OpenAPI 3.1 document, built from the pydantic models the handlers validate and answer with.
+
+Each route is described once by a `RouteDoc`; a module that adds routes documents them next to
+`app.router.add_*` with `document(app, RouteDoc(...), ...)`. The document is built from the
+app's registry on first request, so it always lists exactly what was registered.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import metadata
+from typing import Any, Final
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict
+from pydantic.json_schema import models_json_schema
+
+from coordinator.actors import Role
+from coordinator.http.access import EVENT_READERS, EVERYONE, FIELD_AND_ADMIN, RECORDERS
+from coordinator.http.bodies import (
+    AppendAnswer,
+    ErrorAnswer,
+    EventRequest,
+    OpenAnswer,
+    OpenOperationRequest,
+    RecordEventsRequest,
+)
+from coordinator.http.docs_page import render_docs, security_headers
+from events.catalogue import EVENT_TYPES
+
+SCHEMAS: Final = "#/components/schemas/"
+
+STATUS_TEXT: Final[Mapping[int, str]] = {
+    200: "OK",
+    201: "Created",
+    400: "The body is not JSON (or has duplicate keys, NaN, or the wrong content type).",
+    401: "No valid bearer token: send `Authorization: Bearer TOKEN`.",
+    403: "The token's role may not do this.",
+    404: "No such operation (or the path is not one of the API's).",
+    409: "A conflict: `version_conflict` (with `actual_version`) or an event id already used "
+    "with other content.",
+    413: "The body is larger than the service accepts.",
+    422: "The body breaks the contract's payload shapes or a rule of the operation; the detail "
+    "says which.",
+    503: "The database is unavailable; retry later.",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RouteDoc:
+    """One route as the OpenAPI document describes it.
+
+    `roles` None means no token is needed. Error statuses implied by the route's shape are added
+    on their own: 401 and 403 for routes with roles, 400, 413 and 422 for routes with a body, 503
+    for routes that need the database (`needs_database`); `statuses` lists further ones (404, 409).
+    """
+
+    method: str
+    path: str
+    summary: str
+    roles: frozenset[Role] | None
+    request_model: type[BaseModel] | None = None
+    response_model: type[BaseModel] | None = None
+    statuses: tuple[int, ...] = ()
+    success: int = 200
+    description: str = ""
+    tag: str = "operations"
+    needs_database: bool = True
+    content_type: str = "application/json"
+    request_example: Any = None
+    response_example: Any = None
+
+    @property
+    def operation_id(self) -> str:
+        """A stable operationId: the method and the path's words, in camel case."""
+        words = re.findall(r"[A-Za-z0-9]+", self.path.replace("{", "by_"))
+        return self.method.lower() + "".join(word[:1].upper() + word[1:] for word in words)
+
+    def error_statuses(self) -> list[int]:
+        """Every error status this route may answer, in order."""
+        implied = set(self.statuses)
+        if self.roles is not None:
+            implied |= {401, 403}
+        if self.request_model is not None:
+            implied |= {400, 413, 422}
+        if self.needs_database:
+            implied.add(503)
+        return sorted(implied)
+
+
+@dataclass(slots=True)
+class OpenApiRegistry:
+    """The routes an app documents; the document is built once, after the last route is added."""
+
+    routes: list[RouteDoc] = field(default_factory=list)
+    _document: dict[str, Any] | None = None
+
+    def add(self, *docs: RouteDoc) -> None:
+        """Document more routes; a method and path may be documented once."""
+        known = {(doc.method, doc.path) for doc in self.routes}
+        for doc in docs:
+            if (doc.method, doc.path) in known:
+                raise ValueError(f"{doc.method} {doc.path} is documented twice")
+            known.add((doc.method, doc.path))
+            self.routes.append(doc)
+        self._document = None
+
+    def document(self) -> dict[str, Any]:
+        """The OpenAPI document of every route added so far."""
+        if self._document is None:
+            self._document = build_document(self.routes)
+        return self._document
+
+
+OPENAPI = web.AppKey("openapi", OpenApiRegistry)
+
+
+def document(app: web.Application, *docs: RouteDoc) -> None:
+    """Add routes to `app`'s OpenAPI document (call it where the routes are added)."""
+    if OPENAPI not in app:
+        app[OPENAPI] = OpenApiRegistry()
+    app[OPENAPI].add(*docs)
+
+
+def undocumented_routes(app: web.Application) -> list[str]:
+    """`METHOD path` of every route of `app` the document lacks (HEAD twins of GETs aside)."""
+    documented = (
+        {(doc.method, doc.path) for doc in app[OPENAPI].routes} if OPENAPI in app else set()
+    )
+    missing = []
+    for route in app.router.routes():
+        path = route.resource.canonical if route.resource is not None else ""
+        if route.method != "HEAD" and (route.method, path) not in documented:
+            missing.append(f"{route.method} {path}")
+    return missing
+
+
+# Answers that handlers build as plain dicts; their shapes are pinned here and checked by tests.
+
+
+class _Answer(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class HealthAnswer(_Answer):
+    """The process is alive."""
+
+    status: str
+
+
+class ReadyAnswer(_Answer):
+    """Whether the service can serve, and what each check found."""
+
+    status: str
+    checks: dict[str, Any]
+
+
+class SurvivorAnswer(_Answer):
+    """A survivor of an operation, by pseudonymous id; `personal` is null where hidden or erased."""
+
+    survivor_id: str
+    gender: str
+    age_at_rescue: int | None
+    status: str
+    personal: dict[str, Any] | None
+
+
+class PartnerAnswer(_Answer):
+    """A partner agency engaged in the operation."""
+
+    agency: str
+    agency_type: str
+    country: str | None
+
+
+class TimelineEntry(_Answer):
+    """Who recorded which event, and when (never its payload)."""
+
+    version: int
+    event_id: str
+    type: str
+    occurred_at: str
+    recorded_at: str
+    recorded_by: str | None
+    role: str | None
+
+
+class OperationAnswer(_Answer):
+    """An operation's stage, version, survivors, partners and timeline."""
+
+    operation_id: str
+    stage: str
+    version: int
+    opened_at: str
+    updated_at: str
+    survivors: list[SurvivorAnswer]
+    partners: list[PartnerAnswer]
+    timeline: list[TimelineEntry]
+
+
+class StoredEvent(_Answer):
+    """One event as stored: envelope, payload, metadata and hash chain."""
+
+    event_id: str
+    operation_id: str
+    version: int
+    position: int
+    type: str
+    schema_version: int
+    occurred_at: str
+    recorded_at: str
+    data: dict[str, Any]
+    metadata: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+class StoredEventsAnswer(_Answer):
+    """An operation's stream as stored."""
+
+    operation_id: str
+    events: list[StoredEvent]
+
+
+CASE_REPORT_EXAMPLE: Final = {
+    "occurred_at": "2026-10-01T09:00:00+07:00",
+    "data": {
+        "channel": "family",
+        "reporter": {"relationship": "mother", "personal": {"name": "Reporter Name"}},
+        "missing_persons": [
+            {
+                "gender": "female",
+                "age": 16,
+                "home_province": "Ha Giang",
+                "last_seen": "2026-09-01",
+                "personal": {"name": "Missing Girl"},
+            }
+        ],
+        "suspected_exploitation": "sexual",
+        "suspected_country": "CN",
+    },
+}
+
+EVENT_BATCH_EXAMPLE: Final = {
+    "events": [
+        {"type": "InvestigationOpened", "data": {"lead_investigator": "Investigator A"}},
+        {
+            "type": "LeadRecorded",
+            "occurred_at": "2026-10-02T15:30:00+07:00",
+            "data": {"source": "informant", "reliability": "B", "summary": "seen in a venue"},
+        },
+    ]
+}
+
+CORE_ROUTE_DOCS: Final = (
+    RouteDoc(
+        "GET", "/health", "Liveness: the process is up.", None,
+        response_model=HealthAnswer, tag="service", needs_database=False,
+        response_example={"status": "ok"},
+    ),
+    RouteDoc(
+        "GET", "/ready",
+        "Readiness: database reachable, migrations applied, readers not held back.", None,
+        response_model=ReadyAnswer, tag="service",
+    ),
+    RouteDoc(
+        "GET", "/openapi.json", "This OpenAPI 3.1 document.", None,
+        tag="service", needs_database=False,
+    ),
+    RouteDoc(
+        "GET", "/docs", "This API's documentation as a page.", None,
+        tag="service", needs_database=False, content_type="text/html",
+    ),
+    RouteDoc(
+        "POST", "/v1/operations", "Open an operation with its first report (CaseReported).",
+        FIELD_AND_ADMIN, OpenOperationRequest, OpenAnswer, statuses=(409,), success=201,
+        description="Ids may come from the field (UUIDs), so an offline team can prepare the "
+        "report and send it later; re-sending the same ids and content answers as the first time.",
+        request_example=CASE_REPORT_EXAMPLE,
+    ),
+    RouteDoc(
+        "POST", "/v1/operations/{operation_id}/events", "Append a batch of events atomically.",
+        RECORDERS, RecordEventsRequest, AppendAnswer, statuses=(404, 409), success=201,
+        description="Legal may record only legal events, leadership only approvals. With "
+        "`expected_version`, a stale version is a 409 `version_conflict` carrying "
+        "`actual_version`. Re-sending the same `event_id`s with the same content appends "
+        "nothing and answers as the first time; the same id with other content is a 409.",
+        request_example=EVENT_BATCH_EXAMPLE,
+    ),
+    RouteDoc(
+        "GET", "/v1/operations/{operation_id}",
+        "An operation's stage, version, survivors, partners and timeline.",
+        EVERYONE, response_model=OperationAnswer, statuses=(404,),
+        description="Leadership sees no personal data (`personal` is null).",
+    ),
+    RouteDoc(
+        "GET", "/v1/operations/{operation_id}/events", "An operation's stream as stored.",
+        EVENT_READERS, response_model=StoredEventsAnswer, statuses=(404,),
+    ),
+)  # fmt: skip
+"""The routes of `coordinator.http.health`, `.operations` and this module."""
+
+
+def _event_request_variants(schemas: dict[str, Any]) -> dict[str, Any]:
+    """`EventRequest` as a oneOf over the catalogue, discriminated by `type`."""
+    base = schemas["EventRequest"]
+    mapping = {}
+    for name in EVENT_TYPES:
+        variant = json.loads(json.dumps(base))
+        variant["title"] = f"EventRequest.{name}"
+        variant["properties"]["type"] = {"type": "string", "const": name}
+        variant["properties"]["data"] = {"$ref": SCHEMAS + name}
+        schemas[f"EventRequest.{name}"] = variant
+        mapping[name] = SCHEMAS + f"EventRequest.{name}"
+    return {
+        "title": "EventRequest",
+        "description": base.get("description", ""),
+        "oneOf": [{"$ref": ref} for ref in mapping.values()],
+        "discriminator": {"propertyName": "type", "mapping": mapping},
+    }
+
+
+def component_schemas(routes: Sequence[RouteDoc]) -> dict[str, Any]:
+    """The JSON schemas of every model the routes and the event catalogue use, by name."""
+    models: list[tuple[type[BaseModel], Any]] = [(ErrorAnswer, "serialization")]
+    models += [(model, "validation") for model in EVENT_TYPES.values()]
+    models += [(EventRequest, "validation")]
+    for doc in routes:
+        if doc.request_model is not None:
+            models.append((doc.request_model, "validation"))
+        if doc.response_model is not None:
+            models.append((doc.response_model, "serialization"))
+    _, top = models_json_schema(list(dict.fromkeys(models)), ref_template=SCHEMAS + "{model}")
+    schemas: dict[str, Any] = top.get("$defs", {})
+    schemas["EventRequest"] = _event_request_variants(schemas)
+    if "OpenOperationRequest" in schemas:
+        schemas["OpenOperationRequest"]["properties"]["data"] = {"$ref": SCHEMAS + "CaseReported"}
+    return schemas
+
+
+def _content(model: type[BaseModel] | None, content_type: str, example: Any) -> dict[str, Any]:
+    media: dict[str, Any] = {}
+    if model is not None:
+        media["schema"] = {"$ref": SCHEMAS + model.__name__}
+    elif content_type == "application/json":
+        media["schema"] = {"type": "object"}
+    else:
+        media["schema"] = {"type": "string"}
+    if example is not None:
+        media["example"] = example
+    return {content_type: media}
+
+
+def _operation(doc: RouteDoc) -> dict[str, Any]:
+    roles = sorted(role.value for role in doc.roles or ())
+    who = ", ".join(roles) if doc.roles is not None else "anyone, no token"
+    description = f"**Roles:** {who}." + (f"\n\n{doc.description}" if doc.description else "")
+    responses: dict[str, Any] = {
+        str(doc.success): {
+            "description": STATUS_TEXT.get(doc.success, "Success"),
+            "content": _content(doc.response_model, doc.content_type, doc.response_example),
+        }
+    }
+    for status in doc.error_statuses():
+        responses[str(status)] = {
+            "description": STATUS_TEXT.get(status, "Error"),
+            "content": {"application/json": {"schema": {"$ref": SCHEMAS + "ErrorAnswer"}}},
+        }
+    operation: dict[str, Any] = {
+        "operationId": doc.operation_id,
+        "summary": doc.summary,
+        "description": description,
+        "tags": [doc.tag],
+        "security": [] if doc.roles is None else [{"bearer": []}],
+        "x-roles": roles,
+        "responses": responses,
+    }
+    parameters = [
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "description": "A UUID.",
+            "schema": {"type": "string", "format": "uuid"},
+        }
+        for name in re.findall(r"{(\w+)}", doc.path)
+    ]
+    if parameters:
+        operation["parameters"] = parameters
+    if doc.request_model is not None:
+        operation["requestBody"] = {
+            "required": True,
+            "content": _content(doc.request_model, "application/json", doc.request_example),
+        }
+    return operation
+
+
+def build_document(routes: Sequence[RouteDoc]) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of `routes`."""
+    paths: dict[str, dict[str, Any]] = {}
+    for doc in routes:
+        paths.setdefault(doc.path, {})[doc.method.lower()] = _operation(doc)
+    try:
+        version = metadata.version("homeward")
+    except metadata.PackageNotFoundError:
+        version = "0.0.0"
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Homeward",
+            "version": version,
+            "summary": "Coordinating rescue operations against human trafficking.",
+            "description": "JSON bodies; `Authorization: Bearer TOKEN` on every `/v1` call; "
+            'errors are `{"error": CODE, "detail": TEXT}`.',
+        },
+        "paths": paths,
+        "components": {
+            "schemas": component_schemas(routes),
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+    }
+
+
+async def openapi_json(request: web.Request) -> web.Response:
+    """The OpenAPI document (no token needed)."""
+    response = web.json_response(request.app[OPENAPI].document())
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+async def docs_page(request: web.Request) -> web.Response:
+    """The documentation page, rendered on the server from the OpenAPI document."""
+    page = render_docs(request.app[OPENAPI].document())
+    return web.Response(text=page.html, content_type="text/html", headers=security_headers(page))
+
+
+def setup_openapi_routes(app: web.Application) -> None:
+    """Serve the document and its page, and document the core routes."""
+    app.router.add_get("/openapi.json", openapi_json)
+    app.router.add_get("/docs", docs_page)
+    document(app, *CORE_ROUTE_DOCS)
