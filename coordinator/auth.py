@@ -18,6 +18,7 @@ import asyncpg
 
 from coordinator.actors import Actor, Role
 from coordinator.errors import InvalidInput, NotFound, Unauthorized
+from events.store import translate_errors
 
 CACHE_SECONDS = 5.0
 _TOKEN_BYTES = 32
@@ -108,11 +109,13 @@ class Authenticator:
         self._cache.clear()
 
     async def _lookup(self, presented: bytes) -> Actor | None:
-        row = await self._pool.fetchrow(
-            "SELECT name, role, token_sha256 FROM access_tokens "
-            "WHERE token_sha256 = $1 AND revoked_at IS NULL",
-            presented,
-        )
+        # Through the store's translation, so a database that is down is a 503, never a 500.
+        with translate_errors():
+            row = await self._pool.fetchrow(
+                "SELECT name, role, token_sha256 FROM access_tokens "
+                "WHERE token_sha256 = $1 AND revoked_at IS NULL",
+                presented,
+            )
         # The index finds the row; the comparison that admits it takes constant time.
         if row is None or not hmac.compare_digest(bytes(row["token_sha256"]), presented):
             return None

@@ -16,6 +16,7 @@ from coordinator.actors import Role
 from coordinator.app import create_app
 from coordinator.auth import create_token
 from coordinator.http.openapi import OPENAPI, RouteDoc, build_document, undocumented_routes
+from coordinator.keys import POOL
 from coordinator.settings import Settings
 from events.catalogue import EVENT_TYPES
 from tests.api import Caller, Client
@@ -165,6 +166,21 @@ async def test_errors_match_the_error_schema(document: Document, client: Client)
     assert response.status == 401
     schema = _media(document["paths"]["/v1/operations/{operation_id}"]["get"], 401)["schema"]
     assert _conforms(document, schema, await response.json()) == []
+
+
+async def test_a_database_outage_answers_the_documented_503(
+    document: Document, database_url: str
+) -> None:
+    """With the database gone, a /v1 call answers 503 with the error body, never a 500."""
+    app = create_app(Settings(database_url=database_url), database_url)
+    async with TestClient(TestServer(app)) as client:
+        await app[POOL].close()
+        response = await client.get(
+            f"/v1/operations/{uuid.uuid4()}", headers={"Authorization": "Bearer hw_unknown"}
+        )
+        assert response.status == 503
+        schema = _media(document["paths"]["/v1/operations/{operation_id}"]["get"], 503)["schema"]
+        assert _conforms(document, schema, await response.json()) == []
 
 
 async def test_the_docs_page_is_self_contained_behind_strict_headers(client: Client) -> None:
