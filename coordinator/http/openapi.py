@@ -45,7 +45,7 @@ STATUS_TEXT: Final[Mapping[int, str]] = {
     413: "The body is larger than the service accepts.",
     422: "The body breaks the contract's payload shapes or a rule of the operation; the detail "
     "says which.",
-    503: "The database is unavailable; retry later.",
+    503: "The database is unavailable (or, on /ready, the service is not ready); retry later.",
 }
 
 
@@ -56,6 +56,7 @@ class RouteDoc:
     `roles` None means no token is needed. Error statuses implied by the route's shape are added
     on their own: 401 and 403 for routes with roles, 400, 413 and 422 for routes with a body, 503
     for routes that need the database (`needs_database`); `statuses` lists further ones (404, 409).
+    Error statuses answer `ErrorAnswer` unless `answers` names another model for them.
     """
 
     method: str
@@ -72,6 +73,8 @@ class RouteDoc:
     content_type: str = "application/json"
     request_example: Any = None
     response_example: Any = None
+    answers: Mapping[int, type[BaseModel]] = field(default_factory=dict)
+    """Statuses whose body is not the error body, by the model they answer (/ready's 503)."""
 
     @property
     def operation_id(self) -> str:
@@ -264,7 +267,7 @@ CORE_ROUTE_DOCS: Final = (
     RouteDoc(
         "GET", "/ready",
         "Readiness: database reachable, migrations applied, readers not held back.", None,
-        response_model=ReadyAnswer, tag="service",
+        response_model=ReadyAnswer, tag="service", answers={503: ReadyAnswer},
     ),
     RouteDoc(
         "GET", "/openapi.json", "This OpenAPI 3.1 document.", None,
@@ -333,6 +336,7 @@ def component_schemas(routes: Sequence[RouteDoc]) -> dict[str, Any]:
             models.append((doc.request_model, "validation"))
         if doc.response_model is not None:
             models.append((doc.response_model, "serialization"))
+        models += [(model, "serialization") for model in doc.answers.values()]
     _, top = models_json_schema(list(dict.fromkeys(models)), ref_template=SCHEMAS + "{model}")
     schemas: dict[str, Any] = top.get("$defs", {})
     schemas["EventRequest"] = _event_request_variants(schemas)
@@ -365,9 +369,10 @@ def _operation(doc: RouteDoc) -> dict[str, Any]:
         }
     }
     for status in doc.error_statuses():
+        model = doc.answers.get(status, ErrorAnswer)
         responses[str(status)] = {
             "description": STATUS_TEXT.get(status, "Error"),
-            "content": {"application/json": {"schema": {"$ref": SCHEMAS + "ErrorAnswer"}}},
+            "content": {"application/json": {"schema": {"$ref": SCHEMAS + model.__name__}}},
         }
     operation: dict[str, Any] = {
         "operationId": doc.operation_id,
