@@ -7,8 +7,10 @@ from collections.abc import AsyncIterator
 import structlog
 from aiohttp import web
 
+from coordinator.auditing import run_audit_log
 from coordinator.auth import Authenticator
 from coordinator.http.access import AUTHENTICATOR
+from coordinator.http.audit import setup_audit_routes
 from coordinator.http.health import health, ready
 from coordinator.http.middleware import request_context
 from coordinator.http.openapi import setup_openapi_routes
@@ -50,6 +52,7 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/health", health)
     app.router.add_get("/ready", ready)
     setup_operation_routes(app)
+    setup_audit_routes(app)
     # The API's own description; routes are documented with coordinator.http.openapi.document.
     setup_openapi_routes(app)
 
@@ -60,5 +63,7 @@ def create_app(settings: Settings, database_url: str) -> web.Application:
     app[SETTINGS] = settings
     app[DATABASE_URL] = database_url
     app.cleanup_ctx.append(_database)
+    # Integrates the Merkle log and signs checkpoints while this process leads.
+    app.cleanup_ctx.append(run_audit_log)
     setup_routes(app)
     return app

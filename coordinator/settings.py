@@ -30,3 +30,13 @@ class Settings(BaseSettings):
     shutdown_timeout_seconds: float = Field(default=30.0, ge=0)
     log_format: str = Field(default="auto", pattern="^(auto|json|console)$")
     log_level: str = Field(default="info", pattern="^(debug|info|warning|error)$")
+    # The audit trail (events/integrator.py): where the signing keys live, how often to sign.
+    signing_key_dir: Path | None = Field(
+        default=None, description="Checkpoint signing keys (never in the database); data_dir/keys."
+    )
+    checkpoint_interval_seconds: float = Field(
+        default=5.0, gt=0, description="How often a checkpoint is signed when the log grew."
+    )
+    audit_wait_seconds: float = Field(
+        default=10.0, gt=0, description="How long an export waits for the log to cover it."
+    )

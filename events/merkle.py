@@ -137,6 +137,13 @@ class MerkleTree:
         """A copy of the stored complete-subtree hashes, level by level, for `from_levels`."""
         return [list(row) for row in self._levels]
 
+    def nodes(self, height: int, start: int, end: int) -> list[bytes]:
+        """The stored complete-subtree hashes at level `height`, indexes [start, end)."""
+        row = self._levels[height] if height < len(self._levels) else []
+        if not 0 <= start <= end <= len(row):
+            raise ProofError(f"level {height} holds {len(row)} nodes, not [{start}, {end})")
+        return row[start:end]
+
     def nodes_added_since(self, old_size: int) -> Iterator[tuple[int, int, bytes]]:
         """The (level, index, hash) nodes the tree gained after `old_size` leaves, for storing."""
         self._check_size(old_size)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -54,3 +55,12 @@ async def signal(database_url: str) -> AsyncIterator[LogSignal]:
 def store(pool: asyncpg.Pool, signal: LogSignal) -> EventStore:
     """The event store on the module's database, waking local readers on append."""
     return EventStore(pool, on_append=signal.appended)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A data folder for the session, so apps started by tests keep signing keys out of the repo."""
+    folder = tmp_path_factory.mktemp("coordinator-data")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("COORDINATOR_DATA_DIR", str(folder))
+        yield folder

@@ -1,0 +1,197 @@
+"""The Merkle log in PostgreSQL: integrated in global order by one leader, checkpoints signed."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
+
+import asyncpg
+import pytest
+
+from events.checkpoints import SignedCheckpoint, SigningKeyring, verify_checkpoint
+from events.envelope import NewEvent
+from events.integrator import LogIntegrator
+from events.merkle import MerkleTree
+from events.merkle_log import CHUNK, MerkleLog, latest_checkpoint
+from events.signal import LogSignal
+from events.store import EventStore
+
+pytestmark = pytest.mark.store
+
+
+def a_note(n: int) -> NewEvent:
+    """A status note numbered `n`."""
+    return NewEvent(
+        event_id=uuid.uuid4(), type="StatusNoted", data={"note": n}, occurred_at=datetime.now(UTC)
+    )
+
+
+async def append_notes(store: EventStore, count: int, *, per_stream: int = 50) -> None:
+    """Append `count` notes in batches over several streams."""
+    done = 0
+    while done < count:
+        batch = min(per_stream, count - done)
+        await store.append(uuid.uuid4(), [a_note(done + n) for n in range(batch)])
+        done += batch
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], seconds: float = 20.0) -> None:
+    """Wait until `check` holds, or fail after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while not await check():
+        assert time.monotonic() < deadline, "the condition did not hold in time"
+        await asyncio.sleep(0.02)
+
+
+async def integrated_everything(pool: asyncpg.Pool) -> bool:
+    """Whether every event in the log is a leaf."""
+    return bool(
+        await pool.fetchval(
+            "SELECT (SELECT count(*) FROM events) = (SELECT count(*) FROM merkle_leaves)"
+        )
+    )
+
+
+@pytest.fixture(scope="module")
+def keyring(tmp_path_factory: pytest.TempPathFactory) -> SigningKeyring:
+    """The log's signing keys, in files."""
+    return SigningKeyring(tmp_path_factory.mktemp("keys"))
+
+
+@contextlib.asynccontextmanager
+async def running(integrator: LogIntegrator) -> AsyncIterator[asyncio.Task[None]]:
+    """Run an integrator for the block."""
+    task = asyncio.create_task(integrator.run())
+    try:
+        yield task
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def an_integrator(
+    store: EventStore, signal: LogSignal, database_url: str, keyring: SigningKeyring
+) -> LogIntegrator:
+    """An integrator with its own copy of the log, signing every 50 ms."""
+    return LogIntegrator(
+        MerkleLog(), store, signal, database_url, keyring, interval_seconds=0.05, retry_seconds=0.1
+    )
+
+
+async def stored_checkpoints(pool: asyncpg.Pool) -> list[SignedCheckpoint]:
+    """Every signed checkpoint, smallest tree first."""
+    rows = await pool.fetch("SELECT document FROM signed_checkpoints ORDER BY tree_size")
+    return [SignedCheckpoint.from_json(row["document"]) for row in rows]
+
+
+async def test_every_event_becomes_a_leaf_in_global_order(
+    store: EventStore,
+    signal: LogSignal,
+    database_url: str,
+    pool: asyncpg.Pool,
+    keyring: SigningKeyring,
+) -> None:
+    """Leaves hold the event hashes in the order the log is read, each event once."""
+    await append_notes(store, 120)
+    async with running(an_integrator(store, signal, database_url, keyring)):
+        await append_notes(store, 80)
+        await eventually(lambda: integrated_everything(pool))
+    leaves = await pool.fetch(
+        "SELECT leaf_index, position, event_hash FROM merkle_leaves ORDER BY leaf_index"
+    )
+    logged = await store.read_all(limit=10_000)
+    assert [row["leaf_index"] for row in leaves] == list(range(len(logged)))
+    assert [(row["position"], bytes(row["event_hash"])) for row in leaves] == [
+        (event.position, event.hash) for event in logged
+    ]
+
+
+async def test_checkpoints_are_signed_at_a_pace_only_when_the_log_grew(
+    store: EventStore,
+    signal: LogSignal,
+    database_url: str,
+    pool: asyncpg.Pool,
+    keyring: SigningKeyring,
+) -> None:
+    """A quiet log gets no new checkpoints; a grown one gets one covering the new leaves."""
+    async with running(an_integrator(store, signal, database_url, keyring)):
+        await append_notes(store, 10)
+        await eventually(lambda: integrated_everything(pool))
+        total = await pool.fetchval("SELECT count(*) FROM events")
+        await eventually(lambda: _latest_size_is(pool, total))
+        count = await pool.fetchval("SELECT count(*) FROM signed_checkpoints")
+        await asyncio.sleep(0.3)
+        assert await pool.fetchval("SELECT count(*) FROM signed_checkpoints") == count
+    latest = await latest_checkpoint(pool)
+    assert latest is not None
+    verify_checkpoint(latest, keyring.public_keys())
+
+
+async def _latest_size_is(pool: asyncpg.Pool, size: int) -> bool:
+    return bool(await pool.fetchval("SELECT max(tree_size) = $1 FROM signed_checkpoints", size))
+
+
+async def test_a_tree_loaded_from_storage_has_the_integrated_roots(
+    store: EventStore,
+    signal: LogSignal,
+    database_url: str,
+    pool: asyncpg.Pool,
+    keyring: SigningKeyring,
+) -> None:
+    """Node runs and leaves rebuild the same tree, across several complete runs of nodes."""
+    await append_notes(store, 2 * CHUNK + 300, per_stream=500)
+    integrator = an_integrator(store, signal, database_url, keyring)
+    async with running(integrator):
+        await eventually(lambda: integrated_everything(pool))
+    loaded = await MerkleLog().refresh(pool)
+    hashes = [
+        bytes(row["event_hash"])
+        for row in await pool.fetch("SELECT event_hash FROM merkle_leaves ORDER BY leaf_index")
+    ]
+    assert loaded.root() == MerkleTree.from_leaves(hashes).root() == integrator.log.tree.root()
+    assert await pool.fetchval("SELECT count(*) FROM merkle_node_chunks WHERE level = 1") >= 1
+
+
+async def test_two_integrators_never_integrate_at_once_and_the_second_takes_over(
+    store: EventStore,
+    signal: LogSignal,
+    database_url: str,
+    pool: asyncpg.Pool,
+    keyring: SigningKeyring,
+) -> None:
+    """Only the lock holder integrates; when it stops, the other continues from its cursor."""
+    first = an_integrator(store, signal, database_url, keyring)
+    second = an_integrator(store, signal, database_url, keyring)
+    both_led = 0
+
+    async def watch() -> None:
+        nonlocal both_led
+        while True:
+            both_led += first.leading and second.leading
+            await asyncio.sleep(0.001)
+
+    watcher = asyncio.create_task(watch())
+    async with running(first) as first_task:
+        await eventually(lambda: _leads(first))
+        async with running(second):
+            await append_notes(store, 100)
+            await eventually(lambda: integrated_everything(pool))
+            assert not second.leading
+            first_task.cancel()
+            await eventually(lambda: _leads(second))
+            await append_notes(store, 100)
+            await eventually(lambda: integrated_everything(pool))
+    watcher.cancel()
+    assert both_led == 0
+    logged = await store.read_all(limit=100_000)
+    rows = await pool.fetch("SELECT position FROM merkle_leaves ORDER BY leaf_index")
+    assert [row["position"] for row in rows] == [event.position for event in logged]
+
+
+async def _leads(integrator: LogIntegrator) -> bool:
+    return integrator.leading
