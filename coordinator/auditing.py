@@ -17,8 +17,8 @@ from aiohttp import web
 
 from coordinator.keys import DATABASE_URL, SETTINGS, SIGNAL, STORE
 from coordinator.settings import Settings
-from events.checkpoints import SigningKeyring
 from events.integrator import LogIntegrator
+from events.keyring import SigningKeyring
 from events.merkle_log import MerkleLog
 
 

@@ -1,15 +1,18 @@
 """The prosecution bundle (invariant 6): one operation's record as a self-checking JSON document.
 
 A bundle holds the operation's events exactly as stored, each with its hash, its place in the
-Merkle log and an inclusion proof into a signed checkpoint, plus the checkpoint and the public
-keys. `events.verify` checks it with no database and no network. A consistency document carries
-a newer checkpoint with a proof that its log extends an older checkpoint's log.
+Merkle log and an inclusion proof into a signed checkpoint, plus the checkpoint, the signed
+stream head (the last version and hash at export) and the public keys. `events.verify` checks it
+with no database and no network. A consistency document carries a newer checkpoint with a proof
+that its log extends an older checkpoint's log.
 
-    bundle = {"format": "homeward-bundle/1", "operation_id", "exported_at",
+    bundle = {"format": "homeward-bundle/2", "operation_id", "exported_at",
               "events": [{event_id, stream_id, version, position, type, schema_version, data,
                           metadata, occurred_at, recorded_at, prev_hash, hash, leaf_index,
                           inclusion_proof: [hex, ...]}, ...],
-              "checkpoint": {"checkpoint": {...}, "signature"}, "public_keys": {...},
+              "corrections": {original event_id: [correcting event_id, ...]},
+              "checkpoint": {"checkpoint": {...}, "signature"},
+              "stream_head": {"head": {...}, "signature"}, "public_keys": {...},
               "statement": text}
     consistency = {"format": "homeward-consistency/1", "checkpoint": {...}, "public_keys": {...},
                    "consistency": {"old_size", "new_size", "proof": [hex, ...]}}
@@ -23,9 +26,11 @@ from typing import Any
 from uuid import UUID
 
 from events.checkpoints import PublicKeyRecord, SignedCheckpoint
+from events.consistency import CONSISTENCY_FORMAT
 from events.integrity import timestamp
 from events.merkle import MerkleTree, leaf_hash
-from events.verify import BUNDLE_FORMAT, CONSISTENCY_FORMAT
+from events.stream_head import SignedStreamHead
+from events.verify import BUNDLE_FORMAT, corrections_of
 
 # The stored fields a bundle carries for each event, in the order a reader meets them.
 STORED_FIELDS = (
@@ -56,13 +61,15 @@ def build_bundle(
     signed_checkpoint: SignedCheckpoint,
     public_keys: Mapping[str, PublicKeyRecord],
     *,
+    stream_head: SignedStreamHead,
     exported_at: datetime | None = None,
 ) -> dict[str, Any]:
     """Assemble the bundle of one operation's events, proven against `signed_checkpoint`.
 
     Each stored event is a mapping with at least STORED_FIELDS (UUIDs, datetimes and bytes are
     written in the text form that was hashed). The builder refuses events that are not where
-    they claim to be in `tree`, so a wrong export fails here, not in front of a court.
+    they claim to be in `tree`, or that do not end at `stream_head`, so a wrong export fails
+    here, not in front of a court.
     """
     checkpoint = signed_checkpoint.checkpoint
     size = checkpoint.tree_size
@@ -78,13 +85,23 @@ def build_bundle(
             raise BundleError(f"leaf {index} of the log is not event {event['event_id']}")
         event["inclusion_proof"] = [node.hex() for node in tree.inclusion_proof(index, size)]
         events.append(event)
+    head = stream_head.head
+    if not events or (head.operation_id, head.version, head.head_hash, head.tree_size) != (
+        str(operation_id),
+        events[-1]["version"],
+        events[-1]["hash"],
+        size,
+    ):
+        raise BundleError("the signed stream head is not the head of these events in this log")
     exported = timestamp(exported_at or datetime.now(UTC))
     return {
         "format": BUNDLE_FORMAT,
         "operation_id": str(operation_id),
         "exported_at": exported,
         "events": events,
+        "corrections": corrections_of(events),
         "checkpoint": signed_checkpoint.to_json(),
+        "stream_head": stream_head.to_json(),
         "public_keys": {key_id: dict(record) for key_id, record in public_keys.items()},
         "statement": statement(str(operation_id), len(events), signed_checkpoint, exported),
     }
@@ -128,8 +145,11 @@ def statement(
         f"signed at {checkpoint.timestamp}. `coordinator audit verify FILE` checks all of this "
         "with no database and no network and names the first event that fails; compare the "
         "key id with the one Homeward publishes. These checks show that the events here are "
-        "recorded unchanged, in order and without gaps; they cannot show that the operation "
-        "has no events later than the last one here."
+        "recorded unchanged, in order and without gaps, and the stream head, signed by the same "
+        "key at export, shows that the last event here was the operation's last when exported. "
+        "Corrections are events of their own (EventCorrected, naming the event they correct); "
+        "the original stays, and `corrections` lists them beside it. The checks do not show "
+        "that what was recorded is true, nor who held a token beyond its name and role."
     )
 
 

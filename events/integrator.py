@@ -19,7 +19,7 @@ from typing import Any
 import asyncpg
 import structlog
 
-from events.checkpoints import SigningKeyring
+from events.keyring import SigningKeyring
 from events.merkle_log import MerkleLog, check_against, latest_checkpoint, store_checkpoint
 from events.signal import LogSignal
 from events.store import EventStore, init_connection

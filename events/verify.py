@@ -1,4 +1,5 @@
-"""The offline verifier of prosecution bundles and of checkpoint consistency (invariant 6).
+"""The offline verifier of prosecution bundles (invariant 6); events/consistency.py checks two
+checkpoints against each other.
 
 It imports only the standard library, `cryptography` and the integrity modules, so the legal
 team can run it on any machine, years later, with no database and no network. It stops at the
@@ -14,18 +15,20 @@ from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
 from events.canonical import NotCanonicalisable
 from events.checkpoints import CheckpointRejected, PublicKeyRecord, SignedCheckpoint
-from events.checkpoints import verify_checkpoint as _verify_signature
+from events.findings import Failure, Reason, Stop, check_signature, decode_hashes, read_checkpoint
 from events.integrity import GENESIS, body_hash, link_hash
-from events.merkle import InclusionChecker, verify_consistency
+from events.merkle import InclusionChecker
+from events.stream_head import SignedStreamHead, StreamHead, verify_stream_head
 
-BUNDLE_FORMAT = "homeward-bundle/1"
-CONSISTENCY_FORMAT = "homeward-consistency/1"
+__all__ = ["BUNDLE_FORMAT", "Failure", "Reason", "VerificationReport", "verify_bundle"]
+
+# Version 2 adds the signed stream head and the corrections index.
+BUNDLE_FORMAT = "homeward-bundle/2"
 
 # Each event's fields and their JSON types; `position` is informative and not hashed.
 _EVENT_FIELDS: tuple[tuple[str, type], ...] = (
@@ -49,29 +52,6 @@ _EVENT_FIELDS: tuple[tuple[str, type], ...] = (
 _HASHED_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
 
 
-class Reason(StrEnum):
-    """Why a bundle or a pair of checkpoints failed."""
-
-    MALFORMED = "malformed"
-    WRONG_OPERATION = "wrong_operation"
-    HASH_MISMATCH = "hash_mismatch"
-    BROKEN_CHAIN = "broken_chain"
-    MISSING_EVENT = "missing_event"
-    REORDERED_OR_DUPLICATE = "reordered_or_duplicate"
-    BAD_PROOF = "bad_proof"
-    BAD_SIGNATURE = "bad_signature"
-
-
-@dataclass(frozen=True, slots=True)
-class Failure:
-    """The first thing that did not verify, and the event it concerns (None: the checkpoint)."""
-
-    reason: Reason
-    sentence: str
-    event_id: str | None = None
-    version: int | None = None
-
-
 @dataclass(frozen=True, slots=True)
 class VerificationReport:
     """What was checked in a bundle, and the first failure if there was one."""
@@ -86,6 +66,7 @@ class VerificationReport:
     key_id: str | None
     keys_from: str  # "bundle": the keys came with the file; "trusted": given to the verifier
     first_failure: Failure | None
+    head_version: int | None = None  # the last version, as the signed stream head states it
 
     def to_json(self) -> dict[str, Any]:
         """The report as JSON, for machines and for the record."""
@@ -98,7 +79,8 @@ class VerificationReport:
             return (
                 f"Verified: all {self.events_total} events of operation {self.operation_id} hash "
                 "to their stored hashes, chain in order from version 1 without gaps, and are in "
-                f"the Merkle log of {self.tree_size} events signed by key {self.key_id}"
+                f"the Merkle log of {self.tree_size} events signed by key {self.key_id}; the "
+                f"signed stream head confirms version {self.head_version} was the last"
                 + (
                     "."
                     if self.keys_from == "trusted"
@@ -111,62 +93,35 @@ class VerificationReport:
         return f"NOT verified, {failure.reason}{where}{version}: {failure.sentence}."
 
 
-@dataclass(frozen=True, slots=True)
-class ConsistencyReport:
-    """Whether a newer checkpoint's log extends an older checkpoint's log."""
-
-    ok: bool
-    old_size: int | None
-    new_size: int | None
-    failure: Failure | None
-
-    def summary(self) -> str:
-        """One sentence for a person."""
-        if self.failure is None:
-            return (
-                f"Consistent: the log of {self.new_size} events extends the log of "
-                f"{self.old_size} events; nothing recorded before was changed or removed."
-            )
-        return f"NOT consistent, {self.failure.reason}: {self.failure.sentence}."
-
-
-class _Stop(Exception):
-    """Control flow inside this module: the first failure, carried out of nested checks."""
-
-    def __init__(self, reason: Reason, sentence: str, event: Any = None) -> None:
-        event_id = event.get("event_id") if isinstance(event, dict) else None
-        version = event.get("version") if isinstance(event, dict) else None
-        self.failure = Failure(
-            reason,
-            sentence,
-            event_id if isinstance(event_id, str) else None,
-            version if isinstance(version, int) and not isinstance(version, bool) else None,
-        )
-
-
 def verify_bundle(
     bundle: Any, *, trusted_keys: Mapping[str, PublicKeyRecord] | None = None
 ) -> VerificationReport:
-    """Check a bundle event by event, then its checkpoint's signature; stop at the first failure.
+    """Check a bundle event by event, then its signatures and stream head; stop at the first
+    failure.
 
     Per event, in bundle order: shape, operation, version sequence (missing, out of order,
     duplicate), hash (body and link recomputed), chain (prev_hash), inclusion proof. Checking
     each event fully before the next names an inserted event itself, not its innocent successor.
+    Then the corrections index, the checkpoint's signature, and the signed stream head: the
+    bundle must end at the version and hash it states, so a dropped last event is named.
     `trusted_keys`, fetched from Homeward separately, replaces the keys the bundle carries.
     """
     events = bundle.get("events") if isinstance(bundle, dict) else None
     operation_id = bundle.get("operation_id") if isinstance(bundle, dict) else None
     verified = 0
     signed: SignedCheckpoint | None = None
+    head: StreamHead | None = None
     failure: Failure | None = None
     with _cyclic_collector_paused():
         try:
             signed = _read_head(bundle)
             for _ in _check_events(bundle["events"], bundle["operation_id"], signed):
                 verified += 1
+            _check_corrections(bundle)
             keys = bundle["public_keys"] if trusted_keys is None else trusted_keys
-            _check_signature(signed, keys)
-        except _Stop as stop:
+            check_signature(signed, keys)
+            head = _check_stream_head(bundle, signed, keys)
+        except Stop as stop:
             failure = stop.failure
     return VerificationReport(
         ok=failure is None,
@@ -179,6 +134,7 @@ def verify_bundle(
         key_id=signed.checkpoint.key_id if signed else None,
         keys_from="bundle" if trusted_keys is None else "trusted",
         first_failure=failure,
+        head_version=head.version if head else None,
     )
 
 
@@ -197,20 +153,20 @@ def _cyclic_collector_paused() -> Iterator[None]:
 
 def _read_head(bundle: Any) -> SignedCheckpoint:
     if not isinstance(bundle, dict) or bundle.get("format") != BUNDLE_FORMAT:
-        raise _Stop(Reason.MALFORMED, f"the file is not a {BUNDLE_FORMAT} bundle")
+        raise Stop(Reason.MALFORMED, f"the file is not a {BUNDLE_FORMAT} bundle")
     if not isinstance(bundle.get("operation_id"), str) or not isinstance(
         bundle.get("events"), list
     ):
-        raise _Stop(Reason.MALFORMED, "the bundle lacks its operation_id or its events")
+        raise Stop(Reason.MALFORMED, "the bundle lacks its operation_id or its events")
     if not bundle["events"]:
-        raise _Stop(Reason.MISSING_EVENT, "the bundle holds no events")
+        raise Stop(Reason.MISSING_EVENT, "the bundle holds no events")
     if not isinstance(bundle.get("public_keys"), dict):
-        raise _Stop(Reason.MALFORMED, "the bundle lacks its public keys")
-    return _read_checkpoint(bundle.get("checkpoint"))
+        raise Stop(Reason.MALFORMED, "the bundle lacks its public keys")
+    return read_checkpoint(bundle.get("checkpoint"))
 
 
 def _check_events(events: list[Any], operation_id: str, signed: SignedCheckpoint) -> Any:
-    """Yield once per event that passes every check; raise _Stop at the first that does not."""
+    """Yield once per event that passes every check; raise Stop at the first that does not."""
     root = bytes.fromhex(signed.checkpoint.root_hash)
     proofs = InclusionChecker(signed.checkpoint.tree_size, root)
     # How often each version is still to come, to tell an event out of place from a gap.
@@ -223,33 +179,33 @@ def _check_events(events: list[Any], operation_id: str, signed: SignedCheckpoint
         version, event_id = event["version"], event["event_id"]
         ahead[version] -= 1
         if event["stream_id"] != operation_id:
-            raise _Stop(Reason.WRONG_OPERATION, f"it belongs to {event['stream_id']}", event)
+            raise Stop(Reason.WRONG_OPERATION, f"it belongs to {event['stream_id']}", event)
         if version < expected:
             what = "this event appears twice" if event_id in seen_ids else "a second event"
-            raise _Stop(Reason.REORDERED_OR_DUPLICATE, f"{what} claims version {version}", event)
+            raise Stop(Reason.REORDERED_OR_DUPLICATE, f"{what} claims version {version}", event)
         if version > expected and ahead[expected] > 0:
             sentence = f"version {version} comes before version {expected}"
-            raise _Stop(Reason.REORDERED_OR_DUPLICATE, sentence, event)
+            raise Stop(Reason.REORDERED_OR_DUPLICATE, sentence, event)
         if version > expected:
             gap = f"{expected}" if version == expected + 1 else f"{expected} to {version - 1}"
-            raise _Stop(Reason.MISSING_EVENT, f"version {gap} is missing before it", event)
+            raise Stop(Reason.MISSING_EVENT, f"version {gap} is missing before it", event)
         stored, prev = _hash(event, "hash"), _hash(event, "prev_hash")
         if link_hash(_body_hash(event), prev, version) != stored:
-            raise _Stop(Reason.HASH_MISMATCH, "its recorded fields do not hash to its hash", event)
+            raise Stop(Reason.HASH_MISMATCH, "its recorded fields do not hash to its hash", event)
         if prev != previous_hash:
             sentence = (
                 "its prev_hash is not the previous event's hash"
                 if version > 1
                 else "the first event's prev_hash is not 32 zero bytes"
             )
-            raise _Stop(Reason.BROKEN_CHAIN, sentence, event)
-        proof = _hashes(event["inclusion_proof"], event, "inclusion_proof")
+            raise Stop(Reason.BROKEN_CHAIN, sentence, event)
+        proof = decode_hashes(event["inclusion_proof"], event, "inclusion_proof")
         if not proofs.check(stored, event["leaf_index"], proof):
             sentence = (
                 f"its inclusion proof from leaf {event['leaf_index']} does not lead to the "
                 f"checkpoint's root at {signed.checkpoint.tree_size} events"
             )
-            raise _Stop(Reason.BAD_PROOF, sentence, event)
+            raise Stop(Reason.BAD_PROOF, sentence, event)
         seen_ids.add(event_id)
         previous_hash, expected = stored, version + 1
         yield event
@@ -257,11 +213,11 @@ def _check_events(events: list[Any], operation_id: str, signed: SignedCheckpoint
 
 def _check_shape(event: Any) -> None:
     if not isinstance(event, dict):
-        raise _Stop(Reason.MALFORMED, "an event is not a JSON object")
+        raise Stop(Reason.MALFORMED, "an event is not a JSON object")
     for name, kind in _EVENT_FIELDS:
         # Exact types, as JSON parsing gives them: a bool is not a version number.
         if type(event.get(name)) is not kind:
-            raise _Stop(Reason.MALFORMED, f"its {name} is missing or not {kind.__name__}", event)
+            raise Stop(Reason.MALFORMED, f"its {name} is missing or not {kind.__name__}", event)
 
 
 def _body_hash(event: dict[str, Any]) -> bytes:
@@ -291,103 +247,59 @@ def _body_hash(event: dict[str, Any]) -> bytes:
         )
     except (ValueError, NotCanonicalisable):
         sentence = "its ids or times are not written as they were hashed"
-        raise _Stop(Reason.HASH_MISMATCH, sentence, event) from None
+        raise Stop(Reason.HASH_MISMATCH, sentence, event) from None
     except RecursionError:
         # A crafted file can nest data deeper than any event the server accepts.
-        raise _Stop(Reason.MALFORMED, "its data is nested too deeply", event) from None
+        raise Stop(Reason.MALFORMED, "its data is nested too deeply", event) from None
 
 
 def _hash(event: dict[str, Any], name: str) -> bytes:
-    return _hashes([event[name]], event, name)[0]
+    return decode_hashes([event[name]], event, name)[0]
 
 
-def _hashes(texts: list[Any], event: dict[str, Any] | None, name: str) -> list[bytes]:
-    """Decode SHA-256 hashes written in hex, all at once (a bundle holds hundreds of thousands)."""
+def corrections_of(events: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """Which events correct which: original event id -> correcting event ids, in order."""
+    corrections: dict[str, list[str]] = {}
+    for event in events:
+        target = event["data"].get("corrects_event_id")
+        if event["type"] == "EventCorrected" and isinstance(target, str):
+            corrections.setdefault(target, []).append(event["event_id"])
+    return corrections
+
+
+def _check_corrections(bundle: dict[str, Any]) -> None:
+    # The index is a reader's aid, derived from the events; it must say what they say.
+    if bundle.get("corrections") != corrections_of(bundle["events"]):
+        sentence = "the corrections index does not match the bundle's EventCorrected events"
+        raise Stop(Reason.MALFORMED, sentence)
+
+
+def _check_stream_head(bundle: dict[str, Any], signed: SignedCheckpoint, keys: Any) -> StreamHead:
     try:
-        raw = bytes.fromhex("".join(texts)) if set(map(len, texts)) <= {64} else b""
-    except (TypeError, ValueError):
-        raw = b""
-    # fromhex skips whitespace, so a short result also means a node was not 64 hex digits.
-    if len(raw) != 32 * len(texts):
-        raise _Stop(Reason.MALFORMED, f"its {name} is not hex SHA-256", event)
-    return [raw[at : at + 32] for at in range(0, len(raw), 32)]
-
-
-def _read_checkpoint(document: Any) -> SignedCheckpoint:
-    try:
-        return SignedCheckpoint.from_json(document)
+        head = verify_stream_head(SignedStreamHead.from_json(bundle.get("stream_head")), keys)
     except CheckpointRejected as error:
-        raise _Stop(Reason.MALFORMED, f"the checkpoint is unreadable: {error}") from None
-
-
-def _check_signature(signed: SignedCheckpoint, keys: Any) -> None:
-    try:
-        _verify_signature(signed, keys)
-    except CheckpointRejected as error:
-        raise _Stop(Reason.BAD_SIGNATURE, f"the checkpoint is refused: {error}") from None
-
-
-def verify_consistency_files(
-    old: Any,
-    new: Any,
-    proof: Any = None,
-    *,
-    trusted_keys: Mapping[str, PublicKeyRecord] | None = None,
-) -> ConsistencyReport:
-    """Whether the log of checkpoint `new` extends the log of checkpoint `old`.
-
-    `old` and `new` are each a signed checkpoint, a bundle or a consistency document. The proof
-    comes from `new` (a consistency document's "consistency") or from `proof`, an object
-    {"old_size", "new_size", "proof": [hex, ...]}. Keys: `trusted_keys`, else both files' keys.
-    """
-    sizes: list[int | None] = [None, None]
-    try:
-        old_signed, old_keys = _checkpoint_and_keys(old)
-        new_signed, new_keys = _checkpoint_and_keys(new)
-        sizes = [old_signed.checkpoint.tree_size, new_signed.checkpoint.tree_size]
-        keys = trusted_keys if trusted_keys is not None else {**old_keys, **new_keys}
-        _check_signature(old_signed, keys)
-        _check_signature(new_signed, keys)
-        _check_extends(old_signed, new_signed, new, proof)
-    except _Stop as stop:
-        return ConsistencyReport(
-            ok=False, old_size=sizes[0], new_size=sizes[1], failure=stop.failure
-        )
-    return ConsistencyReport(ok=True, old_size=sizes[0], new_size=sizes[1], failure=None)
-
-
-def _checkpoint_and_keys(document: Any) -> tuple[SignedCheckpoint, dict[str, Any]]:
-    if isinstance(document, dict) and document.get("format") in (BUNDLE_FORMAT, CONSISTENCY_FORMAT):
-        keys = document.get("public_keys")
-        return _read_checkpoint(document.get("checkpoint")), keys if isinstance(keys, dict) else {}
-    return _read_checkpoint(document), {}
-
-
-def _check_extends(old: SignedCheckpoint, new: SignedCheckpoint, new_doc: Any, proof: Any) -> None:
-    m, n = old.checkpoint.tree_size, new.checkpoint.tree_size
-    if m > n:
-        raise _Stop(
-            Reason.MALFORMED, f"the older file's log ({m}) is larger than the newer's ({n})"
-        )
-    if isinstance(new_doc, dict) and isinstance(new_doc.get("consistency"), dict):
-        proof = new_doc["consistency"]
-    if m in (0, n):
-        nodes: list[bytes] = []
-    elif not isinstance(proof, dict) or (proof.get("old_size"), proof.get("new_size")) != (m, n):
-        raise _Stop(Reason.MALFORMED, f"there is no consistency proof from {m} to {n} events")
-    else:
-        raw = proof.get("proof")
-        if not isinstance(raw, list):
-            raise _Stop(Reason.MALFORMED, "the consistency proof is not a list of hashes")
-        nodes = _hashes(raw, None, "consistency proof")
-    old_root, new_root = (
-        bytes.fromhex(old.checkpoint.root_hash),
-        bytes.fromhex(new.checkpoint.root_hash),
-    )
-    if not verify_consistency(m, n, old_root, new_root, nodes):
+        raise Stop(Reason.BAD_SIGNATURE, f"the stream head is refused: {error}") from None
+    last = bundle["events"][-1]
+    if head.operation_id != bundle["operation_id"]:
+        raise Stop(Reason.WRONG_OPERATION, f"the stream head is of {head.operation_id}")
+    if head.tree_size != signed.checkpoint.tree_size:
         sentence = (
-            f"two signed checkpoints of {m} events have different roots: the log was rewritten"
-            if m == n
-            else f"the proof does not show the log of {n} events extends the log of {m}"
+            f"the stream head was proven in a log of {head.tree_size} events, the checkpoint is "
+            f"of {signed.checkpoint.tree_size}"
         )
-        raise _Stop(Reason.BAD_PROOF, sentence)
+        raise Stop(Reason.STREAM_HEAD_MISMATCH, sentence)
+    if head.version > last["version"]:
+        missing = last["version"] + 1
+        gap = f"{missing}" if head.version == missing else f"{missing} to {head.version}"
+        sentence = (
+            f"the signed stream head says the operation had {head.version} events; "
+            f"version {gap} is missing from the end"
+        )
+        raise Stop(Reason.MISSING_EVENT, sentence, version=missing)
+    if head.version < last["version"] or head.head_hash != last["hash"]:
+        sentence = (
+            f"the signed stream head ends at version {head.version} with hash "
+            f"{head.head_hash[:16]}..., not at this event"
+        )
+        raise Stop(Reason.STREAM_HEAD_MISMATCH, sentence, last)
+    return head

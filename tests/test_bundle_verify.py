@@ -19,10 +19,12 @@ from uuid import UUID, uuid4
 import pytest
 
 from events.bundle import BundleError, build_bundle, build_consistency
-from events.checkpoints import SigningKeyring
+from events.consistency import verify_consistency_files
 from events.integrity import GENESIS, body_hash, link_hash, timestamp
+from events.keyring import SigningKeyring
 from events.merkle import MerkleTree
-from events.verify import Reason, verify_bundle, verify_consistency_files
+from events.stream_head import sign_stream_head
+from events.verify import Reason, verify_bundle
 
 Bundle = dict[str, Any]
 START = datetime(2025, 2, 3, 4, 5, 6, 789012, tzinfo=UTC)
@@ -39,45 +41,53 @@ STORY: list[tuple[str, dict[str, Any]]] = [
 def recorded_stream(operation_id: UUID, count: int) -> list[dict[str, Any]]:
     """`count` events of one operation, hashed and chained exactly as the store records them."""
     events: list[dict[str, Any]] = []
-    prev = GENESIS
     for version in range(1, count + 1):
         event_type, data = STORY[(version - 1) % len(STORY)]
-        event_id = uuid4()
-        occurred_at = START + timedelta(minutes=version)
-        recorded_at = occurred_at + timedelta(seconds=3, microseconds=version)
-        metadata = {
-            "recorded_by": {"name": "field-7", "role": "field"},
-            "request_id": f"r{version}",
-        }
-        body = body_hash(
-            event_id=event_id,
-            stream_id=operation_id,
-            event_type=event_type,
-            schema_version=1,
-            data={**data, "n": version},
-            metadata=metadata,
-            occurred_at=occurred_at,
-            recorded_at=recorded_at,
-        )
-        event_hash = link_hash(body, prev, version)
-        events.append(
-            {
-                "event_id": event_id,
-                "stream_id": operation_id,
-                "version": version,
-                "position": version * 10,
-                "type": event_type,
-                "schema_version": 1,
-                "data": {**data, "n": version},
-                "metadata": metadata,
-                "occurred_at": occurred_at,
-                "recorded_at": recorded_at,
-                "prev_hash": prev,
-                "hash": event_hash,
-            }
-        )
-        prev = event_hash
+        record_next(events, operation_id, event_type, {**data, "n": version})
     return events
+
+
+def record_next(
+    events: list[dict[str, Any]], operation_id: UUID, event_type: str, data: dict[str, Any]
+) -> dict[str, Any]:
+    """Append the next event of the stream, hashed and chained as the store records it."""
+    version = len(events) + 1
+    prev = events[-1]["hash"] if events else GENESIS
+    event_id = uuid4()
+    occurred_at = START + timedelta(minutes=version)
+    recorded_at = occurred_at + timedelta(seconds=3, microseconds=version)
+    metadata = {
+        "recorded_by": {"name": "field-7", "role": "field"},
+        "request_id": f"r{version}",
+    }
+    body = body_hash(
+        event_id=event_id,
+        stream_id=operation_id,
+        event_type=event_type,
+        schema_version=1,
+        data=data,
+        metadata=metadata,
+        occurred_at=occurred_at,
+        recorded_at=recorded_at,
+    )
+    event_hash = link_hash(body, prev, version)
+    events.append(
+        {
+            "event_id": event_id,
+            "stream_id": operation_id,
+            "version": version,
+            "position": version * 10,
+            "type": event_type,
+            "schema_version": 1,
+            "data": data,
+            "metadata": metadata,
+            "occurred_at": occurred_at,
+            "recorded_at": recorded_at,
+            "prev_hash": prev,
+            "hash": event_hash,
+        }
+    )
+    return events[-1]
 
 
 def a_log_holding(events: list[dict[str, Any]], *, others_between: int = 3) -> MerkleTree:
@@ -98,15 +108,24 @@ def keyring(tmp_path_factory: pytest.TempPathFactory) -> SigningKeyring:
     return SigningKeyring(tmp_path_factory.mktemp("keys"))
 
 
+def exported(
+    operation_id: UUID, events: list[dict[str, Any]], tree: MerkleTree, keyring: SigningKeyring
+) -> Bundle:
+    """The bundle of `events` proven in `tree`, signed now, as the exporter writes it."""
+    signed = keyring.sign(tree.size, tree.root())
+    head = sign_stream_head(
+        keyring, str(operation_id), events[-1]["version"], events[-1]["hash"], tree.size
+    )
+    return build_bundle(operation_id, events, tree, signed, keyring.public_keys(), stream_head=head)
+
+
 def a_bundle(keyring: SigningKeyring, count: int = 6) -> Bundle:
     """A clean bundle of one operation with `count` events, as the exporter writes it."""
     operation_id = uuid4()
     events = recorded_stream(operation_id, count)
     tree = a_log_holding(events)
-    signed = keyring.sign(tree.size, tree.root())
-    bundle = build_bundle(operation_id, events, tree, signed, keyring.public_keys())
     # Through JSON and back, as the file the court receives.
-    loaded: Bundle = json.loads(json.dumps(bundle))
+    loaded: Bundle = json.loads(json.dumps(exported(operation_id, events, tree, keyring)))
     return loaded
 
 
@@ -157,7 +176,7 @@ def test_a_clean_bundle_verifies(bundle: Bundle) -> None:
 def test_the_bundle_says_what_it_holds_and_how_to_check_it(bundle: Bundle) -> None:
     """The statement names the operation, the count, the key and the method."""
     statement = bundle["statement"]
-    assert bundle["format"] == "homeward-bundle/1"
+    assert bundle["format"] == "homeward-bundle/2"
     assert bundle["operation_id"] in statement
     assert "6 recorded events" in statement
     assert bundle["checkpoint"]["checkpoint"]["key_id"] in statement
@@ -234,10 +253,7 @@ def test_an_event_chained_to_the_wrong_predecessor_is_a_broken_chain(
     )
     planted["hash"] = link_hash(body, planted["prev_hash"], planted["version"])
     tree = a_log_holding(events)
-    signed = keyring.sign(tree.size, tree.root())
-    bundle = json.loads(
-        json.dumps(build_bundle(operation_id, events, tree, signed, keyring.public_keys()))
-    )
+    bundle = json.loads(json.dumps(exported(operation_id, events, tree, keyring)))
     assert_fails(bundle, Reason.BROKEN_CHAIN, bundle["events"][3])
 
 
@@ -394,9 +410,7 @@ def test_the_builder_refuses_an_event_that_is_not_its_claimed_leaf(
     tree = a_log_holding(events)
     events[1]["leaf_index"] += 1
     with pytest.raises(BundleError, match="is not event"):
-        build_bundle(
-            operation_id, events, tree, keyring.sign(tree.size, tree.root()), keyring.public_keys()
-        )
+        exported(operation_id, events, tree, keyring)
 
 
 def test_ten_thousand_events_export_and_verify_in_under_two_seconds(
@@ -406,10 +420,9 @@ def test_ten_thousand_events_export_and_verify_in_under_two_seconds(
     operation_id = uuid4()
     events = recorded_stream(operation_id, 10_000)
     tree = a_log_holding(events, others_between=6)
-    signed = keyring.sign(tree.size, tree.root())
     # Processor time, not wall time: other work on a shared test machine must not fail this.
     started = time.process_time()
-    bundle = build_bundle(operation_id, events, tree, signed, keyring.public_keys())
+    bundle = exported(operation_id, events, tree, keyring)
     text = json.dumps(bundle)
     built = time.process_time()
     report = verify_bundle(json.loads(text))
@@ -512,7 +525,7 @@ def test_the_verifier_needs_only_the_standard_library_and_cryptography() -> None
     """Importing events.verify loads no third-party package but cryptography and no other
     Homeward module than the integrity ones, so it runs on any machine with nothing else."""
     allowed = {"events", "events.canonical", "events.integrity", "events.merkle"}
-    allowed |= {"events.checkpoints", "events.verify"}
+    allowed |= {"events.checkpoints", "events.verify", "events.findings", "events.stream_head"}
     script = (
         "import sys, json; before = set(sys.modules); import events.verify; "
         "print(json.dumps(sorted(set(sys.modules) - before)))"
@@ -578,3 +591,100 @@ def test_absurdly_nested_data_is_malformed_not_a_crash(bundle: Bundle) -> None:
         deep = [deep]
     bundle["events"][1]["data"]["deep"] = deep
     assert_fails(bundle, Reason.MALFORMED, bundle["events"][1])
+
+
+# --- the signed stream head and the corrections index --------------------------------------
+
+
+def test_dropping_the_last_event_is_caught_by_the_signed_stream_head(bundle: Bundle) -> None:
+    """Without its last event a bundle still chains and proves, but the head names the gap."""
+    bundle["events"].pop()
+    report = verify_bundle(bundle)
+    assert report.first_failure is not None
+    assert report.first_failure.reason == Reason.MISSING_EVENT, report.summary()
+    assert report.first_failure.version == 6
+    assert "stream head" in report.first_failure.sentence
+
+
+def test_a_clean_bundle_reports_the_signed_head(bundle: Bundle) -> None:
+    """The report names the last version the signed head vouches for."""
+    report = verify_bundle(bundle)
+    assert report.head_version == 6
+    assert "stream head confirms version 6" in report.summary()
+
+
+def test_an_event_beyond_the_signed_head_is_named(bundle: Bundle, keyring: SigningKeyring) -> None:
+    """A head signed for fewer events than the bundle holds names the first event past it."""
+    checkpoint = bundle["checkpoint"]["checkpoint"]
+    earlier = bundle["events"][4]
+    head = sign_stream_head(
+        keyring,
+        bundle["operation_id"],
+        5,
+        bytes.fromhex(earlier["hash"]),
+        checkpoint["tree_size"],
+    )
+    bundle["stream_head"] = head.to_json()
+    assert_fails(bundle, Reason.STREAM_HEAD_MISMATCH, bundle["events"][5])
+
+
+@pytest.mark.parametrize(
+    "break_it",
+    [
+        pytest.param(lambda b: b.pop("stream_head"), id="missing"),
+        pytest.param(lambda b: b["stream_head"]["head"].update(version=5), id="edited-version"),
+        pytest.param(
+            lambda b: b["stream_head"].update(signature=b["checkpoint"]["signature"]),
+            id="other-signature",
+        ),
+    ],
+)
+def test_a_missing_or_edited_stream_head_is_a_bad_signature(
+    bundle: Bundle, break_it: Callable[[Bundle], object]
+) -> None:
+    """The head is required and only its key's signature over it counts."""
+    break_it(bundle)
+    assert_fails(bundle, Reason.BAD_SIGNATURE, None)
+
+
+def test_a_stream_head_of_another_log_size_is_refused(
+    bundle: Bundle, keyring: SigningKeyring
+) -> None:
+    """A genuine head proven in another log than the bundle's checkpoint does not belong."""
+    last = bundle["events"][-1]
+    size = bundle["checkpoint"]["checkpoint"]["tree_size"]
+    head = sign_stream_head(
+        keyring, bundle["operation_id"], 6, bytes.fromhex(last["hash"]), size + 1
+    )
+    bundle["stream_head"] = head.to_json()
+    assert_fails(bundle, Reason.STREAM_HEAD_MISMATCH, None)
+
+
+def a_corrected_stream(keyring: SigningKeyring) -> Bundle:
+    """Four events, then a correction of the second one's place."""
+    operation_id = uuid4()
+    events = recorded_stream(operation_id, 4)
+    correction = {
+        "corrects_event_id": str(events[1]["event_id"]),
+        "reason": "the place was misheard on the phone",
+        "corrected_data": {"place": "Hà Khẩu"},
+    }
+    record_next(events, operation_id, "EventCorrected", correction)
+    tree = a_log_holding(events)
+    loaded: Bundle = json.loads(json.dumps(exported(operation_id, events, tree, keyring)))
+    return loaded
+
+
+def test_corrections_are_listed_beside_the_events_they_correct(keyring: SigningKeyring) -> None:
+    """The original stays in the stream; the index names the event that corrects it."""
+    bundle = a_corrected_stream(keyring)
+    original, correction = bundle["events"][1], bundle["events"][4]
+    assert bundle["corrections"] == {original["event_id"]: [correction["event_id"]]}
+    assert verify_bundle(bundle).ok
+
+
+def test_a_corrections_index_that_hides_a_correction_is_refused(keyring: SigningKeyring) -> None:
+    """The index must say what the EventCorrected events say."""
+    bundle = a_corrected_stream(keyring)
+    bundle["corrections"] = {}
+    assert_fails(bundle, Reason.MALFORMED, None)

@@ -17,13 +17,12 @@ from events.canonical import canonical_json
 from events.checkpoints import (
     Checkpoint,
     CheckpointRejected,
-    KeyFileExposed,
     PublicKeyRecord,
     SignedCheckpoint,
-    SigningKeyring,
     verify_checkpoint,
 )
 from events.integrity import timestamp
+from events.keyring import KeyFileExposed, SigningKeyring
 
 ROOT = hashlib.sha256(b"a root").digest()
 

@@ -18,7 +18,7 @@ from coordinator.app import create_app
 from coordinator.auth import create_token
 from coordinator.settings import Settings
 from events.checkpoints import SignedCheckpoint, verify_checkpoint
-from events.verify import verify_consistency_files
+from events.consistency import verify_consistency_files
 from tests.api import Caller, Client, event
 
 

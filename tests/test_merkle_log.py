@@ -12,9 +12,10 @@ from datetime import UTC, datetime
 import asyncpg
 import pytest
 
-from events.checkpoints import SignedCheckpoint, SigningKeyring, verify_checkpoint
+from events.checkpoints import SignedCheckpoint, verify_checkpoint
 from events.envelope import NewEvent
 from events.integrator import LogIntegrator
+from events.keyring import SigningKeyring
 from events.merkle import MerkleTree
 from events.merkle_log import CHUNK, MerkleLog, latest_checkpoint
 from events.signal import LogSignal
