@@ -11,11 +11,16 @@ from coordinator.auditing import run_audit_log
 from coordinator.auth import Authenticator
 from coordinator.http.access import AUTHENTICATOR
 from coordinator.http.audit import setup_audit_routes
+from coordinator.http.board import setup_board_routes
 from coordinator.http.health import health, ready
+from coordinator.http.listing import list_operations
 from coordinator.http.middleware import request_context
-from coordinator.http.openapi import setup_openapi_routes
+from coordinator.http.openapi import document, setup_openapi_routes
 from coordinator.http.operations import setup_operation_routes
+from coordinator.http.read_models import READ_MODEL_ROUTE_DOCS
+from coordinator.http.stats import get_impact
 from coordinator.keys import DATABASE_URL, POOL, SETTINGS, SIGNAL, STORE
+from coordinator.projecting import run_projections
 from coordinator.settings import Settings
 from events.migrate import migrate
 from events.signal import LogSignal
@@ -51,8 +56,12 @@ def setup_routes(app: web.Application) -> None:
     """Every route of the service."""
     app.router.add_get("/health", health)
     app.router.add_get("/ready", ready)
+    app.router.add_get("/v1/operations", list_operations)
     setup_operation_routes(app)
     setup_audit_routes(app)
+    setup_board_routes(app)
+    app.router.add_get("/v1/stats/impact", get_impact)
+    document(app, *READ_MODEL_ROUTE_DOCS)
     # The API's own description; routes are documented with coordinator.http.openapi.document.
     setup_openapi_routes(app)
 
@@ -65,5 +74,7 @@ def create_app(settings: Settings, database_url: str) -> web.Application:
     app.cleanup_ctx.append(_database)
     # Integrates the Merkle log and signs checkpoints while this process leads.
     app.cleanup_ctx.append(run_audit_log)
+    if settings.run_projections:
+        app.cleanup_ctx.append(run_projections)
     setup_routes(app)
     return app

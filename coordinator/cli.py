@@ -12,6 +12,7 @@ import asyncpg
 import structlog
 from aiohttp import web
 
+from coordinator import rebuilding
 from coordinator.actors import Role
 from coordinator.app import create_app
 from coordinator.auth import create_token, list_tokens, revoke_token
@@ -42,6 +43,7 @@ def _parser() -> argparse.ArgumentParser:
     token_commands.add_parser("list", help="list tokens (never the tokens themselves)")
     revoke = token_commands.add_parser("revoke", help="revoke a token by name")
     revoke.add_argument("name")
+    rebuilding.add_arguments(commands)
     return parser
 
 
@@ -112,6 +114,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         with database_url(settings) as url:
             applied = asyncio.run(_migrate(url, settings.app_role))
         print(f"applied migrations: {applied or 'none (up to date)'}")
+    elif arguments.command == "projections":
+        with database_url(settings) as url:
+            return asyncio.run(rebuilding.run(url, arguments))
     elif arguments.command == "token":
         with database_url(settings) as url:
             return asyncio.run(_tokens(url, arguments))

@@ -28,6 +28,12 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     idle_in_transaction_timeout_ms: int = Field(default=60_000, ge=1000)
     shutdown_timeout_seconds: float = Field(default=30.0, ge=0)
+    run_projections: bool = Field(
+        default=True, description="Keep the projections current from this process (leader only)."
+    )
+    max_projection_lag_seconds: float = Field(
+        default=30.0, gt=0, description="/ready fails while a projection lags more than this."
+    )
     log_format: str = Field(default="auto", pattern="^(auto|json|console)$")
     log_level: str = Field(default="info", pattern="^(debug|info|warning|error)$")
     # The audit trail (events/integrator.py): where the signing keys live, how often to sign.

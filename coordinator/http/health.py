@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from coordinator.keys import POOL, SIGNAL, STORE
+from coordinator.keys import POOL, SETTINGS, SIGNAL, STORE
+from coordinator.projecting import PROJECTION_NAMES
 from events.errors import StoreError
 from events.migrate import pending_migrations
+from projections.checkpoints import lag_seconds
 
 # Readers of the log wait for the oldest open transaction; beyond this they are too far behind.
 MAX_READER_LAG_SECONDS = 30.0
@@ -30,6 +32,13 @@ async def ready(request: web.Request) -> web.Response:
         lag = await request.app[STORE].reader_lag_seconds()
         checks["reader_lag_seconds"] = round(lag, 3)
         ok = ok and lag < MAX_READER_LAG_SECONDS
+        limit = request.app[SETTINGS].max_projection_lag_seconds
+        lags: dict[str, float] = {}
+        async with request.app[POOL].acquire() as connection:
+            for name in PROJECTION_NAMES:
+                lags[name] = round(await lag_seconds(connection, name), 3)
+        checks["projection_lag_seconds"] = lags
+        ok = ok and all(value < limit for value in lags.values())
     except (OSError, StoreError):
         checks["database"] = "unreachable"
         ok = False

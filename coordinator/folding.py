@@ -1,0 +1,58 @@
+"""The operation's fold as projections need it: `evolve` over stored events, and a summary.
+
+Handed to the status and board projections at the composition root, so that the rules stay in
+`coordinator/operation` and projections never import them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from coordinator.operation import NotAnOperationStream, Operation, Stage, evolve
+from coordinator.recording import domain_event
+from events.envelope import Recorded
+from projections.folding import OperationSummary
+
+
+class OperationFolder:
+    """Folds stored events with the operation's own rules."""
+
+    def fold(self, state: Any, event: Recorded) -> Operation | None:
+        """The operation after `event`; None for a stream that is not an operation's."""
+        try:
+            return evolve(state, domain_event(event))
+        except NotAnOperationStream:
+            return None
+
+    def summary(self, state: Any) -> OperationSummary:
+        """What the board and status list may show: no personal data."""
+        operation: Operation = state
+        return OperationSummary(
+            operation_id=operation.operation_id,
+            stage=operation.stage.value,
+            version=operation.version,
+            country=operation.country,
+            opened_at=operation.opened_at,
+            updated_at=operation.updated_at,
+            is_open=operation.stage is not Stage.CLOSED,
+            awaiting_approval=operation.stage is Stage.PLANNING,
+            survivors=tuple(
+                {
+                    "survivor_id": str(survivor.survivor_id),
+                    "gender": survivor.gender.value,
+                    "age_at_rescue": survivor.age_at_rescue,
+                    "exploitation": survivor.exploitation.value,
+                    "found_in_country": survivor.found_in_country,
+                    "status": survivor.status.value,
+                }
+                for survivor in operation.survivors.values()
+            ),
+            partners=tuple(
+                {
+                    "agency": partner.agency,
+                    "agency_type": partner.agency_type.value,
+                    "country": partner.country,
+                }
+                for partner in operation.partners
+            ),
+        )

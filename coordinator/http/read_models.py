@@ -1,0 +1,138 @@
+"""Answer shapes of the read calls served from projections, and their OpenAPI descriptions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from coordinator.http.access import EVERYONE, LEADERSHIP_AND_ADMIN
+from coordinator.http.openapi import RouteDoc
+
+
+class _Answer(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class StatusRow(_Answer):
+    """One operation's status: stage, version, pseudonymous survivors and partners."""
+
+    operation_id: str
+    stage: str
+    version: int
+    country: str | None
+    opened_at: str
+    updated_at: str
+    survivors: list[dict[str, Any]]
+    partners: list[dict[str, Any]]
+    awaiting_approval: bool
+    stage_since: str
+
+
+class OperationsAnswer(_Answer):
+    """Operations, most recently updated first."""
+
+    operations: list[StatusRow]
+
+
+class BoardRow(_Answer):
+    """An operation on the leadership board: no personal data."""
+
+    operation_id: str
+    open: bool
+    stage: str
+    stage_since: str
+    seconds_in_stage: int
+    version: int
+    country: str | None
+    survivors: int
+    opened_at: str
+    updated_at: str
+    flags: list[str]
+    position: int
+
+
+class BoardAnswer(_Answer):
+    """Every open operation's board row."""
+
+    operations: list[BoardRow]
+
+
+class ImpactAnswer(_Answer):
+    """Impact figures over survivors of successful and partial rescues."""
+
+    operations: int
+    people_rescued: int
+    by_country: dict[str, int]
+    by_gender: dict[str, int]
+    minors: int
+    by_exploitation: dict[str, int]
+    by_form: dict[str, int]
+    services: dict[str, dict[str, int]]
+
+
+class Page(_Answer):
+    """A page or asset for the browser."""
+
+
+READ_MODEL_ROUTE_DOCS = (
+    RouteDoc(
+        "GET",
+        "/v1/operations",
+        "Operations by status; query ?stage=, ?country= (ISO alpha-2), ?limit= (1-500).",
+        EVERYONE,
+        response_model=OperationsAnswer,
+    ),
+    RouteDoc(
+        "GET",
+        "/v1/board",
+        "The leadership board: one row per open operation, flags, no personal data.",
+        LEADERSHIP_AND_ADMIN,
+        response_model=BoardAnswer,
+        tag="board",
+    ),
+    RouteDoc(
+        "GET",
+        "/v1/board/stream",
+        "The board as server-sent events (id: global position); resume with Last-Event-ID.",
+        LEADERSHIP_AND_ADMIN,
+        statuses=(400,),
+        content_type="text/event-stream",
+        tag="board",
+    ),
+    RouteDoc(
+        "GET",
+        "/v1/stats/impact",
+        "Impact figures; query ?from= and ?to= (ISO 8601 dates or times).",
+        LEADERSHIP_AND_ADMIN,
+        response_model=ImpactAnswer,
+        tag="board",
+    ),
+    RouteDoc(
+        "GET",
+        "/board",
+        "The leadership board page.",
+        None,
+        content_type="text/html",
+        tag="board",
+        needs_database=False,
+    ),
+    RouteDoc(
+        "GET",
+        "/board/board.js",
+        "The board page's script.",
+        None,
+        content_type="application/javascript",
+        tag="board",
+        needs_database=False,
+    ),
+    RouteDoc(
+        "GET",
+        "/board/board.css",
+        "The board page's style.",
+        None,
+        content_type="text/css",
+        tag="board",
+        needs_database=False,
+    ),
+)

@@ -1,0 +1,34 @@
+"""`GET /v1/stats/impact`: the organisation's impact figures for a period."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from aiohttp import web
+
+from coordinator.errors import InvalidInput
+from coordinator.http.access import LEADERSHIP_AND_ADMIN, authorise
+from coordinator.keys import POOL
+from projections.impact import impact_figures
+
+
+def _moment(text: str | None, name: str) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as error:
+        raise InvalidInput(f"{name} is an ISO 8601 date or time, such as 2020-01-01") from error
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+async def get_impact(request: web.Request) -> web.Response:
+    """People rescued (by country, gender, age, exploitation), operations and services."""
+    await authorise(request, LEADERSHIP_AND_ADMIN)
+    start = _moment(request.query.get("from"), "from")
+    end = _moment(request.query.get("to"), "to")
+    if start and end and end <= start:
+        raise InvalidInput("to must be after from")
+    async with request.app[POOL].acquire() as connection:
+        figures = await impact_figures(connection, start, end)
+    return web.json_response(figures)

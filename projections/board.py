@@ -1,0 +1,158 @@
+"""The leadership board: one row per open operation, without personal data, pushed live.
+
+Rows of closed operations are kept with `open = false`, so that a client resuming its stream
+learns they left the board. Each row remembers the cursor of the last event that changed it;
+the live stream's event id is that event's global position.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from events.envelope import Cursor, Recorded
+from events.store import EventStore
+from projections.folding import Folded, Folder, FoldingCache
+
+BOARD_CHANNEL = "homeward_board"
+STALE_AFTER = timedelta(days=7)
+# PostgreSQL refuses NOTIFY payloads from 8000 bytes on.
+_MAX_PAYLOAD = 7_000
+
+_UPSERT = """
+INSERT INTO board (operation_id, open, stage, stage_since, version, country, survivors,
+                   awaiting_approval, opened_at, updated_at, last_epoch, last_xid, last_position)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::xid8, $13)
+ON CONFLICT (operation_id) DO UPDATE
+   SET open = EXCLUDED.open, stage = EXCLUDED.stage, stage_since = EXCLUDED.stage_since,
+       version = EXCLUDED.version, country = EXCLUDED.country, survivors = EXCLUDED.survivors,
+       awaiting_approval = EXCLUDED.awaiting_approval, updated_at = EXCLUDED.updated_at,
+       last_epoch = EXCLUDED.last_epoch, last_xid = EXCLUDED.last_xid,
+       last_position = EXCLUDED.last_position
+ WHERE board.version < EXCLUDED.version
+"""
+
+COLUMNS = """
+    operation_id, open, stage, stage_since, version, country, survivors, awaiting_approval,
+    opened_at, updated_at, last_epoch, last_xid, last_position
+"""
+
+
+def board_row(row: Any, *, now: datetime | None = None) -> dict[str, Any]:
+    """A stored board row as the API shows it, with its flags."""
+    now = now or datetime.now(UTC)
+    flags = []
+    if row["awaiting_approval"]:
+        flags.append("awaiting_approval")
+    if row["open"] and now - row["updated_at"] > STALE_AFTER:
+        flags.append("no_update_7_days")
+    return {
+        "operation_id": str(row["operation_id"]),
+        "open": row["open"],
+        "stage": row["stage"],
+        "stage_since": row["stage_since"].isoformat(),
+        "seconds_in_stage": max(int((now - row["stage_since"]).total_seconds()), 0),
+        "version": row["version"],
+        "country": row["country"],
+        "survivors": row["survivors"],
+        "opened_at": row["opened_at"].isoformat(),
+        "updated_at": row["updated_at"].isoformat(),
+        "flags": flags,
+        "position": row["last_position"],
+    }
+
+
+def _values(folded: Folded, cursor: Cursor) -> tuple[Any, ...]:
+    summary = folded.summary
+    return (
+        summary.operation_id,
+        summary.is_open,
+        summary.stage,
+        folded.stage_since,
+        summary.version,
+        summary.country,
+        len(summary.survivors),
+        summary.awaiting_approval,
+        summary.opened_at,
+        summary.updated_at,
+        cursor.epoch,
+        cursor.xid,
+        cursor.position,
+    )
+
+
+def notification_payloads(rows: Sequence[dict[str, Any]]) -> list[str]:
+    """The changed rows as NOTIFY payloads, each under PostgreSQL's size limit."""
+    payloads: list[str] = []
+    chunk: list[dict[str, Any]] = []
+    size = 0
+    for row in rows:
+        text = json.dumps(row)
+        if chunk and size + len(text) > _MAX_PAYLOAD:
+            payloads.append(json.dumps(chunk))
+            chunk, size = [], 0
+        chunk.append(row)
+        size += len(text) + 1
+    if chunk:
+        payloads.append(json.dumps(chunk))
+    return payloads
+
+
+class BoardProjection:
+    """Keeps `board` current and announces every changed row on `BOARD_CHANNEL` at commit."""
+
+    name = "board"
+
+    def __init__(self, folder: Folder, store: EventStore) -> None:
+        self._cache = FoldingCache(folder, store)
+
+    async def apply(self, connection: Any, events: Sequence[Recorded]) -> None:
+        """Fold each event; write and announce each touched operation's latest row."""
+        latest: dict[Any, tuple[Any, ...]] = {}
+        for event in events:
+            folded = await self._cache.apply(event)
+            if folded is None:
+                continue  # not an operation's stream: nothing to show
+            latest[event.stream_id] = _values(folded, event.cursor)
+        if not latest:
+            return
+        await connection.executemany(_UPSERT, list(latest.values()))
+        rows = await connection.fetch(
+            f"SELECT {COLUMNS} FROM board WHERE operation_id = ANY($1::uuid[]) "  # noqa: S608  fixed columns
+            "ORDER BY last_epoch, last_xid, last_position",
+            list(latest),
+        )
+        changed = [board_row(row) for row in rows]
+        for payload in notification_payloads(changed):
+            # Sent at commit, so listeners only ever hear of rows that are stored.
+            await connection.execute("SELECT pg_notify($1, $2)", BOARD_CHANNEL, payload)
+
+    async def reset(self, connection: Any) -> None:
+        """Empty the board for a rebuild."""
+        await connection.execute("DELETE FROM board")
+        self._cache.forget()
+
+    def forget(self) -> None:
+        """Drop cached states after a rolled-back batch."""
+        self._cache.forget()
+
+
+async def board_rows_after(connection: Any, cursor: Cursor | None) -> list[dict[str, Any]]:
+    """Rows changed after `cursor` (all open rows when None), in the order they changed."""
+    if cursor is None:
+        rows = await connection.fetch(
+            f"SELECT {COLUMNS} FROM board WHERE open "  # noqa: S608  fixed columns
+            "ORDER BY last_epoch, last_xid, last_position"
+        )
+    else:
+        rows = await connection.fetch(
+            f"SELECT {COLUMNS} FROM board "  # noqa: S608  fixed columns
+            "WHERE (last_epoch, last_xid, last_position) > ($1, $2::xid8, $3) "
+            "ORDER BY last_epoch, last_xid, last_position",
+            cursor.epoch,
+            cursor.xid,
+            cursor.position,
+        )
+    return [board_row(row) for row in rows]

@@ -1,0 +1,114 @@
+"""Folding an operation's events into a summary, for projections that need the operation's rules.
+
+The rules live in `coordinator/` (which projections may not import), so the service hands a
+`Folder` to these projections at its composition root. A `FoldingCache` keeps the latest state of
+recently seen operations; on a miss (a new leader, a restart) it folds the stream from the store.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+from uuid import UUID
+
+from events.envelope import Recorded
+from events.store import EventStore
+
+
+@dataclass(frozen=True, slots=True)
+class OperationSummary:
+    """What projections keep of an operation: no personal data, only pseudonymous facts."""
+
+    operation_id: UUID
+    stage: str
+    version: int
+    country: str | None
+    opened_at: datetime
+    updated_at: datetime
+    is_open: bool
+    awaiting_approval: bool
+    survivors: tuple[dict[str, Any], ...]
+    partners: tuple[dict[str, Any], ...]
+
+
+class Folder(Protocol):
+    """The operation's own fold (`evolve`), and the summary of a folded state."""
+
+    def fold(self, state: Any, event: Recorded) -> Any:
+        """The state after `event` (None before the first, and for streams it cannot fold)."""
+
+    def summary(self, state: Any) -> OperationSummary:
+        """The projection-safe summary of a state."""
+
+
+@dataclass(slots=True)
+class Folded:
+    """A cached state, its summary, and since when it has been in its stage."""
+
+    state: Any
+    summary: OperationSummary
+    stage_since: datetime
+
+
+class FoldingCache:
+    """The latest folded state of recently seen operations, always in step with the log."""
+
+    def __init__(self, folder: Folder, store: EventStore, *, capacity: int = 5_000) -> None:
+        self._folder = folder
+        self._store = store
+        self._capacity = capacity
+        self._states: OrderedDict[UUID, Folded] = OrderedDict()
+        # Streams found not to be operations' (test or benchmark data): skipped without a read.
+        self._foreign: OrderedDict[UUID, None] = OrderedDict()
+
+    def forget(self) -> None:
+        """Drop everything (after a rolled-back batch, the cache may be ahead of the rows)."""
+        self._states.clear()
+        self._foreign.clear()
+
+    async def apply(self, event: Recorded) -> Folded | None:
+        """Fold `event` into its operation's state; None if its stream is not an operation."""
+        if event.stream_id in self._foreign:
+            return None
+        folded = self._states.get(event.stream_id)
+        if folded is None or folded.summary.version != event.version - 1:
+            folded = await self._load(event.stream_id, event.version - 1)
+            if folded is None and event.version > 1:
+                self._skip(event.stream_id)
+                return None
+        state = self._folder.fold(folded.state if folded else None, event)
+        if state is None:
+            self._skip(event.stream_id)
+            return None
+        summary = self._folder.summary(state)
+        stage_since = event.occurred_at
+        if folded is not None and folded.summary.stage == summary.stage:
+            stage_since = folded.stage_since
+        result = Folded(state, summary, stage_since)
+        self._states[event.stream_id] = result
+        self._states.move_to_end(event.stream_id)
+        if len(self._states) > self._capacity:
+            self._states.popitem(last=False)
+        return result
+
+    def _skip(self, stream_id: UUID) -> None:
+        self._foreign[stream_id] = None
+        if len(self._foreign) > self._capacity:
+            self._foreign.popitem(last=False)
+
+    async def _load(self, operation_id: UUID, version: int) -> Folded | None:
+        if version <= 0:
+            return None
+        folded: Folded | None = None
+        for recorded in await self._store.read_stream(operation_id, limit=version):
+            state = self._folder.fold(folded.state if folded else None, recorded)
+            if state is None:
+                return None
+            summary = self._folder.summary(state)
+            since = recorded.occurred_at
+            if folded is not None and folded.summary.stage == summary.stage:
+                since = folded.stage_since
+            folded = Folded(state, summary, since)
+        return folded

@@ -1,0 +1,70 @@
+"""Operation status: one row per operation for `GET /v1/operations` (filters: stage, country)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from events.envelope import Recorded
+from events.store import EventStore
+from projections.folding import Folded, Folder, FoldingCache
+
+_UPSERT = """
+INSERT INTO operation_status
+    (operation_id, stage, version, country, opened_at, updated_at, recorded_at, summary)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+ON CONFLICT (operation_id) DO UPDATE
+   SET stage = EXCLUDED.stage, version = EXCLUDED.version, country = EXCLUDED.country,
+       updated_at = EXCLUDED.updated_at, recorded_at = EXCLUDED.recorded_at,
+       summary = EXCLUDED.summary
+ WHERE operation_status.version < EXCLUDED.version
+"""
+
+
+def _row(folded: Folded, recorded_at: Any) -> tuple[Any, ...]:
+    summary = folded.summary
+    return (
+        summary.operation_id,
+        summary.stage,
+        summary.version,
+        summary.country,
+        summary.opened_at,
+        summary.updated_at,
+        recorded_at,
+        {
+            "survivors": list(summary.survivors),
+            "partners": list(summary.partners),
+            "awaiting_approval": summary.awaiting_approval,
+            "stage_since": folded.stage_since.isoformat(),
+        },
+    )
+
+
+class OperationStatusProjection:
+    """Keeps `operation_status` current."""
+
+    name = "operation_status"
+
+    def __init__(self, folder: Folder, store: EventStore) -> None:
+        self._cache = FoldingCache(folder, store)
+
+    async def apply(self, connection: Any, events: Sequence[Recorded]) -> None:
+        """Fold each event; write each touched operation's latest row once per batch."""
+        latest: dict[Any, tuple[Any, ...]] = {}
+        for event in events:
+            folded = await self._cache.apply(event)
+            if folded is None:
+                continue  # not an operation's stream: nothing to show
+            latest[event.stream_id] = _row(folded, event.recorded_at)
+        if not latest:
+            return
+        await connection.executemany(_UPSERT, list(latest.values()))
+
+    async def reset(self, connection: Any) -> None:
+        """Empty the table for a rebuild."""
+        await connection.execute("DELETE FROM operation_status")
+        self._cache.forget()
+
+    def forget(self) -> None:
+        """Drop cached states after a rolled-back batch."""
+        self._cache.forget()
