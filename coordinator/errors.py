@@ -50,3 +50,17 @@ class InvalidInput(CoordinatorError):
 
     status = 422
     code = "validation_error"
+
+
+class RecordTampered(CoordinatorError):
+    """The stored record no longer verifies: it was changed outside the service."""
+
+    status = 409
+    code = "record_tampered"
+
+
+class AuditLogBehind(CoordinatorError):
+    """The Merkle log has not yet covered what was asked for; retry shortly."""
+
+    status = 503
+    code = "audit_log_behind"

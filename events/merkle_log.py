@@ -28,8 +28,9 @@ from events.merkle import HASH_SIZE, MerkleTree, leaf_hash, node_hash
 CHUNK = 1024
 
 _INSERT_LEAVES = """
-INSERT INTO merkle_leaves (leaf_index, position, epoch, xid, event_hash)
-SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::integer[], $4::xid8[], $5::bytea[])
+INSERT INTO merkle_leaves (leaf_index, position, epoch, xid, event_hash, stream_id, version)
+SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::integer[], $4::xid8[], $5::bytea[],
+                     $6::uuid[], $7::integer[])
 """
 _INSERT_CHUNKS = """
 INSERT INTO merkle_node_chunks (level, chunk, hashes)
@@ -113,6 +114,8 @@ class MerkleLog:
                         [event.cursor.epoch for event in fresh],
                         [event.cursor.xid for event in fresh],
                         [event.hash for event in fresh],
+                        [event.stream_id for event in fresh],
+                        [event.version for event in fresh],
                     )
                     if chunks:
                         levels, indexes, blobs = zip(*chunks, strict=True)

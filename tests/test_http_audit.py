@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -19,6 +20,9 @@ from coordinator.auth import create_token
 from coordinator.settings import Settings
 from events.checkpoints import SignedCheckpoint, verify_checkpoint
 from events.consistency import verify_consistency_files
+from events.integrity import body_hash, link_hash
+from events.store import EventStore
+from events.verify import Reason, verify_bundle
 from tests.api import Caller, Client, event
 
 
@@ -134,3 +138,204 @@ async def test_a_bad_from_size_is_400(legal: Caller, field: Caller, size: str) -
     response = await legal.get(f"/v1/audit/checkpoint?from_size={size}")
     assert response.status in {400, 404}
     assert (await response.json())["error"] in {"bad_request", "not_found"}
+
+
+# --- the prosecution bundle ---------------------------------------------------------------
+
+
+async def a_recorded_operation(field: Caller) -> tuple[str, list[dict[str, Any]]]:
+    """An operation with a report, two notes and a correction of the first note."""
+    operation = await field.open()
+    answer = await field.record(
+        operation,
+        event("StatusNoted", note="the girl was seen at the market", place="Lao Cai"),
+        event("StatusNoted", note="the team reached the border post"),
+    )
+    first_note = answer["events"][0]["event_id"]
+    await field.record(
+        operation,
+        event(
+            "EventCorrected",
+            corrects_event_id=first_note,
+            reason="it was the bus station, not the market",
+            corrected_data={"note": "the girl was seen at the bus station"},
+        ),
+    )
+    return operation, answer["events"]
+
+
+async def test_a_bundle_exported_from_the_service_verifies_offline(
+    field: Caller, legal: Caller
+) -> None:
+    """Every event, proof, signature and the stream head verify with the published keys."""
+    operation, _ = await a_recorded_operation(field)
+    bundle = await json_of(legal, f"/v1/operations/{operation}/audit-trail")
+    keys = await json_of(legal, "/v1/audit/public-key")
+    report = verify_bundle(json.loads(json.dumps(bundle)), trusted_keys=keys["keys"])
+    assert report.ok, report.summary()
+    assert (report.events_total, report.head_version) == (4, 4)
+    assert [e["type"] for e in bundle["events"]] == [
+        "CaseReported",
+        *["StatusNoted"] * 2,
+        "EventCorrected",
+    ]
+    assert bundle["events"][0]["metadata"]["role"] == "field"
+
+
+async def test_a_correction_is_listed_beside_the_event_it_corrects(
+    field: Caller, legal: Caller
+) -> None:
+    """The original stays in the trail, and the corrections index points from it to its fix."""
+    operation, notes = await a_recorded_operation(field)
+    bundle = await json_of(legal, f"/v1/operations/{operation}/audit-trail")
+    correction = bundle["events"][-1]
+    assert bundle["corrections"] == {notes[0]["event_id"]: [correction["event_id"]]}
+    original = bundle["events"][1]
+    assert original["data"]["note"] == "the girl was seen at the market"
+
+
+async def test_only_legal_and_admin_may_export_an_audit_trail(
+    callers: dict[Role, Caller], field: Caller
+) -> None:
+    """Field and leadership get 403 on the trail; legal and admin get the bundle."""
+    operation = await field.open()
+    for role, caller in callers.items():
+        response = await caller.get(f"/v1/operations/{operation}/audit-trail")
+        allowed = role in {Role.LEGAL, Role.ADMIN}
+        assert response.status == (200 if allowed else 403), (role, await response.text())
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        (f"/v1/operations/{uuid.uuid4()}/audit-trail", 404),
+        ("/v1/operations/not-a-uuid/audit-trail", 404),
+    ],
+)
+async def test_an_unknown_operation_has_no_trail(legal: Caller, path: str, status: int) -> None:
+    """An operation that does not exist is 404, never an empty bundle."""
+    response = await legal.get(path)
+    assert response.status == status
+    assert (await response.json())["error"] == "not_found"
+
+
+async def test_an_unknown_format_is_400(legal: Caller, field: Caller) -> None:
+    """Only json and html are formats of the trail."""
+    operation = await field.open()
+    response = await legal.get(f"/v1/operations/{operation}/audit-trail?format=pdf")
+    assert response.status == 400
+
+
+async def test_the_printable_page_shows_who_recorded_what_and_escapes_everything(
+    field: Caller, legal: Caller
+) -> None:
+    """The HTML trail lists both times and the recorder, escapes data, and forbids scripts."""
+    operation = await field.open()
+    await field.record(operation, event("StatusNoted", note="<script>alert('x')</script>"))
+    response = await legal.get(f"/v1/operations/{operation}/audit-trail?format=html")
+    assert response.status == 200
+    assert response.content_type == "text/html"
+    page = await response.text()
+    assert "<script>" not in page
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page
+    assert field.token not in page
+    for heading in ("Happened (field)", "Recorded (server)", "Recorded by"):
+        assert heading in page
+    policy = response.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in policy
+    assert "script-src" not in policy
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+async def test_dropping_the_last_event_of_an_exported_bundle_is_caught_offline(
+    field: Caller, legal: Caller
+) -> None:
+    """The signed stream head names the version missing from the end."""
+    operation, _ = await a_recorded_operation(field)
+    bundle = await json_of(legal, f"/v1/operations/{operation}/audit-trail")
+    bundle["events"].pop()
+    bundle["corrections"] = {}
+    report = verify_bundle(bundle)
+    assert report.first_failure is not None
+    assert report.first_failure.reason == Reason.MISSING_EVENT
+    assert report.first_failure.version == 4
+
+
+# --- a record changed behind the triggers' back ---------------------------------------------
+
+
+async def as_superuser(database_url: str, sql: str, *arguments: Any) -> None:
+    """Run a statement with the append-only triggers switched off, as a rogue superuser could."""
+    connection = await asyncpg.connect(database_url)
+    try:
+        await connection.execute("SET session_replication_role = replica")
+        await connection.execute(sql, *arguments)
+    finally:
+        await connection.close()
+
+
+async def test_an_event_edited_in_the_database_is_refused_at_export(
+    field: Caller, legal: Caller, database_url: str
+) -> None:
+    """Changed data whose hash was left alone is a hash mismatch, named at that event."""
+    operation, notes = await a_recorded_operation(field)
+    await json_of(legal, f"/v1/operations/{operation}/audit-trail")
+    edited = notes[1]["event_id"]
+    await as_superuser(
+        database_url,
+        "UPDATE events SET data = jsonb_set(data, '{note}', '\"nothing happened\"') "
+        "WHERE event_id = $1",
+        uuid.UUID(edited),
+    )
+    body = await json_of(legal, f"/v1/operations/{operation}/audit-trail", 409)
+    assert body["error"] == "record_tampered"
+    assert "hash_mismatch" in body["detail"]
+    assert edited in body["detail"]
+
+
+async def test_an_event_edited_and_rehashed_in_the_database_is_refused_at_export(
+    field: Caller, legal: Caller, database_url: str, store: EventStore
+) -> None:
+    """A forger who recomputes the hash still cannot match the leaf the log integrated."""
+    operation, _ = await a_recorded_operation(field)
+    await json_of(legal, f"/v1/operations/{operation}/audit-trail")
+    last = (await store.read_stream(uuid.UUID(operation)))[-1]
+    data = {**last.data, "reason": "no reason"}
+    body = body_hash(
+        event_id=last.event_id,
+        stream_id=last.stream_id,
+        event_type=last.type,
+        schema_version=last.schema_version,
+        data=data,
+        metadata=last.metadata,
+        occurred_at=last.occurred_at,
+        recorded_at=last.recorded_at,
+    )
+    rehashed = link_hash(body, last.prev_hash, last.version)
+    await as_superuser(
+        database_url,
+        "UPDATE events SET data = data || jsonb_build_object('reason', 'no reason'), hash = $1 "
+        "WHERE event_id = $2",
+        rehashed,
+        last.event_id,
+    )
+    answer = await json_of(legal, f"/v1/operations/{operation}/audit-trail", 409)
+    assert "bad_proof" in answer["detail"]
+    assert str(last.event_id) in answer["detail"]
+
+
+async def test_the_last_event_deleted_in_the_database_is_refused_at_export(
+    field: Caller, legal: Caller, database_url: str
+) -> None:
+    """The log's own leaves show which version of the operation is gone."""
+    operation, _ = await a_recorded_operation(field)
+    await json_of(legal, f"/v1/operations/{operation}/audit-trail")
+    await as_superuser(
+        database_url,
+        "DELETE FROM events WHERE stream_id = $1 AND version = 4",
+        uuid.UUID(operation),
+    )
+    body = await json_of(legal, f"/v1/operations/{operation}/audit-trail", 409)
+    assert "missing_event" in body["detail"]
+    assert "version 4" in body["detail"]

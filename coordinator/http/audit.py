@@ -1,19 +1,25 @@
-"""Handlers of the audit API (legal and admin only): checkpoints and the keys that sign them."""
+"""Handlers of the audit API (legal and admin only): trails, checkpoints and the signing keys."""
 
 from __future__ import annotations
 
 import asyncio
+import uuid
 from typing import Any
 
+import structlog
 from aiohttp import web
 
 from coordinator.auditing import AUDIT_LOG
-from coordinator.errors import BadRequest, NotFound
+from coordinator.errors import AuditLogBehind, BadRequest, NotFound, RecordTampered
 from coordinator.http.access import LEGAL_AND_ADMIN, authorise
 from coordinator.http.openapi import RouteDoc, document
-from coordinator.keys import POOL
+from coordinator.keys import POOL, SETTINGS
+from coordinator.trail_page import HEADERS, render_trail
+from events import exporter
 from events.bundle import build_consistency
 from events.merkle_log import latest_checkpoint
+
+log = structlog.get_logger(__name__)
 
 # Audit answers are evidence about a person's case: never kept by a shared cache.
 NO_STORE = {"Cache-Control": "no-store"}
@@ -28,6 +34,52 @@ def _size(request: web.Request, name: str, largest: int) -> int:
     if not text.isdigit() or int(text) > largest:
         raise BadRequest(f"{name} is a number of events from 0 to {largest}")
     return int(text)
+
+
+def _operation_id(request: web.Request) -> uuid.UUID:
+    try:
+        return uuid.UUID(request.match_info["operation_id"])
+    except ValueError as error:
+        raise NotFound("no operation has that id (operation ids are UUIDs)") from error
+
+
+async def export_trail(request: web.Request, operation_id: uuid.UUID) -> dict[str, Any]:
+    """The operation's verified prosecution bundle, or the error that says why there is none."""
+    audit_log = request.app[AUDIT_LOG]
+    try:
+        return await exporter.export_bundle(
+            request.app[POOL],
+            audit_log.integrator,
+            operation_id,
+            wait_seconds=request.app[SETTINGS].audit_wait_seconds,
+        )
+    except exporter.OperationNotFound as error:
+        raise NotFound(f"operation {operation_id} does not exist") from error
+    except exporter.LogBehind as error:
+        raise AuditLogBehind(str(error)) from error
+    except exporter.RecordTampered as error:
+        failure = error.failure
+        log.error(  # noqa: TRY400 -- the record failed, not the code: a traceback says nothing
+            "record_tampered",
+            operation_id=str(operation_id),
+            reason=failure.reason.value,
+            event_id=failure.event_id,
+            version=failure.version,
+        )
+        raise RecordTampered(f"the stored record does not verify, {error}") from error
+
+
+async def get_audit_trail(request: web.Request) -> web.Response:
+    """The operation's prosecution bundle (JSON), or with `?format=html` a printable page."""
+    await authorise(request, LEGAL_AND_ADMIN)
+    operation_id = _operation_id(request)
+    page = request.query.get("format", "json")
+    if page not in {"json", "html"}:
+        raise BadRequest("format is json or html")
+    bundle = await export_trail(request, operation_id)
+    if page == "html":
+        return web.Response(text=render_trail(bundle), content_type="text/html", headers=HEADERS)
+    return _json(bundle)
 
 
 async def get_checkpoint(request: web.Request) -> web.Response:
@@ -63,6 +115,19 @@ async def get_public_keys(request: web.Request) -> web.Response:
 
 AUDIT_ROUTE_DOCS = (
     RouteDoc(
+        "GET", "/v1/operations/{operation_id}/audit-trail",
+        "The operation's prosecution bundle; `?format=html` a printable page.",
+        LEGAL_AND_ADMIN, statuses=(400, 404, 409), tag="audit",
+        description="A `homeward-bundle/2` document: every event as stored with its hash chain, "
+        "an inclusion proof of each into the latest signed checkpoint, the checkpoint, the "
+        "signed stream head (the last version and hash at export), corrections beside the "
+        "events they correct, the public keys and a statement of what it proves. "
+        "`coordinator audit verify FILE` checks it offline. The record is verified before it "
+        "is answered: a stored row changed outside the service answers 409 `record_tampered` "
+        "naming the event; 503 `audit_log_behind` when the log has not covered the operation "
+        "yet.",
+    ),
+    RouteDoc(
         "GET", "/v1/audit/checkpoint", "The latest signed checkpoint of the Merkle log.",
         LEGAL_AND_ADMIN, statuses=(400, 404), tag="audit",
         description="`{checkpoint: {origin, tree_size, root_hash, timestamp, key_id}, signature}`, "
@@ -82,6 +147,7 @@ AUDIT_ROUTE_DOCS = (
 
 def setup_audit_routes(app: web.Application) -> None:
     """The audit API's routes, documented."""
+    app.router.add_get("/v1/operations/{operation_id}/audit-trail", get_audit_trail)
     app.router.add_get("/v1/audit/checkpoint", get_checkpoint)
     app.router.add_get("/v1/audit/public-key", get_public_keys)
     document(app, *AUDIT_ROUTE_DOCS)

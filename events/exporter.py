@@ -1,0 +1,131 @@
+"""Export one operation's prosecution bundle from the database, refusing a record that was changed.
+
+The export reads the operation's events with their leaves, waits until a signed checkpoint
+covers all of them (asking the integrator to sign now rather than at its pace), signs the stream
+head, builds the bundle and runs the offline verifier over it with the service's own keys. So a
+row changed behind the triggers' back (its hash recomputed or not) fails here, naming the event,
+and an event row deleted after the log integrated it is named from the log's own leaves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+from uuid import UUID
+
+from events.bundle import BundleError, build_bundle
+from events.checkpoints import SignedCheckpoint
+from events.findings import Failure, Reason
+from events.integrator import LogIntegrator
+from events.merkle_log import LogInconsistent, latest_checkpoint
+from events.stream_head import sign_stream_head
+from events.verify import verify_bundle
+
+_EVENTS = """
+SELECT e.event_id, e.stream_id, e.version, e.position, e.type, e.schema_version, e.data,
+       e.metadata, e.occurred_at, e.recorded_at, e.prev_hash, e.hash, l.leaf_index
+  FROM events e LEFT JOIN merkle_leaves l ON l.position = e.position
+ WHERE e.stream_id = $1
+ ORDER BY e.version
+"""
+# Served by merkle_leaves_stream (0005_merkle_leaf_streams.sql).
+_LEAVES = "SELECT leaf_index, position, version FROM merkle_leaves WHERE stream_id = $1"
+# How often a waiting export asks again for a checkpoint.
+_ASK_EVERY = 0.5
+
+
+class OperationNotFound(LookupError):
+    """No event of that operation is recorded."""
+
+
+class RecordTampered(RuntimeError):
+    """The stored record does not verify: it was changed outside the service."""
+
+    def __init__(self, failure: Failure) -> None:
+        self.failure = failure
+        where = "" if failure.event_id is None else f" at event {failure.event_id}"
+        version = "" if failure.version is None else f" (version {failure.version})"
+        super().__init__(f"{failure.reason}{where}{version}: {failure.sentence}")
+
+
+class LogBehind(TimeoutError):
+    """No signed checkpoint covered the operation's events in the time allowed."""
+
+
+async def export_bundle(
+    pool: Any, integrator: LogIntegrator, operation_id: UUID, *, wait_seconds: float = 10.0
+) -> dict[str, Any]:
+    """The operation's verified bundle; raises OperationNotFound, LogBehind or RecordTampered."""
+    rows = [dict(row) for row in await pool.fetch(_EVENTS, operation_id)]
+    if not rows:
+        raise OperationNotFound(f"operation {operation_id} has no recorded events")
+    signed = await _covering_checkpoint(pool, integrator, rows, wait_seconds)
+    await _check_no_event_deleted(pool, operation_id, rows)
+    keyring = integrator.keyring
+    try:
+        async with pool.acquire() as connection:
+            tree = await integrator.log.refresh(connection)
+        public_keys = await asyncio.to_thread(keyring.public_keys)
+        head = await asyncio.to_thread(
+            sign_stream_head,
+            keyring,
+            str(operation_id),
+            rows[-1]["version"],
+            bytes(rows[-1]["hash"]),
+            signed.checkpoint.tree_size,
+        )
+        bundle = build_bundle(
+            operation_id, rows, tree, signed, public_keys, stream_head=head, check_leaves=False
+        )
+    except (LogInconsistent, BundleError) as error:
+        raise RecordTampered(Failure(Reason.BAD_PROOF, str(error))) from error
+    report = verify_bundle(bundle, trusted_keys=public_keys)
+    if report.first_failure is not None:
+        raise RecordTampered(report.first_failure)
+    return bundle
+
+
+async def _covering_checkpoint(
+    pool: Any, integrator: LogIntegrator, rows: list[dict[str, Any]], wait_seconds: float
+) -> SignedCheckpoint:
+    deadline = time.monotonic() + wait_seconds
+    asked = 0.0
+    while True:
+        missing = [row for row in rows if row["leaf_index"] is None]
+        if missing:
+            found = await pool.fetch(
+                "SELECT position, leaf_index FROM merkle_leaves WHERE position = ANY($1::bigint[])",
+                [row["position"] for row in missing],
+            )
+            leaves = {leaf["position"]: leaf["leaf_index"] for leaf in found}
+            for row in missing:
+                row["leaf_index"] = leaves.get(row["position"])
+        latest = await latest_checkpoint(pool)
+        needed = 1 + max(-1 if row["leaf_index"] is None else row["leaf_index"] for row in rows)
+        covered = all(row["leaf_index"] is not None for row in rows)
+        if covered and latest is not None and latest.checkpoint.tree_size >= needed:
+            return latest
+        now = time.monotonic()
+        if now > deadline:
+            raise LogBehind(
+                f"the Merkle log did not cover the operation's {len(rows)} events within "
+                f"{wait_seconds:g} s; a long transaction may be holding readers back"
+            )
+        if now - asked >= _ASK_EVERY:
+            asked = now
+            await integrator.request_checkpoint()
+        await asyncio.sleep(0.02)
+
+
+async def _check_no_event_deleted(
+    pool: Any, operation_id: UUID, rows: list[dict[str, Any]]
+) -> None:
+    positions = {row["position"] for row in rows}
+    for leaf in sorted(await pool.fetch(_LEAVES, operation_id), key=lambda leaf: leaf["version"]):
+        if leaf["position"] not in positions:
+            sentence = (
+                f"the Merkle log integrated version {leaf['version']} of this operation as leaf "
+                f"{leaf['leaf_index']}, but the database no longer holds that event"
+            )
+            raise RecordTampered(Failure(Reason.MISSING_EVENT, sentence, version=leaf["version"]))

@@ -1,0 +1,108 @@
+"""Exporting a bundle from the database: it always covers every event, signing on demand."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import asyncpg
+import pytest
+
+from events.envelope import NewEvent
+from events.exporter import LogBehind, OperationNotFound, export_bundle
+from events.integrator import LOCK_KEY, LogIntegrator
+from events.keyring import SigningKeyring
+from events.merkle_log import MerkleLog
+from events.signal import LogSignal
+from events.store import EventStore
+from events.verify import verify_bundle
+
+
+def a_note(n: int) -> NewEvent:
+    """A status note numbered `n`."""
+    return NewEvent(
+        event_id=uuid.uuid4(), type="StatusNoted", data={"note": n}, occurred_at=datetime.now(UTC)
+    )
+
+
+@pytest.fixture(scope="module")
+def keyring(tmp_path_factory: pytest.TempPathFactory) -> SigningKeyring:
+    """The log's signing keys, in files."""
+    return SigningKeyring(tmp_path_factory.mktemp("keys"))
+
+
+@pytest.fixture
+def integrator(
+    store: EventStore, signal: LogSignal, database_url: str, keyring: SigningKeyring
+) -> LogIntegrator:
+    """An integrator that would sign only once an hour at its own pace."""
+    return LogIntegrator(MerkleLog(), store, signal, database_url, keyring, interval_seconds=3600)
+
+
+@contextlib.asynccontextmanager
+async def running(integrator: LogIntegrator) -> AsyncIterator[None]:
+    """Run an integrator for the block."""
+    task = asyncio.create_task(integrator.run())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def an_operation(store: EventStore, events: int = 3) -> uuid.UUID:
+    """An operation with `events` notes."""
+    operation = uuid.uuid4()
+    await store.append(operation, [a_note(n) for n in range(events)])
+    return operation
+
+
+async def test_a_leader_signing_hourly_signs_at_once_for_an_export(
+    store: EventStore, pool: asyncpg.Pool, integrator: LogIntegrator, keyring: SigningKeyring
+) -> None:
+    """The export asks the leader for a checkpoint instead of waiting for its pace."""
+    async with running(integrator):
+        operation = await an_operation(store)
+        started = time.monotonic()
+        bundle = await export_bundle(pool, integrator, operation, wait_seconds=10)
+    assert time.monotonic() - started < 5
+    assert verify_bundle(bundle, trusted_keys=keyring.public_keys()).ok
+
+
+async def test_with_no_leader_running_the_export_integrates_and_signs_itself(
+    store: EventStore, pool: asyncpg.Pool, integrator: LogIntegrator, keyring: SigningKeyring
+) -> None:
+    """A command-line export with no service running still proves every event."""
+    operation = await an_operation(store, 5)
+    bundle = await export_bundle(pool, integrator, operation, wait_seconds=10)
+    report = verify_bundle(bundle, trusted_keys=keyring.public_keys())
+    assert report.ok, report.summary()
+    assert report.events_total == 5
+    assert not integrator.leading
+
+
+async def test_a_stuck_leader_makes_the_export_say_the_log_is_behind(
+    store: EventStore, pool: asyncpg.Pool, integrator: LogIntegrator, database_url: str
+) -> None:
+    """When the lock holder never integrates, the export gives up after its wait, clearly."""
+    stuck = await asyncpg.connect(database_url)
+    try:
+        await stuck.execute("SELECT pg_advisory_lock($1)", LOCK_KEY)
+        operation = await an_operation(store)
+        with pytest.raises(LogBehind, match="did not cover"):
+            await export_bundle(pool, integrator, operation, wait_seconds=0.5)
+    finally:
+        await stuck.close()
+
+
+async def test_an_operation_with_no_events_is_not_found(
+    pool: asyncpg.Pool, integrator: LogIntegrator
+) -> None:
+    """There is no bundle of nothing."""
+    with pytest.raises(OperationNotFound):
+        await export_bundle(pool, integrator, uuid.uuid4(), wait_seconds=0.1)
