@@ -18,8 +18,10 @@ from events.integrator import LogIntegrator
 from events.keyring import SigningKeyring
 from events.merkle import MerkleTree
 from events.merkle_log import CHUNK, MerkleLog, latest_checkpoint
+from events.migrate import migrate
 from events.signal import LogSignal
 from events.store import EventStore
+from tests.databases import create_database, drop_database
 
 pytestmark = pytest.mark.store
 
@@ -196,3 +198,36 @@ async def test_two_integrators_never_integrate_at_once_and_the_second_takes_over
 
 async def _leads(integrator: LogIntegrator) -> bool:
     return integrator.leading
+
+
+@pytest.fixture
+async def scratch_database(server_url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A connection to a fresh, migrated database of its own (rows here break no other test)."""
+    url = await create_database(server_url)
+    connection = await asyncpg.connect(url)
+    await migrate(connection)
+    yield connection
+    await connection.close()
+    await drop_database(server_url, url)
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "row"),
+    [
+        ("merkle_leaves", "leaf_index", "(0, 1, 1, '1'::xid8, sha256(''), NULL, NULL)"),
+        ("merkle_node_chunks", "chunk", "(0, 0, decode(repeat('00', 32768), 'hex'))"),
+        ("signed_checkpoints", "key_id", "(1, sha256(''), now(), 'k', '', '{}')"),
+    ],
+)
+async def test_the_merkle_log_tables_refuse_change(
+    scratch_database: asyncpg.Connection, table: str, column: str, row: str
+) -> None:
+    """Leaves, node runs and checkpoints are part of the record: no update, delete or truncate."""
+    await scratch_database.execute(f"INSERT INTO {table} VALUES {row}")
+    for statement in (
+        f"UPDATE {table} SET {column} = {column}",
+        f"DELETE FROM {table}",
+        f"TRUNCATE {table}",
+    ):
+        with pytest.raises(asyncpg.PostgresError, match="append-only"):
+            await scratch_database.execute(statement)

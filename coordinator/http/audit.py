@@ -9,10 +9,12 @@ from typing import Any
 import structlog
 from aiohttp import web
 
+from coordinator.access_log import Read, entry_view, read_access_log
 from coordinator.auditing import AUDIT_LOG
 from coordinator.errors import AuditLogBehind, BadRequest, NotFound, RecordTampered
 from coordinator.http.access import LEGAL_AND_ADMIN, authorise
 from coordinator.http.openapi import RouteDoc, document
+from coordinator.http.read_log import log_read
 from coordinator.keys import POOL, SETTINGS
 from coordinator.trail_page import HEADERS, render_trail
 from events import exporter
@@ -32,7 +34,7 @@ def _json(document: Any) -> web.Response:
 def _size(request: web.Request, name: str, largest: int) -> int:
     text = request.query[name]
     if not text.isdigit() or int(text) > largest:
-        raise BadRequest(f"{name} is a number of events from 0 to {largest}")
+        raise BadRequest(f"{name} is a number from 0 to {largest}")
     return int(text)
 
 
@@ -71,12 +73,13 @@ async def export_trail(request: web.Request, operation_id: uuid.UUID) -> dict[st
 
 async def get_audit_trail(request: web.Request) -> web.Response:
     """The operation's prosecution bundle (JSON), or with `?format=html` a printable page."""
-    await authorise(request, LEGAL_AND_ADMIN)
+    actor = await authorise(request, LEGAL_AND_ADMIN)
     operation_id = _operation_id(request)
     page = request.query.get("format", "json")
     if page not in {"json", "html"}:
         raise BadRequest("format is json or html")
     bundle = await export_trail(request, operation_id)
+    await log_read(request, actor, operation_id, Read.AUDIT_TRAIL, page)
     if page == "html":
         return web.Response(text=render_trail(bundle), content_type="text/html", headers=HEADERS)
     return _json(bundle)
@@ -113,6 +116,28 @@ async def get_public_keys(request: web.Request) -> web.Response:
     )
 
 
+async def get_access_log(request: web.Request) -> web.Response:
+    """Who read what of which operation, and when: the access log, oldest first, paged."""
+    await authorise(request, LEGAL_AND_ADMIN)
+    operation_id = None
+    if "operation_id" in request.query:
+        try:
+            operation_id = uuid.UUID(request.query["operation_id"])
+        except ValueError as error:
+            raise BadRequest("operation_id is a UUID") from error
+    after = _size(request, "after", 2**62) if "after" in request.query else 0
+    limit = max(_size(request, "limit", 1000), 1) if "limit" in request.query else 500
+    rows = await read_access_log(
+        request.app[POOL], operation_id=operation_id, after=after, limit=limit
+    )
+    return _json(
+        {
+            "entries": [entry_view(row) for row in rows],
+            "next_after": rows[-1]["entry"] if len(rows) == limit else None,
+        }
+    )
+
+
 AUDIT_ROUTE_DOCS = (
     RouteDoc(
         "GET", "/v1/operations/{operation_id}/audit-trail",
@@ -142,6 +167,16 @@ AUDIT_ROUTE_DOCS = (
         "active}}}`: raw Ed25519 public keys in base64; a key id is the first 16 hex digits of "
         "SHA-256 over the key. Save it as the `--keys` file of `coordinator audit verify`.",
     ),
+    RouteDoc(
+        "GET", "/v1/audit/access-log",
+        "Who read which operation's details, events or audit trail, and when.",
+        LEGAL_AND_ADMIN, statuses=(400,), tag="audit",
+        description="`?operation_id=` one operation's reads; `?after=N&limit=M` pages (at most "
+        "1000). `{entries: [{entry, accessed_at, actor_name, actor_role, operation_id, what, "
+        "format, request_id, prev_hash, hash}], next_after}`. Entries are hash-chained: "
+        "`hash` = SHA-256 of the RFC 8785 JSON `{body, entry, prev}`, `body` the SHA-256 of "
+        "the entry's fields (events/access_chain.py).",
+    ),
 )  # fmt: skip
 
 
@@ -150,4 +185,5 @@ def setup_audit_routes(app: web.Application) -> None:
     app.router.add_get("/v1/operations/{operation_id}/audit-trail", get_audit_trail)
     app.router.add_get("/v1/audit/checkpoint", get_checkpoint)
     app.router.add_get("/v1/audit/public-key", get_public_keys)
+    app.router.add_get("/v1/audit/access-log", get_access_log)
     document(app, *AUDIT_ROUTE_DOCS)

@@ -6,6 +6,7 @@ import uuid
 
 from aiohttp import web
 
+from coordinator.access_log import Read
 from coordinator.actors import Actor
 from coordinator.errors import NotFound
 from coordinator.http.access import (
@@ -24,6 +25,7 @@ from coordinator.http.bodies import (
     parse_body,
     read_json,
 )
+from coordinator.http.read_log import log_read
 from coordinator.keys import REQUEST_ID, STORE
 from coordinator.recording import RequestContext, load, open_operation, record_events
 from coordinator.views import operation_view, stored_event_view
@@ -78,17 +80,20 @@ async def post_events(request: web.Request) -> web.Response:
 async def get_operation(request: web.Request) -> web.Response:
     """An operation's status, survivors, partners and timeline."""
     actor = await authorise(request, EVERYONE)
-    loaded = await load(request.app[STORE], _operation_id(request))
+    operation_id = _operation_id(request)
+    loaded = await load(request.app[STORE], operation_id)
+    await log_read(request, actor, operation_id, Read.OPERATION)
     return web.json_response(operation_view(loaded, actor.role))
 
 
 async def get_events(request: web.Request) -> web.Response:
     """An operation's stream as stored."""
-    await authorise(request, EVENT_READERS)
+    actor = await authorise(request, EVENT_READERS)
     operation_id = _operation_id(request)
     events = await request.app[STORE].read_stream(operation_id)
     if not events:
         raise NotFound(f"operation {operation_id} does not exist")
+    await log_read(request, actor, operation_id, Read.EVENTS)
     return web.json_response(
         {"operation_id": str(operation_id), "events": [stored_event_view(e) for e in events]}
     )
