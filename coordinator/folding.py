@@ -24,6 +24,11 @@ class OperationFolder:
         except NotAnOperationStream:
             return None
 
+    def stage(self, state: Any) -> str:
+        """The operation's stage."""
+        operation: Operation = state
+        return operation.stage.value
+
     def summary(self, state: Any) -> OperationSummary:
         """What the board and status list may show: no personal data."""
         operation: Operation = state

@@ -30,11 +30,11 @@ log = structlog.get_logger(__name__)
 PROJECTION_NAMES = ("board", "impact", "operation_status")
 
 
-def build_projections(store: EventStore) -> list[Projection]:
-    """Every projection of the service, by name order."""
+def build_projections(store: EventStore, *, live: bool = True) -> list[Projection]:
+    """Every projection of the service, by name order (`live=False` for rebuilds)."""
     folder = OperationFolder()
     return [
-        BoardProjection(folder, store),
+        BoardProjection(folder, store, announce=live),
         ImpactProjection(),
         OperationStatusProjection(folder, store),
     ]

@@ -42,7 +42,7 @@ async def run(url: str, arguments: argparse.Namespace) -> int:
         await connection.close()
     pool = await create_pool(url, min_size=1, max_size=4)
     store = EventStore(pool)
-    chosen = [p for p in build_projections(store) if arguments.name in {None, p.name}]
+    chosen = [p for p in build_projections(store, live=False) if arguments.name in {None, p.name}]
     try:
         with Progress(
             TextColumn("{task.description}"),

@@ -14,7 +14,7 @@ from typing import Any
 
 from events.envelope import Cursor, Recorded
 from events.store import EventStore
-from projections.folding import Folded, Folder, FoldingCache
+from projections.folding import Folded, Folder, FoldingCache, OperationSummary
 
 BOARD_CHANNEL = "homeward_board"
 STALE_AFTER = timedelta(days=7)
@@ -64,8 +64,7 @@ def board_row(row: Any, *, now: datetime | None = None) -> dict[str, Any]:
     }
 
 
-def _values(folded: Folded, cursor: Cursor) -> tuple[Any, ...]:
-    summary = folded.summary
+def _values(summary: OperationSummary, folded: Folded, cursor: Cursor) -> tuple[Any, ...]:
     return (
         summary.operation_id,
         summary.is_open,
@@ -105,20 +104,27 @@ class BoardProjection:
 
     name = "board"
 
-    def __init__(self, folder: Folder, store: EventStore) -> None:
+    def __init__(self, folder: Folder, store: EventStore, *, announce: bool = True) -> None:
         self._cache = FoldingCache(folder, store)
+        # A rebuild announces nothing: its rows are not news, and it commits once at the end.
+        self._announce = announce
 
     async def apply(self, connection: Any, events: Sequence[Recorded]) -> None:
         """Fold each event; write and announce each touched operation's latest row."""
-        latest: dict[Any, tuple[Any, ...]] = {}
+        latest: dict[Any, tuple[Folded, Recorded]] = {}
         for event in events:
             folded = await self._cache.apply(event)
-            if folded is None:
-                continue  # not an operation's stream: nothing to show
-            latest[event.stream_id] = _values(folded, event.cursor)
+            if folded is not None:  # else not an operation's stream: nothing to show
+                latest[event.stream_id] = (folded, event)
+        rows = [
+            _values(self._cache.summary(folded), folded, event.cursor)
+            for folded, event in latest.values()
+        ]
         if not latest:
             return
-        await connection.executemany(_UPSERT, list(latest.values()))
+        await connection.executemany(_UPSERT, rows)
+        if not self._announce:
+            return
         rows = await connection.fetch(
             f"SELECT {COLUMNS} FROM board WHERE operation_id = ANY($1::uuid[]) "  # noqa: S608  fixed columns
             "ORDER BY last_epoch, last_xid, last_position",

@@ -34,21 +34,25 @@ class OperationSummary:
 
 
 class Folder(Protocol):
-    """The operation's own fold (`evolve`), and the summary of a folded state."""
+    """The operation's own fold (`evolve`), its stage, and the summary of a folded state."""
 
     def fold(self, state: Any, event: Recorded) -> Any:
         """The state after `event` (None before the first, and for streams it cannot fold)."""
 
+    def stage(self, state: Any) -> str:
+        """The stage a state is in (cheap: asked after every event)."""
+
     def summary(self, state: Any) -> OperationSummary:
-        """The projection-safe summary of a state."""
+        """The projection-safe summary of a state (asked once per operation and batch)."""
 
 
 @dataclass(slots=True)
 class Folded:
-    """A cached state, its summary, and since when it has been in its stage."""
+    """A cached state: the operation's version, its stage and since when it has been in it."""
 
     state: Any
-    summary: OperationSummary
+    version: int
+    stage: str
     stage_since: datetime
 
 
@@ -68,30 +72,39 @@ class FoldingCache:
         self._states.clear()
         self._foreign.clear()
 
+    def summary(self, folded: Folded) -> OperationSummary:
+        """The summary of a folded state."""
+        return self._folder.summary(folded.state)
+
     async def apply(self, event: Recorded) -> Folded | None:
         """Fold `event` into its operation's state; None if its stream is not an operation."""
         if event.stream_id in self._foreign:
             return None
         folded = self._states.get(event.stream_id)
-        if folded is None or folded.summary.version != event.version - 1:
+        if folded is None or folded.version != event.version - 1:
             folded = await self._load(event.stream_id, event.version - 1)
             if folded is None and event.version > 1:
                 self._skip(event.stream_id)
                 return None
-        state = self._folder.fold(folded.state if folded else None, event)
-        if state is None:
+        result = self._next(folded, event)
+        if result is None:
             self._skip(event.stream_id)
             return None
-        summary = self._folder.summary(state)
-        stage_since = event.occurred_at
-        if folded is not None and folded.summary.stage == summary.stage:
-            stage_since = folded.stage_since
-        result = Folded(state, summary, stage_since)
         self._states[event.stream_id] = result
         self._states.move_to_end(event.stream_id)
         if len(self._states) > self._capacity:
             self._states.popitem(last=False)
         return result
+
+    def _next(self, folded: Folded | None, event: Recorded) -> Folded | None:
+        state = self._folder.fold(folded.state if folded else None, event)
+        if state is None:
+            return None
+        stage = self._folder.stage(state)
+        since = event.occurred_at
+        if folded is not None and folded.stage == stage:
+            since = folded.stage_since
+        return Folded(state, event.version, stage, since)
 
     def _skip(self, stream_id: UUID) -> None:
         self._foreign[stream_id] = None
@@ -103,12 +116,7 @@ class FoldingCache:
             return None
         folded: Folded | None = None
         for recorded in await self._store.read_stream(operation_id, limit=version):
-            state = self._folder.fold(folded.state if folded else None, recorded)
-            if state is None:
+            folded = self._next(folded, recorded)
+            if folded is None:
                 return None
-            summary = self._folder.summary(state)
-            since = recorded.occurred_at
-            if folded is not None and folded.summary.stage == summary.stage:
-                since = folded.stage_since
-            folded = Folded(state, summary, since)
         return folded

@@ -7,7 +7,7 @@ from typing import Any
 
 from events.envelope import Recorded
 from events.store import EventStore
-from projections.folding import Folded, Folder, FoldingCache
+from projections.folding import Folded, Folder, FoldingCache, OperationSummary
 
 _UPSERT = """
 INSERT INTO operation_status
@@ -21,8 +21,7 @@ ON CONFLICT (operation_id) DO UPDATE
 """
 
 
-def _row(folded: Folded, recorded_at: Any) -> tuple[Any, ...]:
-    summary = folded.summary
+def _row(summary: OperationSummary, folded: Folded, recorded_at: Any) -> tuple[Any, ...]:
     return (
         summary.operation_id,
         summary.stage,
@@ -50,15 +49,18 @@ class OperationStatusProjection:
 
     async def apply(self, connection: Any, events: Sequence[Recorded]) -> None:
         """Fold each event; write each touched operation's latest row once per batch."""
-        latest: dict[Any, tuple[Any, ...]] = {}
+        latest: dict[Any, tuple[Folded, Recorded]] = {}
         for event in events:
             folded = await self._cache.apply(event)
-            if folded is None:
-                continue  # not an operation's stream: nothing to show
-            latest[event.stream_id] = _row(folded, event.recorded_at)
+            if folded is not None:  # else not an operation's stream: nothing to show
+                latest[event.stream_id] = (folded, event)
+        rows = [
+            _row(self._cache.summary(folded), folded, event.recorded_at)
+            for folded, event in latest.values()
+        ]
         if not latest:
             return
-        await connection.executemany(_UPSERT, list(latest.values()))
+        await connection.executemany(_UPSERT, rows)
 
     async def reset(self, connection: Any) -> None:
         """Empty the table for a rebuild."""

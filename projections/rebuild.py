@@ -6,6 +6,7 @@ a live runner would: same rows, same checkpoint.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 import asyncpg
@@ -24,7 +25,7 @@ async def rebuild(
     store: EventStore,
     dsn: str,
     *,
-    batch_size: int = 2_000,
+    batch_size: int = 5_000,
     progress: Callable[[int, int], None] | None = None,
 ) -> int:
     """Rebuild `projection` from the whole log; returns the number of events applied."""
@@ -45,10 +46,11 @@ async def rebuild(
             await connection.execute(
                 "DELETE FROM projection_checkpoints WHERE name = $1", projection.name
             )
-            cursor = START
-            while batch := await store.read_all(cursor, limit=batch_size):
+            # Reading the next page (on the store's pool) overlaps applying this one.
+            reading = asyncio.create_task(store.read_all(START, limit=batch_size))
+            while batch := await reading:
+                reading = asyncio.create_task(store.read_all(batch[-1].cursor, limit=batch_size))
                 await apply_batch(connection, projection, batch)
-                cursor = batch[-1].cursor
                 applied += len(batch)
                 if progress is not None:
                     progress(applied, total)

