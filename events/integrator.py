@@ -92,9 +92,9 @@ class LogIntegrator:
         try:
             # Waits in the server until the current leader's session ends: failover is immediate.
             await connection.execute("SELECT pg_advisory_lock($1)", LOCK_KEY)
-            self.leading = True
             await connection.add_listener(WANTED_CHANNEL, self._on_wanted)
             await self._take_over(connection)
+            self.leading = True
             log.info("merkle_log_leading", tree_size=self.log.size)
             tasks = {
                 asyncio.create_task(self._follow(connection), name="merkle-log-follow"),

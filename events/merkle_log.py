@@ -74,7 +74,9 @@ class MerkleLog:
         """Load the tree, or append the leaves other processes committed since the last call."""
         async with self._lock:
             if self._tree is None:
-                self._tree, self._cursor = await _load(connection, check=self._check_on_load)
+                # One snapshot for the leaves and node runs, however many the integrator adds.
+                async with connection.transaction(isolation="repeatable_read", readonly=True):
+                    self._tree, self._cursor = await _load(connection, check=self._check_on_load)
             else:
                 rows = await connection.fetch(
                     "SELECT leaf_index, epoch, xid, position, event_hash FROM merkle_leaves "

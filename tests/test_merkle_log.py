@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import json
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -12,15 +14,23 @@ from datetime import UTC, datetime
 import asyncpg
 import pytest
 
+from events.bundle import build_consistency
 from events.checkpoints import SignedCheckpoint, verify_checkpoint
+from events.consistency import verify_consistency_files
 from events.envelope import NewEvent
 from events.integrator import LogIntegrator
 from events.keyring import SigningKeyring
 from events.merkle import MerkleTree
-from events.merkle_log import CHUNK, MerkleLog, latest_checkpoint
+from events.merkle_log import (
+    CHUNK,
+    LogInconsistent,
+    MerkleLog,
+    check_against,
+    latest_checkpoint,
+)
 from events.migrate import migrate
 from events.signal import LogSignal
-from events.store import EventStore
+from events.store import EventStore, create_pool
 from tests.databases import create_database, drop_database
 
 pytestmark = pytest.mark.store
@@ -151,7 +161,8 @@ async def test_a_tree_loaded_from_storage_has_the_integrated_roots(
     integrator = an_integrator(store, signal, database_url, keyring)
     async with running(integrator):
         await eventually(lambda: integrated_everything(pool))
-    loaded = await MerkleLog().refresh(pool)
+    async with pool.acquire() as connection:
+        loaded = await MerkleLog().refresh(connection)
     hashes = [
         bytes(row["event_hash"])
         for row in await pool.fetch("SELECT event_hash FROM merkle_leaves ORDER BY leaf_index")
@@ -231,3 +242,87 @@ async def test_the_merkle_log_tables_refuse_change(
     ):
         with pytest.raises(asyncpg.PostgresError, match="append-only"):
             await scratch_database.execute(statement)
+
+
+async def test_consistency_proofs_hold_across_many_published_checkpoints(
+    store: EventStore,
+    signal: LogSignal,
+    database_url: str,
+    pool: asyncpg.Pool,
+    keyring: SigningKeyring,
+) -> None:
+    """Every published checkpoint is proven extended by each later one."""
+    integrator = an_integrator(store, signal, database_url, keyring)
+    async with running(integrator):
+        for wave in range(10):
+            await append_notes(store, 7 + wave * 13)
+            await eventually(lambda: integrated_everything(pool))
+            total = await pool.fetchval("SELECT count(*) FROM events")
+            await eventually(functools.partial(_latest_size_is, pool, total))
+    published = await stored_checkpoints(pool)
+    assert len(published) >= 10
+    async with pool.acquire() as connection:
+        tree = await MerkleLog().refresh(connection)
+    keys = keyring.public_keys()
+    for older_index, older in enumerate(published):
+        for newer in published[older_index + 1 :]:
+            proof = build_consistency(newer, older.checkpoint.tree_size, tree, keys)
+            report = verify_consistency_files(older.to_json(), json.loads(json.dumps(proof)))
+            assert report.ok, report.summary()
+
+
+async def test_rotating_the_key_keeps_earlier_checkpoints_verifiable(
+    store: EventStore,
+    signal: LogSignal,
+    database_url: str,
+    pool: asyncpg.Pool,
+    keyring: SigningKeyring,
+) -> None:
+    """Checkpoints signed before and after a rotation all verify with the published keys."""
+    integrator = an_integrator(store, signal, database_url, keyring)
+    async with running(integrator):
+        await append_notes(store, 5)
+        total = await pool.fetchval("SELECT count(*) FROM events")
+        await eventually(lambda: _latest_size_is(pool, total))
+        old_key = keyring.active_key_id
+        new_key = keyring.rotate()
+        await append_notes(store, 5)
+        await eventually(lambda: _latest_size_is(pool, total + 5))
+    published = await stored_checkpoints(pool)
+    keys = keyring.public_keys()
+    assert keys[old_key]["retired_at"] is not None
+    assert {old_key, new_key} <= {signed.checkpoint.key_id for signed in published}
+    for signed in published:
+        verify_checkpoint(signed, keys)
+
+
+async def test_a_leaf_changed_behind_the_triggers_back_is_refused_on_load(
+    server_url: str, keyring: SigningKeyring
+) -> None:
+    """The log reloaded after a superuser edited a leaf no longer has the signed root."""
+    url = await create_database(server_url)
+    connection = await asyncpg.connect(url)
+    await migrate(connection)
+    pool = await create_pool(url, min_size=1, max_size=4)
+    signal = LogSignal()
+    signal.start(url)
+    try:
+        store = EventStore(pool, on_append=signal.appended)
+        await append_notes(store, 30)
+        async with running(an_integrator(store, signal, url, keyring)):
+            await eventually(lambda: _latest_size_is(pool, 30))
+        await connection.execute("SET session_replication_role = replica")
+        await connection.execute(
+            "UPDATE merkle_leaves SET event_hash = sha256('forged') WHERE leaf_index = 7"
+        )
+        latest = await latest_checkpoint(pool)
+        assert latest is not None
+        async with pool.acquire() as reader:
+            tree = await MerkleLog().refresh(reader)
+        with pytest.raises(LogInconsistent, match="not the signed root"):
+            check_against(tree, latest, keyring.public_keys())
+    finally:
+        await signal.stop()
+        await pool.close()
+        await connection.close()
+        await drop_database(server_url, url)
