@@ -225,15 +225,21 @@ async def measure_latency(url: str, rate: float, seconds: float) -> None:
                 except aiohttp.ClientError:
                     pass
                 await asyncio.sleep(0.1)
-            await _latency_run(session, base, field, leader, rate, seconds)
+            await _latency_run(session, base, (field, leader), rate=rate, seconds=seconds)
     finally:
         service.send_signal(signal.SIGTERM)
         service.wait(30)
 
 
 async def _latency_run(
-    session: aiohttp.ClientSession, base: str, field: str, leader: str, rate: float, seconds: float
+    session: aiohttp.ClientSession,
+    base: str,
+    tokens: tuple[str, str],
+    *,
+    rate: float,
+    seconds: float,
 ) -> None:
+    field, leader = tokens
     waiting: dict[tuple[str, int], float] = {}
     latencies: list[float] = []
     arrived: dict[tuple[str, int], float] = {}
