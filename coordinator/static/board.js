@@ -41,6 +41,10 @@ function render() {
 function chart(id, counts) {
   const entries = Object.entries(counts).sort((a, b) => b[1] - a[1]);
   const max = Math.max(1, ...entries.map(([, n]) => n));
+  if (!entries.length) {
+    document.getElementById(id).replaceChildren(el("p", "meta", "none recorded yet"));
+    return;
+  }
   document.getElementById(id).replaceChildren(...entries.map(([key, n]) => {
     const bar = el("div", "bar");
     const fill = el("div", "fill");
