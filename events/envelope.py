@@ -77,6 +77,18 @@ class Recorded:
 
 
 @dataclass(frozen=True, slots=True)
+class Logged:
+    """An event's place in the global order and its hash, without its payload (the Merkle log's
+    view of the log, read many times faster than whole events)."""
+
+    cursor: Cursor
+    position: int
+    stream_id: UUID
+    version: int
+    hash: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class Appended:
     """The answer to an append: the stream's version after it and each event's place."""
 

@@ -23,7 +23,7 @@ from events.keyring import SigningKeyring
 from events.merkle_log import MerkleLog, check_against, latest_checkpoint, store_checkpoint
 from events.signal import LogSignal
 from events.store import EventStore, init_connection
-from events.subscription import subscribe
+from events.subscription import subscribe_with
 
 log = structlog.get_logger(__name__)
 
@@ -124,8 +124,12 @@ class LogIntegrator:
         self._signed_size = latest.checkpoint.tree_size if latest else 0
 
     async def _follow(self, connection: Any) -> None:
-        async for batch in subscribe(
-            self._store, self._signal, self.log.cursor, batch_size=self._batch_size
+        async for batch in subscribe_with(
+            self._store.read_all_hashes,
+            self._store,
+            self._signal,
+            self.log.cursor,
+            batch_size=self._batch_size,
         ):
             async with self._writing:
                 await self.log.integrate(connection, batch)
@@ -162,7 +166,8 @@ class LogIntegrator:
                 return
             # No process leads: integrate and sign as the leader, for this moment only.
             await self._take_over(connection)
-            while batch := await self._store.read_all(self.log.cursor, limit=self._batch_size):
+            read = self._store.read_all_hashes
+            while batch := await read(self.log.cursor, limit=self._batch_size):
                 await self.log.integrate(connection, batch)
             await self._sign_if_grown(connection)
         finally:

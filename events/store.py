@@ -25,7 +25,7 @@ from uuid import UUID
 import asyncpg
 
 from events.canonical import NotCanonicalisable
-from events.envelope import START, Appended, AppendedEvent, Cursor, NewEvent, Recorded
+from events.envelope import START, Appended, AppendedEvent, Cursor, Logged, NewEvent, Recorded
 from events.errors import (
     DuplicateEventConflict,
     LogIsAppendOnly,
@@ -60,6 +60,14 @@ INSERT INTO events (event_id, stream_id, version, type, schema_version, data, me
 VALUES ($3, $1, $4, $5, $6, $7, $8, $9, $2, $10, $11, $12)
 RETURNING event_id AS out_event_id, version AS out_version, position AS out_position,
           hash AS out_hash, false AS out_duplicate
+"""
+
+# Readers of the whole log: only rows whose transaction is older than every running one (or of an
+# older epoch), in (epoch, xid, position) order, served by events_global_order.
+_READABLE_AFTER = """
+WHERE (epoch, xid, position) > ($1, $2::xid8, $3)
+  AND (xid < pg_snapshot_xmin(pg_current_snapshot()) OR epoch < current_log_epoch())
+ORDER BY epoch, xid, position LIMIT $4
 """
 
 _COLUMNS = """
@@ -396,17 +404,35 @@ class EventStore:
         """
         with translate_errors():
             rows = await self._pool.fetch(
-                f"SELECT {_COLUMNS} FROM events "  # noqa: S608  fixed column list
-                "WHERE (epoch, xid, position) > ($1, $2::xid8, $3) "
-                "  AND (xid < pg_snapshot_xmin(pg_current_snapshot()) "
-                "       OR epoch < current_log_epoch()) "
-                "ORDER BY epoch, xid, position LIMIT $4",
+                f"SELECT {_COLUMNS} FROM events {_READABLE_AFTER}",  # noqa: S608  fixed text
                 after.epoch,
                 after.xid,
                 after.position,
                 limit,
             )
         return [_record(row) for row in rows]
+
+    async def read_all_hashes(self, after: Cursor = START, *, limit: int = 500) -> list[Logged]:
+        """As `read_all`, but only each event's place and hash (what the Merkle log needs)."""
+        with translate_errors():
+            rows = await self._pool.fetch(
+                "SELECT epoch, xid, position, stream_id, version, hash "  # noqa: S608  fixed text
+                f"FROM events {_READABLE_AFTER}",
+                after.epoch,
+                after.xid,
+                after.position,
+                limit,
+            )
+        return [
+            Logged(
+                Cursor(row["epoch"], row["xid"], row["position"]),
+                row["position"],
+                row["stream_id"],
+                row["version"],
+                bytes(row["hash"]),
+            )
+            for row in rows
+        ]
 
     async def has_unreadable(self, after: Cursor) -> bool:
         """Whether events past `after` are committed but held back by an older transaction."""

@@ -326,3 +326,15 @@ async def test_a_leaf_changed_behind_the_triggers_back_is_refused_on_load(
         await pool.close()
         await connection.close()
         await drop_database(server_url, url)
+
+
+async def test_reading_only_hashes_gives_the_same_order_and_hashes_as_whole_events(
+    store: EventStore,
+) -> None:
+    """The integrator's light read sees exactly the events read_all sees, in the same order."""
+    await append_notes(store, 30)
+    whole = await store.read_all(limit=100_000)
+    light = await store.read_all_hashes(limit=100_000)
+    assert [(e.cursor, e.position, e.stream_id, e.version, e.hash) for e in whole] == [
+        (e.cursor, e.position, e.stream_id, e.version, e.hash) for e in light
+    ]
