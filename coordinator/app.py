@@ -14,17 +14,19 @@ from coordinator.http.audit import setup_audit_routes
 from coordinator.http.board import setup_board_routes
 from coordinator.http.health import health, ready
 from coordinator.http.listing import list_operations
+from coordinator.http.metrics import measure_requests, setup_metrics
 from coordinator.http.middleware import request_context
 from coordinator.http.openapi import document, setup_openapi_routes
 from coordinator.http.operations import setup_operation_routes
 from coordinator.http.read_models import READ_MODEL_ROUTE_DOCS
 from coordinator.http.stats import get_impact
 from coordinator.keys import DATABASE_URL, POOL, SETTINGS, SIGNAL, STORE
+from coordinator.metrics import METRICS, MeteredEventStore
 from coordinator.projecting import run_projections
 from coordinator.settings import Settings
 from events.migrate import migrate
 from events.signal import LogSignal
-from events.store import EventStore, create_pool
+from events.store import create_pool
 
 log = structlog.get_logger(__name__)
 
@@ -45,7 +47,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     signal.start(app[DATABASE_URL])
     app[POOL] = pool
     app[SIGNAL] = signal
-    app[STORE] = EventStore(pool, on_append=signal.appended)
+    app[STORE] = MeteredEventStore(pool, app[METRICS], on_append=signal.appended)
     app[AUTHENTICATOR] = Authenticator(pool)
     yield
     await signal.stop()
@@ -68,9 +70,13 @@ def setup_routes(app: web.Application) -> None:
 
 def create_app(settings: Settings, database_url: str) -> web.Application:
     """The service, wired: pool, migrations, log signal, routes and middleware."""
-    app = web.Application(middlewares=[request_context], client_max_size=settings.max_body_bytes)
+    app = web.Application(
+        middlewares=[measure_requests, request_context], client_max_size=settings.max_body_bytes
+    )
     app[SETTINGS] = settings
     app[DATABASE_URL] = database_url
+    # Its own Prometheus registry and GET /metrics; measure_requests counts into it.
+    setup_metrics(app)
     app.cleanup_ctx.append(_database)
     # Integrates the Merkle log and signs checkpoints while this process leads.
     app.cleanup_ctx.append(run_audit_log)
