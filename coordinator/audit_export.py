@@ -73,7 +73,7 @@ def export(settings: Settings, operation_id: str, out: Path | None, page: str) -
     try:
         with database_url(settings) as url:
             text = asyncio.run(_export(settings, url, operation, page))
-    except (exporter.OperationNotFound, exporter.LogBehind) as error:
+    except (exporter.OperationNotFound, exporter.LogBehind, exporter.KeyringMismatch) as error:
         sys.stderr.write(f"error: {error}\n")
         return 1
     except exporter.RecordTampered as error:

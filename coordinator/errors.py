@@ -64,3 +64,10 @@ class AuditLogBehind(CoordinatorError):
 
     status = 503
     code = "audit_log_behind"
+
+
+class SigningKeyUnknown(CoordinatorError):
+    """This process's keyring lacks the key that signed the log: replicas must share the keys."""
+
+    status = 503
+    code = "signing_key_unknown"

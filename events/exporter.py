@@ -53,6 +53,10 @@ class LogBehind(TimeoutError):
     """No signed checkpoint covered the operation's events in the time allowed."""
 
 
+class KeyringMismatch(LookupError):
+    """The checkpoint was signed by a key this process's keyring does not know (a setup error)."""
+
+
 async def export_bundle(
     pool: Any, integrator: LogIntegrator, operation_id: UUID, *, wait_seconds: float = 10.0
 ) -> dict[str, Any]:
@@ -67,6 +71,11 @@ async def export_bundle(
         async with pool.acquire() as connection:
             tree = await integrator.log.refresh(connection)
         public_keys = await asyncio.to_thread(keyring.public_keys)
+        if signed.checkpoint.key_id not in public_keys:
+            raise KeyringMismatch(
+                f"the latest checkpoint was signed with key {signed.checkpoint.key_id}, which the "
+                "keyring here does not hold: use the service's signing key folder"
+            )
         head = await asyncio.to_thread(
             sign_stream_head,
             keyring,

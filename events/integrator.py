@@ -20,7 +20,13 @@ import asyncpg
 import structlog
 
 from events.keyring import SigningKeyring
-from events.merkle_log import MerkleLog, check_against, latest_checkpoint, store_checkpoint
+from events.merkle_log import (
+    LogInconsistent,
+    MerkleLog,
+    check_against,
+    latest_checkpoint,
+    store_checkpoint,
+)
 from events.signal import LogSignal
 from events.store import EventStore, init_connection
 from events.subscription import subscribe_with
@@ -81,6 +87,10 @@ class LogIntegrator:
                 await self._lead()
             except asyncio.CancelledError:
                 raise
+            except LogInconsistent as error:
+                # Never sign on top of a log that does not match its signatures; say so, slowly.
+                log.error("merkle_log_refused", reason=str(error))  # noqa: TRY400  not a bug
+                await asyncio.sleep(self._retry * 29)
             except Exception:
                 log.exception("merkle_log_integrator_failed")
             finally:

@@ -8,12 +8,13 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import asyncpg
 import pytest
 
 from events.envelope import NewEvent
-from events.exporter import LogBehind, OperationNotFound, export_bundle
+from events.exporter import KeyringMismatch, LogBehind, OperationNotFound, export_bundle
 from events.integrator import LOCK_KEY, LogIntegrator
 from events.keyring import SigningKeyring
 from events.merkle_log import MerkleLog
@@ -106,3 +107,21 @@ async def test_an_operation_with_no_events_is_not_found(
     """There is no bundle of nothing."""
     with pytest.raises(OperationNotFound):
         await export_bundle(pool, integrator, uuid.uuid4(), wait_seconds=0.1)
+
+
+async def test_a_keyring_without_the_signing_key_is_told_apart_from_tampering(
+    store: EventStore,
+    pool: asyncpg.Pool,
+    signal: LogSignal,
+    database_url: str,
+    integrator: LogIntegrator,
+    tmp_path: Path,
+) -> None:
+    """An export with another key folder than the service's says so instead of crying tamper."""
+    operation = await an_operation(store)
+    await export_bundle(pool, integrator, operation, wait_seconds=10)
+    stranger = LogIntegrator(
+        MerkleLog(), store, signal, database_url, SigningKeyring(tmp_path / "other-keys")
+    )
+    with pytest.raises(KeyringMismatch, match="does not hold"):
+        await export_bundle(pool, stranger, operation, wait_seconds=10)

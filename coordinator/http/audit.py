@@ -11,7 +11,13 @@ from aiohttp import web
 
 from coordinator.access_log import Read, entry_view, read_access_log
 from coordinator.auditing import AUDIT_LOG
-from coordinator.errors import AuditLogBehind, BadRequest, NotFound, RecordTampered
+from coordinator.errors import (
+    AuditLogBehind,
+    BadRequest,
+    NotFound,
+    RecordTampered,
+    SigningKeyUnknown,
+)
 from coordinator.http.access import LEGAL_AND_ADMIN, authorise
 from coordinator.http.openapi import RouteDoc, document
 from coordinator.http.read_log import log_read
@@ -59,6 +65,9 @@ async def export_trail(request: web.Request, operation_id: uuid.UUID) -> dict[st
         raise NotFound(f"operation {operation_id} does not exist") from error
     except exporter.LogBehind as error:
         raise AuditLogBehind(str(error)) from error
+    except exporter.KeyringMismatch as error:
+        log.error("signing_key_unknown")  # noqa: TRY400  a setup error, not a bug
+        raise SigningKeyUnknown(str(error)) from error
     except exporter.RecordTampered as error:
         failure = error.failure
         log.error(  # noqa: TRY400 -- the record failed, not the code: a traceback says nothing
