@@ -51,16 +51,19 @@ async def migrate(connection: Connection, *, app_role: str | None = None) -> lis
     applied_now: list[int] = []
     async with connection.transaction():
         await connection.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK)
-        await connection.execute(
-            """
-            CREATE TABLE IF NOT EXISTS schema_migrations (
-                version integer PRIMARY KEY,
-                name text NOT NULL,
-                checksum text NOT NULL,
-                applied_at timestamptz NOT NULL DEFAULT now()
+        # Created only when missing: even `IF NOT EXISTS` needs CREATE on the schema, which the
+        # service's append-only role (COORDINATOR_APP_ROLE) does not have when it starts.
+        if not await connection.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL"):
+            await connection.execute(
+                """
+                CREATE TABLE schema_migrations (
+                    version integer PRIMARY KEY,
+                    name text NOT NULL,
+                    checksum text NOT NULL,
+                    applied_at timestamptz NOT NULL DEFAULT now()
+                )
+                """,
             )
-            """,
-        )
         rows = await connection.fetch("SELECT version, checksum FROM schema_migrations")
         done = {row["version"]: row["checksum"] for row in rows}
         for migration in available_migrations():
