@@ -78,6 +78,7 @@ def build_bundle(
     if tree.root(size).hex() != checkpoint.root_hash:
         raise BundleError(f"the tree's root at size {size} is not the checkpoint's root")
     events = []
+    right_edge: dict[tuple[int, int], bytes] = {}
     for stored in sorted(events_as_stored, key=lambda event: int(event["version"])):
         event = {name: _plain(stored[name]) for name in STORED_FIELDS}
         index = int(event["leaf_index"])
@@ -85,7 +86,8 @@ def build_bundle(
             raise BundleError(f"event {event['event_id']} is not in the log at size {size}")
         if check_leaves and tree.leaf_hash_at(index) != leaf_hash(bytes.fromhex(event["hash"])):
             raise BundleError(f"leaf {index} of the log is not event {event['event_id']}")
-        event["inclusion_proof"] = [node.hex() for node in tree.inclusion_proof(index, size)]
+        proof = tree.inclusion_proof(index, size, memo=right_edge)
+        event["inclusion_proof"] = [node.hex() for node in proof]
         events.append(event)
     head = stream_head.head
     if not events or (head.operation_id, head.version, head.head_hash, head.tree_size) != (

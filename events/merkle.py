@@ -157,8 +157,18 @@ class MerkleTree:
         self._check_size(size)
         return self._range(0, size) if size else EMPTY_ROOT
 
-    def inclusion_proof(self, index: int, size: int | None = None) -> list[bytes]:
-        """RFC 9162 PATH(index, D[0:size]): sibling hashes from the leaf up to the root."""
+    def inclusion_proof(
+        self,
+        index: int,
+        size: int | None = None,
+        *,
+        memo: dict[tuple[int, int], bytes] | None = None,
+    ) -> list[bytes]:
+        """RFC 9162 PATH(index, D[0:size]): sibling hashes from the leaf up to the root.
+
+        Proofs of many leaves at one size share the hashes of the tree's right edge: pass the
+        same `memo` dict to compute each of those once.
+        """
         size = self.size if size is None else size
         self._check_size(size)
         if not 0 <= index < size:
@@ -168,10 +178,10 @@ class MerkleTree:
         while end - start > 1:
             k = _split(end - start)
             if index < start + k:
-                proof.append(self._range(start + k, end))
+                proof.append(self._range(start + k, end, memo))
                 end = start + k
             else:
-                proof.append(self._range(start, start + k))
+                proof.append(self._range(start, start + k, memo))
                 start += k
         proof.reverse()
         return proof
@@ -201,13 +211,20 @@ class MerkleTree:
         proof.reverse()
         return proof
 
-    def _range(self, start: int, end: int) -> bytes:
+    def _range(
+        self, start: int, end: int, memo: dict[tuple[int, int], bytes] | None = None
+    ) -> bytes:
         width = end - start
         if width & (width - 1) == 0:
             height = width.bit_length() - 1
             return self._levels[height][start >> height]
+        if memo is not None and (start, end) in memo:
+            return memo[start, end]
         k = _split(width)
-        return node_hash(self._range(start, start + k), self._range(start + k, end))
+        node = node_hash(self._range(start, start + k, memo), self._range(start + k, end, memo))
+        if memo is not None:
+            memo[start, end] = node
+        return node
 
     def _check_size(self, size: int) -> None:
         if not 0 <= size <= self.size:

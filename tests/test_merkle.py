@@ -409,3 +409,15 @@ def test_the_caching_checker_agrees_with_the_plain_verifier(tree64: MerkleTree) 
         assert not checker.check(LEAVES[index], index, proof[:-1])
         assert not checker.check(LEAVES[(index + 1) % size], index, proof)
         assert checker.check(LEAVES[index], index, proof)
+
+
+def test_proofs_sharing_a_memo_equal_proofs_computed_alone() -> None:
+    """The right-edge memo that a bundle's many proofs share changes no proof."""
+    tree = MerkleTree.from_leaves(
+        hashlib.sha256(bytes([n % 256, n // 256])).digest() for n in range(1000)
+    )
+    memo: dict[tuple[int, int], bytes] = {}
+    for size in (1000, 999, 777):
+        for index in range(0, size, 7):
+            assert tree.inclusion_proof(index, size, memo=memo) == tree.inclusion_proof(index, size)
+        memo.clear()
