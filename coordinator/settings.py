@@ -46,3 +46,8 @@ class Settings(BaseSettings):
     audit_wait_seconds: float = Field(
         default=10.0, gt=0, description="How long an export waits for the log to cover it."
     )
+    # Backups (coordinator/backup.py): pg_dump and pg_restore of the server's version or newer.
+    pg_bin_dir: Path | None = Field(
+        default=None,
+        description="Folder of pg_dump and pg_restore; unset: found for the server's version.",
+    )
