@@ -287,3 +287,23 @@ async def test_rotating_the_key_from_the_command_line_keeps_the_old_public_key(
     assert len(retired) == 1
     assert retired[0] != keyring["active"]
     assert keyring["active"] in first.out
+
+
+async def test_the_printable_trail_is_written_to_standard_output(
+    callers: dict[Role, Caller], database_url: str, key_dir: Path
+) -> None:
+    """`audit export --format html` without --out prints the page for a court file."""
+    operation = await callers[Role.FIELD].open()
+    ran = await coordinator(
+        "--database-url",
+        database_url,
+        "audit",
+        "export",
+        operation,
+        "--format",
+        "html",
+        env={"COORDINATOR_SIGNING_KEY_DIR": str(key_dir)},
+    )
+    assert ran.code == 0, ran.err
+    assert ran.out.startswith("<!doctype html>")
+    assert f"Audit trail of operation {operation}" in ran.out
