@@ -169,3 +169,11 @@ async def test_an_entry_edited_behind_the_triggers_back_breaks_the_chain(
         await rogue.close()
     rows = await pool.fetch("SELECT * FROM access_log ORDER BY entry")
     assert first_broken_entry([dict(row) for row in rows]) == target
+
+
+@pytest.mark.parametrize("query", ["operation_id=nope", "after=-1", "limit=x", "after=²"])
+async def test_bad_access_log_queries_are_400(callers: dict[Role, Caller], query: str) -> None:
+    """A query the access log cannot answer is refused with a sentence, never a 500."""
+    response = await callers[Role.LEGAL].get(f"/v1/audit/access-log?{query}")
+    assert response.status == 400
+    assert (await response.json())["error"] == "bad_request"

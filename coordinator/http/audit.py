@@ -39,7 +39,8 @@ def _json(document: Any) -> web.Response:
 
 def _size(request: web.Request, name: str, largest: int) -> int:
     text = request.query[name]
-    if not text.isdigit() or int(text) > largest:
+    # ASCII digits only ("²".isdigit() is true), and few enough that int() cannot refuse them.
+    if not (text.isascii() and text.isdigit() and len(text) <= 19) or int(text) > largest:
         raise BadRequest(f"{name} is a number from 0 to {largest}")
     return int(text)
 
