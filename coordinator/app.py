@@ -6,13 +6,17 @@ from collections.abc import AsyncIterator
 
 import structlog
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from coordinator.auditing import run_audit_log
 from coordinator.auth import Authenticator
 from coordinator.http.access import AUTHENTICATOR
 from coordinator.http.audit import setup_audit_routes
 from coordinator.http.board import setup_board_routes
+from coordinator.http.cors import cors_middleware
+from coordinator.http.erasure import ERASURE_ROUTE_DOC, erase_personal_data
 from coordinator.http.health import health, ready
+from coordinator.http.limits import LIMITER, WriteLimiter
 from coordinator.http.listing import list_operations
 from coordinator.http.metrics import measure_requests, setup_metrics
 from coordinator.http.middleware import request_context
@@ -20,8 +24,11 @@ from coordinator.http.openapi import document, setup_openapi_routes
 from coordinator.http.operations import setup_operation_routes
 from coordinator.http.read_models import READ_MODEL_ROUTE_DOCS
 from coordinator.http.stats import get_impact
-from coordinator.keys import DATABASE_URL, POOL, SETTINGS, SIGNAL, STORE
+from coordinator.keys import DATABASE_URL, POOL, PRIVACY, SETTINGS, SIGNAL, STORE
+from coordinator.keys_cli import key_dir
 from coordinator.metrics import METRICS, MeteredEventStore
+from coordinator.privacy.kek import load_keks
+from coordinator.privacy.service import Privacy
 from coordinator.projecting import run_projections
 from coordinator.settings import Settings
 from events.migrate import migrate
@@ -49,6 +56,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     app[SIGNAL] = signal
     app[STORE] = MeteredEventStore(pool, app[METRICS], on_append=signal.appended)
     app[AUTHENTICATOR] = Authenticator(pool)
+    app[PRIVACY] = Privacy(pool, load_keks(key_dir(settings)))
     yield
     await signal.stop()
     await pool.close()
@@ -60,6 +68,8 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/ready", ready)
     app.router.add_get("/v1/operations", list_operations)
     setup_operation_routes(app)
+    app.router.add_delete("/v1/survivors/{survivor_id}/personal-data", erase_personal_data)
+    document(app, ERASURE_ROUTE_DOC)
     setup_audit_routes(app)
     setup_board_routes(app)
     app.router.add_get("/v1/stats/impact", get_impact)
@@ -70,10 +80,12 @@ def setup_routes(app: web.Application) -> None:
 
 def create_app(settings: Settings, database_url: str) -> web.Application:
     """The service, wired: pool, migrations, log signal, routes and middleware."""
-    app = web.Application(
-        middlewares=[measure_requests, request_context], client_max_size=settings.max_body_bytes
-    )
+    middlewares: list[Middleware] = [measure_requests, request_context]
+    if settings.cors_origins:
+        middlewares.insert(0, cors_middleware(settings.cors_origins))
+    app = web.Application(middlewares=middlewares, client_max_size=settings.max_body_bytes)
     app[SETTINGS] = settings
+    app[LIMITER] = WriteLimiter(settings.write_rate_per_minute, settings.write_burst)
     app[DATABASE_URL] = database_url
     # Its own Prometheus registry and GET /metrics; measure_requests counts into it.
     setup_metrics(app)

@@ -66,6 +66,17 @@ class AuditLogBehind(CoordinatorError):
     code = "audit_log_behind"
 
 
+class RateLimited(CoordinatorError):
+    """The token made more writes than its allowance; `retry_after` says when to try again."""
+
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class SigningKeyUnknown(CoordinatorError):
     """This process's keyring lacks the key that signed the log: replicas must share the keys."""
 

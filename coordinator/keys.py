@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from asyncpg import Pool
 
+from coordinator.privacy.service import Privacy
 from coordinator.settings import Settings
 from events.signal import LogSignal
 from events.store import EventStore
@@ -15,3 +16,4 @@ POOL = web.AppKey("pool", Pool)
 STORE = web.AppKey("store", EventStore)
 SIGNAL = web.AppKey("signal", LogSignal)
 REQUEST_ID = web.RequestKey("request_id", str)
+PRIVACY = web.AppKey("privacy", Privacy)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import traceback
 from collections.abc import Mapping, MutableMapping
 from typing import Any
 
@@ -55,6 +56,27 @@ def drop_sensitive(
     return event_dict
 
 
+def safe_exception(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """Log an exception's type and where it was raised, never its message.
+
+    Driver and validation messages may quote the values that failed (a name, a token); the
+    frames (file, line, function, source line) are enough to find the fault.
+    """
+    exc_info = event_dict.pop("exc_info", None)
+    if exc_info:
+        if exc_info is True:
+            exc_info = sys.exc_info()
+        if isinstance(exc_info, BaseException):
+            exc_info = (type(exc_info), exc_info, exc_info.__traceback__)
+        kind, _value, trace = exc_info
+        if kind is not None:
+            event_dict["exception_type"] = f"{kind.__module__}.{kind.__qualname__}"
+            event_dict["traceback"] = "".join(traceback.format_tb(trace))
+    return event_dict
+
+
 def configure_logging(log_format: str = "auto", level: str = "info") -> None:
     """Configure structlog once, at the entry point."""
     as_json = log_format == "json" or (log_format == "auto" and not sys.stderr.isatty())
@@ -67,7 +89,7 @@ def configure_logging(log_format: str = "auto", level: str = "info") -> None:
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             drop_sensitive,
-            structlog.processors.format_exc_info,
+            safe_exception,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID, uuid4
 
 from coordinator.actors import Actor, Role
@@ -29,8 +29,10 @@ from coordinator.operation import (
 from events.catalogue import EVENT_TYPES, EventData, UnknownEventType, parse_event
 from events.envelope import Appended, AppendedEvent, NewEvent, Recorded
 from events.errors import DuplicateEventConflict, VersionConflict
-from events.integrity import content_hash
 from events.store import EventStore
+
+if TYPE_CHECKING:
+    from coordinator.privacy.service import Privacy
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,13 +113,15 @@ def _proposed(request: EventRequest) -> ProposedEvent:
     )
 
 
-def _new_event(event: ProposedEvent, context: RequestContext) -> NewEvent:
+def _new_event(event: ProposedEvent, context: RequestContext, privacy: Privacy) -> NewEvent:
     data = event.data.model_dump(mode="json")
+    schema_version = type(event.data).schema_version
     return NewEvent(
         event_id=event.event_id,
         type=event.type,
-        schema_version=type(event.data).schema_version,
+        schema_version=schema_version,
         data=data,
+        content_hash=privacy.fingerprint(event.type, schema_version, data),
         occurred_at=event.occurred_at,
         metadata={
             "recorded_by": context.actor.name,
@@ -137,7 +141,7 @@ def _already_recorded(
     if not found:
         return None
     same = len(found) == len(proposed) and all(
-        recorded.content_hash == content_hash(event.type, event.schema_version, event.data)
+        recorded.content_hash == event.content_hash
         for recorded, event in zip(found, proposed, strict=True)
     )
     if not same:
@@ -150,8 +154,27 @@ def _already_recorded(
     )
 
 
+async def _to_append(
+    decided: Sequence[ProposedEvent],
+    proposed: Sequence[ProposedEvent],
+    new: list[NewEvent],
+    *,
+    context: RequestContext,
+    privacy: Privacy,
+    operation_id: UUID,
+) -> list[NewEvent]:
+    """The decided events as stored (sealed), reusing `new` (made from `proposed`) when decide
+    kept them as they were."""
+    if not (
+        len(decided) == len(proposed)
+        and all(d is p for d, p in zip(decided, proposed, strict=True))
+    ):
+        new = [_new_event(e, context, privacy) for e in decided]
+    return await privacy.seal_events(operation_id, new)
+
+
 async def open_operation(
-    store: EventStore, context: RequestContext, request: OpenOperationRequest
+    store: EventStore, privacy: Privacy, context: RequestContext, request: OpenOperationRequest
 ) -> Appended:
     """Open an operation with its CaseReported (a re-send answers as the first time)."""
     operation_id = request.operation_id or uuid4()
@@ -161,8 +184,9 @@ async def open_operation(
         data=_payload("CaseReported", request.data),
         occurred_at=request.occurred_at or datetime.now(UTC),
     )
-    existing = await store.read_stream(operation_id)
-    new = [_new_event(proposed, context)]
+    # An id the server just chose has no stream yet: only a client's id is worth reading.
+    existing = [] if request.operation_id is None else await store.read_stream(operation_id)
+    new = [_new_event(proposed, context, privacy)]
     if existing:
         repeat = _already_recorded(existing[:1], new, operation_id)
         if repeat is not None:
@@ -171,12 +195,17 @@ async def open_operation(
     # version 0 makes a race with another opener a conflict.
     decided = decide(fold(existing), OpenOperation(operation_id, proposed), context.actor)
     return await store.append(
-        operation_id, [_new_event(e, context) for e in decided], expected_version=0
+        operation_id,
+        await _to_append(
+            decided, [proposed], new, context=context, privacy=privacy, operation_id=operation_id
+        ),
+        expected_version=0,
     )
 
 
 async def record_events(
     store: EventStore,
+    privacy: Privacy,
     context: RequestContext,
     operation_id: UUID,
     request: RecordEventsRequest,
@@ -184,9 +213,8 @@ async def record_events(
     """Judge and append a batch; a re-send of an appended batch answers as the first time."""
     loaded = await load(store, operation_id)
     proposed = [_proposed(event) for event in request.events]
-    repeat = _already_recorded(
-        loaded.events, [_new_event(e, context) for e in proposed], operation_id
-    )
+    new = [_new_event(e, context, privacy) for e in proposed]
+    repeat = _already_recorded(loaded.events, new, operation_id)
     if repeat is not None:
         return repeat
     version = loaded.state.version
@@ -194,24 +222,37 @@ async def record_events(
         raise VersionConflict(operation_id, request.expected_version, version)
     decided = decide(loaded.state, RecordEvents(operation_id, proposed), context.actor)
     return await store.append(
-        operation_id, [_new_event(e, context) for e in decided], expected_version=version
+        operation_id,
+        await _to_append(
+            decided, proposed, new, context=context, privacy=privacy, operation_id=operation_id
+        ),
+        expected_version=version,
     )
 
 
 async def erase_survivor_data(
     store: EventStore,
+    privacy: Privacy,
     context: RequestContext,
+    *,
     operation_id: UUID,
     survivor_id: UUID,
     reason: str,
-) -> Appended | None:
-    """Record that a survivor's personal data was erased (None when it already was)."""
+) -> int:
+    """Record that a survivor's personal data was erased, then destroy their data key.
+
+    The event comes first: if the process dies in between, a repeated call finds the event,
+    records nothing more, and destroys the key. Returns the operation's version after it.
+    """
     loaded = await load(store, operation_id)
     decided = decide(loaded.state, EraseSurvivorData(survivor_id, reason), context.actor)
-    if not decided:
-        return None
-    return await store.append(
-        operation_id,
-        [_new_event(e, context) for e in decided],
-        expected_version=loaded.state.version,
-    )
+    version = loaded.state.version
+    if decided:
+        appended = await store.append(
+            operation_id,
+            [_new_event(e, context, privacy) for e in decided],
+            expected_version=version,
+        )
+        version = appended.version
+    await privacy.data_keys.erase(survivor_id)
+    return version

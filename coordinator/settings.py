@@ -34,6 +34,18 @@ class Settings(BaseSettings):
     max_projection_lag_seconds: float = Field(
         default=30.0, gt=0, description="/ready fails while a projection lags more than this."
     )
+    personal_key_dir: Path | None = Field(
+        default=None,
+        description="Key-encryption keys for personal data (never in the database); "
+        "data_dir/keys/personal.",
+    )
+    write_rate_per_minute: int = Field(
+        default=600, ge=1, description="Appends a token may make per minute (429 beyond)."
+    )
+    write_burst: int = Field(default=120, ge=1, description="Appends a token may make at once.")
+    cors_origins: tuple[str, ...] = Field(
+        default=(), description="Origins allowed to call the API from a browser (none: no CORS)."
+    )
     log_format: str = Field(default="auto", pattern="^(auto|json|console)$")
     log_level: str = Field(default="info", pattern="^(debug|info|warning|error)$")
     # The audit trail (events/integrator.py): where the signing keys live, how often to sign.

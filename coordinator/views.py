@@ -16,19 +16,29 @@ from events.envelope import Recorded
 PERSONAL_DATA_ROLES = frozenset({Role.FIELD, Role.LEGAL, Role.ADMIN})
 
 
-def _personal_by_survivor(events: list[Recorded]) -> dict[UUID, Any]:
+def _personal_by_survivor(
+    events: list[Recorded], readable: dict[UUID, dict[str, Any]]
+) -> dict[UUID, Any]:
     personal: dict[UUID, Any] = {}
     for event in events:
         if event.type == "RescueExecuted":
-            for survivor in event.data.get("survivors", []):
-                personal[UUID(survivor["survivor_id"])] = survivor.get("personal")
+            for survivor in readable[event.event_id].get("survivors", []):
+                value = survivor.get("personal")
+                # An erased subject's data reads as {"erased": true}: shown as null.
+                erased = isinstance(value, dict) and value.get("erased") is True
+                personal[UUID(survivor["survivor_id"])] = None if erased else value
     return personal
 
 
-def operation_view(loaded: LoadedOperation, role: Role) -> dict[str, Any]:
-    """The answer of `GET /v1/operations/{id}` for a caller with `role`."""
+def operation_view(
+    loaded: LoadedOperation, role: Role, readable: dict[UUID, dict[str, Any]]
+) -> dict[str, Any]:
+    """The answer of `GET /v1/operations/{id}` for a caller with `role`.
+
+    `readable` is each event's data as the caller may read it (see coordinator/privacy).
+    """
     state = loaded.state
-    personal = _personal_by_survivor(loaded.events) if role in PERSONAL_DATA_ROLES else {}
+    personal = _personal_by_survivor(loaded.events, readable) if role in PERSONAL_DATA_ROLES else {}
     return {
         "operation_id": str(state.operation_id),
         "stage": state.stage.value,
@@ -82,8 +92,10 @@ def operation_view(loaded: LoadedOperation, role: Role) -> dict[str, Any]:
     }
 
 
-def stored_event_view(event: Recorded) -> dict[str, Any]:
-    """One event as stored, for `GET /v1/operations/{id}/events`."""
+def stored_event_view(event: Recorded, data: dict[str, Any]) -> dict[str, Any]:
+    """One event as stored, for `GET /v1/operations/{id}/events`, with its data as readable by
+    the caller (personal data opened, or `{"erased": true}`); the hashes cover the sealed form,
+    which the audit trail carries."""
     return {
         "event_id": str(event.event_id),
         "operation_id": str(event.stream_id),
@@ -93,7 +105,7 @@ def stored_event_view(event: Recorded) -> dict[str, Any]:
         "schema_version": event.schema_version,
         "occurred_at": event.occurred_at.isoformat(),
         "recorded_at": event.recorded_at.isoformat(),
-        "data": event.data,
+        "data": data,
         "metadata": event.metadata,
         "prev_hash": event.prev_hash.hex(),
         "hash": event.hash.hex(),

@@ -63,4 +63,7 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     folder = tmp_path_factory.mktemp("coordinator-data")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("COORDINATOR_DATA_DIR", str(folder))
+        # Tests write far faster than people; the write limit has tests of its own.
+        patch.setenv("COORDINATOR_WRITE_RATE_PER_MINUTE", "1000000")
+        patch.setenv("COORDINATOR_WRITE_BURST", "100000")
         yield folder

@@ -291,7 +291,10 @@ def test_invalid_payloads_are_refused(where: str, event_type: str, data: dict[st
     model = EVENT_TYPES[event_type]
     with pytest.raises(ValidationError) as refused:
         parse_event(event_type, model.schema_version, data)
-    places = [".".join(str(part) for part in error["loc"]) for error in refused.value.errors()]
+    places = [
+        ".".join(str(part) for part in error["loc"] if part != "plain")  # the personal union's tag
+        for error in refused.value.errors()
+    ]
     assert any(place.startswith(where) for place in places), places
 
 

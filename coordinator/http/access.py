@@ -11,6 +11,7 @@ from aiohttp import web
 from coordinator.actors import Actor, Role
 from coordinator.auth import Authenticator
 from coordinator.errors import Forbidden
+from coordinator.http.limits import LIMITER, WRITE_METHODS
 
 EVERYONE = frozenset(Role)
 FIELD_AND_ADMIN = frozenset({Role.FIELD, Role.ADMIN})
@@ -31,4 +32,6 @@ async def authorise(request: web.Request, allowed: frozenset[Role]) -> Actor:
     if actor.role not in allowed:
         roles = ", ".join(sorted(role.value for role in allowed))
         raise Forbidden(f"role {actor.role.value} may not do this; {roles} may")
+    if request.method in WRITE_METHODS and LIMITER in request.app:
+        request.app[LIMITER].take(actor.name)
     return actor

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 
 import structlog
 from aiohttp import web
 
-from coordinator.errors import CoordinatorError
+from coordinator.errors import CoordinatorError, RateLimited
 from coordinator.keys import REQUEST_ID
 from events.errors import (
     DuplicateEventConflict,
@@ -17,7 +18,7 @@ from events.errors import (
     StoreUnavailable,
     VersionConflict,
 )
-from events.store import InvalidEventData
+from events.store import InvalidEventData, translate_errors
 
 log = structlog.get_logger(__name__)
 
@@ -46,8 +47,18 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
     request[REQUEST_ID] = request_id
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(request_id=request_id)
+    started = time.perf_counter()
     try:
         response = await _answer(request, handler)
+        # The route's pattern, never the raw path or query (ids are fine, but keep lines uniform).
+        resource = request.match_info.route.resource
+        log.info(
+            "request",
+            method=request.method,
+            route=resource.canonical if resource is not None else "unmatched",
+            status=response.status,
+            ms=round((time.perf_counter() - started) * 1000, 1),
+        )
     finally:
         structlog.contextvars.unbind_contextvars("request_id")
     if not response.prepared:
@@ -57,7 +68,10 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
 
 async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
-        return await handler(request)
+        # Handlers that query the pool themselves (board, lists, figures) meet a database that
+        # went away too: the store's one translation makes that a StoreUnavailable, a 503.
+        with translate_errors():
+            return await handler(request)
     except web.HTTPException as http_error:
         if http_error.status < 400:
             raise
@@ -66,6 +80,10 @@ async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
             http_error.status, "http_error"
         )
         return error_response(http_error.status, code, reason)
+    except RateLimited as limited:
+        response = error_response(limited.status, limited.code, str(limited))
+        response.headers["Retry-After"] = str(int(limited.retry_after))
+        return response
     except CoordinatorError as error:
         return error_response(error.status, error.code, str(error))
     except VersionConflict as conflict:

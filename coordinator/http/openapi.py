@@ -87,6 +87,8 @@ class RouteDoc:
         implied = set(self.statuses)
         if self.roles is not None:
             implied |= {401, 403}
+            if self.method in {"POST", "PUT", "PATCH", "DELETE"}:
+                implied.add(429)  # each token's write allowance (coordinator/http/limits.py)
         if self.request_model is not None:
             implied |= {400, 413, 422}
         if self.needs_database:

@@ -26,7 +26,7 @@ from coordinator.http.bodies import (
     read_json,
 )
 from coordinator.http.read_log import log_read
-from coordinator.keys import REQUEST_ID, STORE
+from coordinator.keys import PRIVACY, REQUEST_ID, STORE
 from coordinator.recording import RequestContext, load, open_operation, record_events
 from coordinator.views import operation_view, stored_event_view
 from events.envelope import Appended
@@ -63,7 +63,9 @@ async def post_operation(request: web.Request) -> web.Response:
     """Open an operation with its first report."""
     actor = await authorise(request, FIELD_AND_ADMIN)
     body = parse_body(OpenOperationRequest, await read_json(request))
-    appended = await open_operation(request.app[STORE], _context(request, actor), body)
+    appended = await open_operation(
+        request.app[STORE], request.app[PRIVACY], _context(request, actor), body
+    )
     answer = OpenAnswer(operation_id=appended.stream_id, version=appended.events[-1].version)
     return web.json_response(answer.model_dump(mode="json"), status=201)
 
@@ -73,7 +75,9 @@ async def post_events(request: web.Request) -> web.Response:
     actor = await authorise(request, RECORDERS)
     operation_id = _operation_id(request)
     body = parse_body(RecordEventsRequest, await read_json(request))
-    appended = await record_events(request.app[STORE], _context(request, actor), operation_id, body)
+    appended = await record_events(
+        request.app[STORE], request.app[PRIVACY], _context(request, actor), operation_id, body
+    )
     return _append_answer(appended)
 
 
@@ -83,7 +87,8 @@ async def get_operation(request: web.Request) -> web.Response:
     operation_id = _operation_id(request)
     loaded = await load(request.app[STORE], operation_id)
     await log_read(request, actor, operation_id, Read.OPERATION)
-    return web.json_response(operation_view(loaded, actor.role))
+    readable = await request.app[PRIVACY].readable(loaded.events, actor.role)
+    return web.json_response(operation_view(loaded, actor.role, readable))
 
 
 async def get_events(request: web.Request) -> web.Response:
@@ -94,8 +99,12 @@ async def get_events(request: web.Request) -> web.Response:
     if not events:
         raise NotFound(f"operation {operation_id} does not exist")
     await log_read(request, actor, operation_id, Read.EVENTS)
+    readable = await request.app[PRIVACY].readable(events, actor.role)
     return web.json_response(
-        {"operation_id": str(operation_id), "events": [stored_event_view(e) for e in events]}
+        {
+            "operation_id": str(operation_id),
+            "events": [stored_event_view(e, readable[e.event_id]) for e in events],
+        }
     )
 
 

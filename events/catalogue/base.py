@@ -9,19 +9,22 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
+from uuid import UUID
 
 from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
     StrictBool,
     StrictFloat,
     StrictInt,
     StrictStr,
     StringConstraints,
+    Tag,
     model_validator,
 )
 
@@ -74,16 +77,40 @@ def _is_bounded_personal(personal: dict[str, Any]) -> dict[str, Any]:
     return personal
 
 
-Personal = Annotated[
+PlainPersonal = Annotated[
     dict[
         Annotated[str, StringConstraints(min_length=1, max_length=100)],
         PersonalValue,
     ],
     AfterValidator(_is_bounded_personal),
 ]
+
+
+class SealedPersonal(BaseModel):
+    """A personal object as stored: sealed with its data subject's key (never sent by clients)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    sealed: Literal["AES-256-GCM"]
+    subject_id: UUID
+    nonce: Annotated[str, StringConstraints(max_length=100)]
+    ciphertext: Annotated[str, StringConstraints(max_length=400_000)]
+
+
+def _personal_kind(value: Any) -> str:
+    if isinstance(value, SealedPersonal) or (isinstance(value, dict) and "sealed" in value):
+        return "sealed"
+    return "plain"
+
+
+Personal = Annotated[
+    Annotated[PlainPersonal, Tag("plain")] | Annotated[SealedPersonal, Tag("sealed")],
+    Discriminator(_personal_kind),
+]
 """Free-form personal data (name, date of birth, contacts...): flat JSON, at most 50 keys.
 
-The object is encrypted as a whole before it is stored, so its keys are not fixed here.
+The object is sealed as a whole before it is stored (coordinator/privacy), so its keys are not
+fixed here, and a stored event carries it in its sealed form.
 """
 
 
