@@ -50,16 +50,22 @@ class DataKeys:
         """The subject's data key, created on first use; refused once it was erased."""
         fresh = secrets.token_bytes(32)
         with translate_errors():
-            await self._pool.execute(
-                "INSERT INTO personal_data_keys (subject_id, kek_id, wrapped_key) "
-                "VALUES ($1, $2, $3) ON CONFLICT (subject_id) DO NOTHING",
+            # One round trip: the new key if this call created it, else the stored one.
+            row = await self._pool.fetchrow(
+                """
+                WITH created AS (
+                    INSERT INTO personal_data_keys (subject_id, kek_id, wrapped_key)
+                    VALUES ($1, $2, $3) ON CONFLICT (subject_id) DO NOTHING
+                    RETURNING kek_id, wrapped_key
+                )
+                SELECT kek_id, wrapped_key FROM created
+                UNION ALL
+                SELECT kek_id, wrapped_key FROM personal_data_keys WHERE subject_id = $1
+                LIMIT 1
+                """,
                 subject_id,
                 self.keks.active_id,
                 _wrap(self.keks, subject_id, fresh),
-            )
-            row = await self._pool.fetchrow(
-                "SELECT kek_id, wrapped_key FROM personal_data_keys WHERE subject_id = $1",
-                subject_id,
             )
         if row is None or row["wrapped_key"] is None:
             raise RuleBroken(
