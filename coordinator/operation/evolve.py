@@ -6,12 +6,13 @@ operation's (no `CaseReported` first), and ignores survivor ids it does not know
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import fields
 from types import MappingProxyType
 from typing import TypeVar
 from uuid import UUID
 
+from coordinator.operation.event_index import EventIndex
 from coordinator.operation.rules import SURVIVOR_MOVES
 from coordinator.operation.state import (
     DomainEvent,
@@ -62,6 +63,15 @@ def replace(record: T, **changes: object) -> T:
     return copy
 
 
+def _indexed(event_types: Mapping[UUID, str]) -> EventIndex:
+    if isinstance(event_types, EventIndex):
+        return event_types
+    index = EventIndex()
+    for event_id, event_type in event_types.items():
+        index = index.with_event(event_id, event_type)
+    return index
+
+
 class NotAnOperationStream(Exception):
     """A stream that cannot be an operation's: it does not start with exactly one CaseReported."""
 
@@ -77,7 +87,7 @@ def evolve(state: Operation | None, event: DomainEvent) -> Operation:
         applied,
         version=event.version,
         updated_at=max(state.updated_at, event.occurred_at),
-        event_types=MappingProxyType({**state.event_types, event.event_id: event.type}),
+        event_types=_indexed(state.event_types).with_event(event.event_id, event.type),
     )
 
 
@@ -93,7 +103,7 @@ def _open(event: DomainEvent) -> Operation:
         opened_at=event.occurred_at,
         updated_at=event.occurred_at,
         country=event.data.suspected_country,
-        event_types=MappingProxyType({event.event_id: event.type}),
+        event_types=EventIndex().with_event(event.event_id, event.type),
     )
 
 

@@ -1,0 +1,46 @@
+"""The event index behaves as an immutable mapping, also when folding branches."""
+
+from __future__ import annotations
+
+import uuid
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from coordinator.operation.event_index import EventIndex
+
+
+def test_older_views_never_see_later_events() -> None:
+    """Adding to the newest view leaves every older view as it was."""
+    first, second = uuid.uuid4(), uuid.uuid4()
+    one = EventIndex().with_event(first, "CaseReported")
+    two = one.with_event(second, "StatusNoted")
+    assert dict(one) == {first: "CaseReported"}
+    assert dict(two) == {first: "CaseReported", second: "StatusNoted"}
+    assert second not in one
+
+
+def test_a_branch_from_an_older_view_is_independent() -> None:
+    """Two foldings from the same older state do not see each other's events."""
+    root = EventIndex().with_event(uuid.uuid4(), "CaseReported")
+    left_id, right_id = uuid.uuid4(), uuid.uuid4()
+    left = root.with_event(left_id, "StatusNoted")
+    right = root.with_event(right_id, "LeadRecorded")
+    assert left_id in left
+    assert left_id not in right
+    assert right_id in right
+    assert right_id not in left
+    assert len(root) == 1
+
+
+@given(st.lists(st.tuples(st.integers(0, 5), st.sampled_from(["A", "B", "C"])), max_size=30))
+def test_matches_plain_dicts_under_any_branching(steps: list[tuple[int, str]]) -> None:
+    """Whatever earlier version each step extends, the index equals a dict built the same way."""
+    versions: list[tuple[EventIndex, dict[uuid.UUID, str]]] = [(EventIndex(), {})]
+    for back, kind in steps:
+        index, plain = versions[max(0, len(versions) - 1 - back)]
+        event_id = uuid.uuid4()
+        versions.append((index.with_event(event_id, kind), {**plain, event_id: kind}))
+    for index, plain in versions:
+        assert dict(index) == plain
+        assert len(index) == len(plain)
