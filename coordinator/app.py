@@ -24,9 +24,10 @@ from coordinator.http.openapi import document, setup_openapi_routes
 from coordinator.http.operations import setup_operation_routes
 from coordinator.http.read_models import READ_MODEL_ROUTE_DOCS
 from coordinator.http.stats import get_impact
-from coordinator.keys import DATABASE_URL, POOL, PRIVACY, SETTINGS, SIGNAL, STORE
+from coordinator.keys import DATABASE_URL, OPERATIONS, POOL, PRIVACY, SETTINGS, SIGNAL, STORE
 from coordinator.keys_cli import key_dir
 from coordinator.metrics import METRICS, MeteredEventStore
+from coordinator.operation_cache import OperationCache
 from coordinator.privacy.kek import load_keks
 from coordinator.privacy.service import Privacy
 from coordinator.projecting import run_projections
@@ -57,6 +58,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     app[STORE] = MeteredEventStore(pool, app[METRICS], on_append=signal.appended)
     app[AUTHENTICATOR] = Authenticator(pool)
     app[PRIVACY] = Privacy(pool, load_keks(key_dir(settings)))
+    app[OPERATIONS] = OperationCache()
     yield
     await signal.stop()
     await pool.close()

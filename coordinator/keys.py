@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from asyncpg import Pool
 
+from coordinator.operation_cache import OperationCache
 from coordinator.privacy.service import Privacy
 from coordinator.settings import Settings
 from events.signal import LogSignal
@@ -17,3 +18,4 @@ STORE = web.AppKey("store", EventStore)
 SIGNAL = web.AppKey("signal", LogSignal)
 REQUEST_ID = web.RequestKey("request_id", str)
 PRIVACY = web.AppKey("privacy", Privacy)
+OPERATIONS = web.AppKey("operations", OperationCache)

@@ -32,6 +32,7 @@ from events.errors import DuplicateEventConflict, VersionConflict
 from events.store import EventStore
 
 if TYPE_CHECKING:
+    from coordinator.operation_cache import OperationCache
     from coordinator.privacy.service import Privacy
 
 
@@ -173,6 +174,49 @@ async def _to_append(
     return await privacy.seal_events(operation_id, new)
 
 
+def _resent(found: Sequence[Recorded], new: Sequence[NewEvent], stream_id: UUID) -> Appended | None:
+    """The first answer to a re-sent batch (`found`: its ids already recorded), None for a new
+    batch; a conflict when the ids were recorded with other content, elsewhere, or in part."""
+    if not found:
+        return None
+    by_id = {recorded.event_id: recorded for recorded in found}
+    same = len(found) == len(new) and all(
+        event.event_id in by_id
+        and by_id[event.event_id].stream_id == stream_id
+        and by_id[event.event_id].content_hash == event.content_hash
+        for event in new
+    )
+    if not same:
+        raise DuplicateEventConflict([recorded.event_id for recorded in found])
+    ordered = [by_id[event.event_id] for event in new]
+    return Appended(
+        stream_id=stream_id,
+        version=max(recorded.version for recorded in ordered),
+        events=tuple(AppendedEvent(r.event_id, r.version, r.position, r.hash) for r in ordered),
+        duplicate=True,
+    )
+
+
+def _after(
+    state: Operation, decided: Sequence[ProposedEvent], appended: Appended, actor: Actor
+) -> Operation:
+    """The state after our own append, folded from what was decided and where it landed."""
+    for event, placed in zip(decided, appended.events, strict=True):
+        state = evolve(
+            state,
+            DomainEvent(
+                operation_id=state.operation_id,
+                event_id=event.event_id,
+                type=event.type,
+                data=event.data,
+                occurred_at=event.occurred_at,
+                recorded_by=actor,
+                version=placed.version,
+            ),
+        )
+    return state
+
+
 async def open_operation(
     store: EventStore, privacy: Privacy, context: RequestContext, request: OpenOperationRequest
 ) -> Appended:
@@ -209,25 +253,31 @@ async def record_events(
     context: RequestContext,
     operation_id: UUID,
     request: RecordEventsRequest,
+    *,
+    cache: OperationCache,
 ) -> Appended:
     """Judge and append a batch; a re-send of an appended batch answers as the first time."""
-    loaded = await load(store, operation_id)
     proposed = [_proposed(event) for event in request.events]
     new = [_new_event(e, context, privacy) for e in proposed]
-    repeat = _already_recorded(loaded.events, new, operation_id)
-    if repeat is not None:
-        return repeat
-    version = loaded.state.version
+    if any(event.event_id is not None for event in request.events):  # ids chosen offline
+        repeat = _resent(await store.find_events([e.event_id for e in new]), new, operation_id)
+        if repeat is not None:
+            return repeat
+    state = await cache.current(store, operation_id, request.expected_version)
+    version = state.version
     if request.expected_version is not None and request.expected_version != version:
         raise VersionConflict(operation_id, request.expected_version, version)
-    decided = decide(loaded.state, RecordEvents(operation_id, proposed), context.actor)
-    return await store.append(
-        operation_id,
-        await _to_append(
-            decided, proposed, new, context=context, privacy=privacy, operation_id=operation_id
-        ),
-        expected_version=version,
+    decided = decide(state, RecordEvents(operation_id, proposed), context.actor)
+    stored = await _to_append(
+        decided, proposed, new, context=context, privacy=privacy, operation_id=operation_id
     )
+    try:
+        appended = await store.append(operation_id, stored, expected_version=version)
+    except VersionConflict:
+        cache.forget(operation_id)
+        raise
+    cache.remember(_after(state, decided, appended, context.actor))
+    return appended
 
 
 async def erase_survivor_data(

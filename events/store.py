@@ -125,6 +125,15 @@ async def create_pool(
         )
 
 
+# The server is going down, coming up, or has no connection slot left: try again shortly.
+_STARTING_OR_STOPPING = (
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.TooManyConnectionsError,
+)
+
+
 @contextmanager
 def translate_errors() -> Iterator[None]:
     """Turn driver and connection errors into the store's errors: the one place that does it."""
@@ -136,10 +145,14 @@ def translate_errors() -> Iterator[None]:
             raise LogIsAppendOnly(str(error)) from error
         if state in {"22P05", "22021", "54000"}:
             raise InvalidEventData(f"the event data cannot be stored: {error}") from error
-        if isinstance(error, asyncpg.CannotConnectNowError | asyncpg.AdminShutdownError):
+        if isinstance(error, _STARTING_OR_STOPPING):
             raise StoreUnavailable("the database is starting up or shutting down") from error
+        if isinstance(error, asyncpg.PostgresConnectionError):
+            # Class 08, e.g. ConnectionDoesNotExistError: the connection was lost under a query.
+            raise StoreUnavailable("the connection to the database was lost") from error
         raise
-    except (OSError, asyncpg.InterfaceError, asyncpg.ConnectionDoesNotExistError) as error:
+    except (OSError, asyncpg.InterfaceError, asyncpg.InternalClientError) as error:
+        # InternalClientError: asyncpg's protocol was left mid-query when the server cut it off.
         raise StoreUnavailable("the database cannot be reached") from error
 
 
@@ -395,6 +408,16 @@ class EventStore:
         if events:
             self._remember(stream_id, events[-1].version, events[-1].hash)
         return events
+
+    async def find_events(self, event_ids: Sequence[UUID]) -> list[Recorded]:
+        """The recorded events among `event_ids`, in any stream (to recognise a re-send)."""
+        with translate_errors():
+            rows = await self._pool.fetch(
+                f"SELECT {_COLUMNS} FROM events WHERE event_id = ANY($1::uuid[]) "  # noqa: S608  fixed column list
+                "ORDER BY stream_id, version",
+                list(event_ids),
+            )
+        return [_record(row) for row in rows]
 
     async def read_all(self, after: Cursor = START, *, limit: int = 500) -> list[Recorded]:
         """Up to `limit` events of the whole log after `after`, in global order.

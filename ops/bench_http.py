@@ -385,6 +385,7 @@ class HttpAppends:
     session: aiohttp.ClientSession
     base: str
     token: str
+    personal: bool = False
     operations: list[str] = field(default_factory=list)
     versions: list[int] = field(default_factory=list)
     latencies: list[float] = field(default_factory=list)
@@ -422,7 +423,8 @@ class HttpAppends:
 
     async def append(self, n: int) -> None:
         """Worker `n` appends one StatusNoted to its operation at the version it last saw."""
-        body = {"expected_version": self.versions[n], "events": [_status_noted()]}
+        note = _with_personal_data() if self.personal else _status_noted()
+        body = {"expected_version": self.versions[n], "events": [note]}
         started = time.perf_counter()
         answer = await self.post(f"/v1/operations/{self.operations[n]}/events", body)
         self.latencies.append(time.perf_counter() - started)
@@ -431,6 +433,15 @@ class HttpAppends:
 
 def _status_noted() -> dict[str, Any]:
     return {"type": "StatusNoted", "data": DATA}
+
+
+def _with_personal_data() -> dict[str, Any]:
+    """A note naming a witness: its `personal` object is sealed (a data key fetched, AES-GCM)."""
+    witness = {
+        "relationship": "neighbour",
+        "personal": {"name": "Witness Name", "family_contact": "+84 000 000 000"},
+    }
+    return {"type": "StatusNoted", "data": {**DATA, "witness": witness}}
 
 
 # Profiling the service with py-spy.
@@ -714,7 +725,7 @@ async def measure(url: str, arguments: argparse.Namespace, folder: Path) -> None
             aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as session,
         ):
             profiler = Profiler(service.pid, folder) if arguments.profile else None
-            http = HttpAppends(session, service.base, token)
+            http = HttpAppends(session, service.base, token, personal=arguments.personal)
             bench = Bench(
                 arguments, service, RawInserts(raw_pool, concurrency), store, http, profiler
             )
@@ -777,6 +788,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="raw, store, HTTP in turn")
     parser.add_argument("--history", type=int, default=0, help="events per operation first")
     parser.add_argument("--profile", metavar="PATH", help="py-spy the service; stacks to PATH")
+    parser.add_argument(
+        "--personal",
+        action="store_true",
+        help="each HTTP append carries personal data, sealed by the service (its cost)",
+    )
     asyncio.run(run(parser.parse_args()))
 
 

@@ -16,7 +16,7 @@ from coordinator.errors import NotFound
 from coordinator.http.access import ADMIN_ONLY, authorise
 from coordinator.http.bodies import parse_body, read_json
 from coordinator.http.openapi import RouteDoc
-from coordinator.keys import POOL, PRIVACY, REQUEST_ID, STORE
+from coordinator.keys import OPERATIONS, POOL, PRIVACY, REQUEST_ID, STORE
 from coordinator.recording import RequestContext, erase_survivor_data
 
 
@@ -61,6 +61,7 @@ async def erase_personal_data(request: web.Request) -> web.Response:
         survivor_id=survivor_id,
         reason=body.reason,
     )
+    request.app[OPERATIONS].forget(operation_id)
     answer = ErasureAnswer(
         survivor_id=survivor_id, operation_id=operation_id, version=version, erased=True
     )

@@ -26,7 +26,7 @@ from coordinator.http.bodies import (
     read_json,
 )
 from coordinator.http.read_log import log_read
-from coordinator.keys import PRIVACY, REQUEST_ID, STORE
+from coordinator.keys import OPERATIONS, PRIVACY, REQUEST_ID, STORE
 from coordinator.recording import RequestContext, load, open_operation, record_events
 from coordinator.views import operation_view, stored_event_view
 from events.envelope import Appended
@@ -76,7 +76,12 @@ async def post_events(request: web.Request) -> web.Response:
     operation_id = _operation_id(request)
     body = parse_body(RecordEventsRequest, await read_json(request))
     appended = await record_events(
-        request.app[STORE], request.app[PRIVACY], _context(request, actor), operation_id, body
+        request.app[STORE],
+        request.app[PRIVACY],
+        _context(request, actor),
+        operation_id,
+        body,
+        cache=request.app[OPERATIONS],
     )
     return _append_answer(appended)
 

@@ -1,0 +1,69 @@
+"""Two replicas each caching operation states never decide on a stale one, nor lose an event."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from coordinator.actors import Role
+from coordinator.app import create_app
+from coordinator.auth import create_token
+from coordinator.settings import Settings
+from tests.api import Caller, Client, event, to_approval
+
+
+@pytest.fixture(scope="module")
+async def replicas(database_url: str) -> AsyncIterator[tuple[Client, Client]]:
+    """Two apps on one database, as two `coordinator serve` replicas would be."""
+    settings = Settings(database_url=database_url, run_projections=False)
+    async with (
+        TestClient(TestServer(create_app(settings, database_url))) as first,
+        TestClient(TestServer(create_app(settings, database_url))) as second,
+    ):
+        yield first, second
+
+
+async def test_a_replica_catches_up_with_appends_made_through_the_other(
+    replicas: tuple[Client, Client], pool: asyncpg.Pool
+) -> None:
+    """Appends alternate between replicas, each at the version the other answered."""
+    token = await create_token(pool, f"field-{uuid.uuid4().hex[:6]}", Role.FIELD)
+    first, second = Caller(replicas[0], token), Caller(replicas[1], token)
+    operation = await first.open()
+    version = 1
+    for n in range(6):
+        caller = (first, second)[n % 2]
+        response = await caller.post(
+            f"/v1/operations/{operation}/events",
+            {"expected_version": version, "events": [event("StatusNoted", note=f"n{n}")]},
+        )
+        assert response.status == 201, await response.text()
+        version = (await response.json())["version"]
+    assert version == 7
+
+
+async def test_a_replica_with_a_stale_state_still_applies_the_rules(
+    replicas: tuple[Client, Client], pool: asyncpg.Pool
+) -> None:
+    """A replica that last saw the plan refuses a second approval the other replica recorded."""
+    field = await create_token(pool, f"field-{uuid.uuid4().hex[:6]}", Role.FIELD)
+    leader = await create_token(pool, f"lead-{uuid.uuid4().hex[:6]}", Role.LEADERSHIP)
+    first, second = Caller(replicas[0], field), Caller(replicas[1], field)
+    operation = await first.open()
+    await first.record(operation, *to_approval())  # the first replica caches version 6
+    await Caller(replicas[1], leader).record(operation, event("RescueApproved"))
+    again = await Caller(replicas[0], leader).post(
+        f"/v1/operations/{operation}/events", {"events": [event("RescueApproved")]}
+    )
+    assert again.status == 422  # decided on version 7 (read), not the cached 6
+    stale = await first.post(
+        f"/v1/operations/{operation}/events",
+        {"expected_version": 6, "events": [event("StatusNoted", note="late")]},
+    )
+    assert stale.status == 409
+    assert (await stale.json())["actual_version"] == 7
+    assert (await second.get(f"/v1/operations/{operation}")).status == 200
