@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import time
 import uuid
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
 import pytest
 
-from events.envelope import NewEvent
 from events.exporter import KeyringMismatch, LogBehind, OperationNotFound, export_bundle
 from events.integrator import LOCK_KEY, LogIntegrator
 from events.keyring import SigningKeyring
@@ -21,13 +16,7 @@ from events.merkle_log import MerkleLog
 from events.signal import LogSignal
 from events.store import EventStore
 from events.verify import verify_bundle
-
-
-def a_note(n: int) -> NewEvent:
-    """A status note numbered `n`."""
-    return NewEvent(
-        event_id=uuid.uuid4(), type="StatusNoted", data={"note": n}, occurred_at=datetime.now(UTC)
-    )
+from tests.integrating import a_note, running
 
 
 @pytest.fixture(scope="module")
@@ -42,18 +31,6 @@ def integrator(
 ) -> LogIntegrator:
     """An integrator that would sign only once an hour at its own pace."""
     return LogIntegrator(MerkleLog(), store, signal, database_url, keyring, interval_seconds=3600)
-
-
-@contextlib.asynccontextmanager
-async def running(integrator: LogIntegrator) -> AsyncIterator[None]:
-    """Run an integrator for the block."""
-    task = asyncio.create_task(integrator.run())
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 async def an_operation(store: EventStore, events: int = 3) -> uuid.UUID:

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import json
 import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime
 
 import asyncpg
 import pytest
@@ -17,7 +14,6 @@ import pytest
 from events.bundle import build_consistency
 from events.checkpoints import SignedCheckpoint, verify_checkpoint
 from events.consistency import verify_consistency_files
-from events.envelope import NewEvent
 from events.integrator import LogIntegrator
 from events.keyring import SigningKeyring
 from events.merkle import MerkleTree
@@ -32,24 +28,9 @@ from events.migrate import migrate
 from events.signal import LogSignal
 from events.store import EventStore, create_pool
 from tests.databases import create_database, drop_database
+from tests.integrating import append_notes, running
 
 pytestmark = pytest.mark.store
-
-
-def a_note(n: int) -> NewEvent:
-    """A status note numbered `n`."""
-    return NewEvent(
-        event_id=uuid.uuid4(), type="StatusNoted", data={"note": n}, occurred_at=datetime.now(UTC)
-    )
-
-
-async def append_notes(store: EventStore, count: int, *, per_stream: int = 50) -> None:
-    """Append `count` notes in batches over several streams."""
-    done = 0
-    while done < count:
-        batch = min(per_stream, count - done)
-        await store.append(uuid.uuid4(), [a_note(done + n) for n in range(batch)])
-        done += batch
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], seconds: float = 20.0) -> None:
@@ -73,18 +54,6 @@ async def integrated_everything(pool: asyncpg.Pool) -> bool:
 def keyring(tmp_path_factory: pytest.TempPathFactory) -> SigningKeyring:
     """The log's signing keys, in files."""
     return SigningKeyring(tmp_path_factory.mktemp("keys"))
-
-
-@contextlib.asynccontextmanager
-async def running(integrator: LogIntegrator) -> AsyncIterator[asyncio.Task[None]]:
-    """Run an integrator for the block."""
-    task = asyncio.create_task(integrator.run())
-    try:
-        yield task
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 def an_integrator(

@@ -20,6 +20,7 @@ from coordinator.errors import (
 )
 from coordinator.http.access import LEGAL_AND_ADMIN, authorise
 from coordinator.http.openapi import RouteDoc, document
+from coordinator.http.operations import operation_id_in
 from coordinator.http.read_log import log_read
 from coordinator.keys import POOL, SETTINGS
 from coordinator.trail_page import HEADERS, render_trail
@@ -43,13 +44,6 @@ def _size(request: web.Request, name: str, largest: int) -> int:
     if not (text.isascii() and text.isdigit() and len(text) <= 19) or int(text) > largest:
         raise BadRequest(f"{name} is a number from 0 to {largest}")
     return int(text)
-
-
-def _operation_id(request: web.Request) -> uuid.UUID:
-    try:
-        return uuid.UUID(request.match_info["operation_id"])
-    except ValueError as error:
-        raise NotFound("no operation has that id (operation ids are UUIDs)") from error
 
 
 async def export_trail(request: web.Request, operation_id: uuid.UUID) -> dict[str, Any]:
@@ -84,7 +78,7 @@ async def export_trail(request: web.Request, operation_id: uuid.UUID) -> dict[st
 async def get_audit_trail(request: web.Request) -> web.Response:
     """The operation's prosecution bundle (JSON), or with `?format=html` a printable page."""
     actor = await authorise(request, LEGAL_AND_ADMIN)
-    operation_id = _operation_id(request)
+    operation_id = operation_id_in(request)
     page = request.query.get("format", "json")
     if page not in {"json", "html"}:
         raise BadRequest("format is json or html")

@@ -34,7 +34,8 @@ from events.envelope import Appended
 CORRELATION_HEADER = "X-Correlation-Id"
 
 
-def _operation_id(request: web.Request) -> uuid.UUID:
+def operation_id_in(request: web.Request) -> uuid.UUID:
+    """The operation id of the path, or NotFound: ids that are not UUIDs name nothing."""
     try:
         return uuid.UUID(request.match_info["operation_id"])
     except ValueError as error:
@@ -73,7 +74,7 @@ async def post_operation(request: web.Request) -> web.Response:
 async def post_events(request: web.Request) -> web.Response:
     """Append a batch of events to an operation."""
     actor = await authorise(request, RECORDERS)
-    operation_id = _operation_id(request)
+    operation_id = operation_id_in(request)
     body = parse_body(RecordEventsRequest, await read_json(request))
     appended = await record_events(
         request.app[STORE],
@@ -89,7 +90,7 @@ async def post_events(request: web.Request) -> web.Response:
 async def get_operation(request: web.Request) -> web.Response:
     """An operation's status, survivors, partners and timeline."""
     actor = await authorise(request, EVERYONE)
-    operation_id = _operation_id(request)
+    operation_id = operation_id_in(request)
     loaded = await load(request.app[STORE], operation_id)
     await log_read(request, actor, operation_id, Read.OPERATION)
     readable = await request.app[PRIVACY].readable(loaded.events, actor.role)
@@ -99,7 +100,7 @@ async def get_operation(request: web.Request) -> web.Response:
 async def get_events(request: web.Request) -> web.Response:
     """An operation's stream as stored."""
     actor = await authorise(request, EVENT_READERS)
-    operation_id = _operation_id(request)
+    operation_id = operation_id_in(request)
     events = await request.app[STORE].read_stream(operation_id)
     if not events:
         raise NotFound(f"operation {operation_id} does not exist")
