@@ -18,6 +18,7 @@ from coordinator.app import create_app
 from coordinator.auth import create_token, list_tokens, revoke_token
 from coordinator.database import database_url
 from coordinator.errors import CoordinatorError
+from coordinator.importing import command as import_csv
 from coordinator.logging import configure_logging
 from coordinator.settings import Settings
 from events.migrate import migrate
@@ -44,6 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     revoke = token_commands.add_parser("revoke", help="revoke a token by name")
     revoke.add_argument("name")
     rebuilding.add_arguments(commands)
+    import_csv.add_arguments(commands)
     backup_cli.add_arguments(commands)
     audit_cli.add_arguments(commands)
     return parser
@@ -122,6 +124,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif arguments.command == "token":
         with database_url(settings) as url:
             return asyncio.run(_tokens(url, arguments))
+    elif arguments.command == "import-csv":
+        with database_url(settings) as url:
+            return asyncio.run(import_csv.run(url, arguments))
     elif arguments.command in {"backup", "restore"}:
         return backup_cli.run(settings, arguments)
     elif arguments.command == "audit":
