@@ -26,6 +26,7 @@ from coordinator.operation import (
     decide,
     evolve,
 )
+from events.canonical import NotCanonicalisable
 from events.catalogue import EVENT_TYPES, EventData, UnknownEventType, parse_event
 from events.envelope import Appended, AppendedEvent, NewEvent, Recorded
 from events.errors import DuplicateEventConflict, VersionConflict
@@ -114,6 +115,15 @@ def _proposed(request: EventRequest) -> ProposedEvent:
     )
 
 
+def _fingerprint(
+    privacy: Privacy, event_type: str, schema_version: int, data: dict[str, Any]
+) -> bytes:
+    try:
+        return privacy.fingerprint(event_type, schema_version, data)
+    except NotCanonicalisable as error:
+        raise InvalidInput(f"{event_type} data cannot be recorded faithfully: {error}") from error
+
+
 def _new_event(event: ProposedEvent, context: RequestContext, privacy: Privacy) -> NewEvent:
     data = event.data.model_dump(mode="json")
     schema_version = type(event.data).schema_version
@@ -122,7 +132,7 @@ def _new_event(event: ProposedEvent, context: RequestContext, privacy: Privacy) 
         type=event.type,
         schema_version=schema_version,
         data=data,
-        content_hash=privacy.fingerprint(event.type, schema_version, data),
+        content_hash=_fingerprint(privacy, event.type, schema_version, data),
         occurred_at=event.occurred_at,
         metadata={
             "recorded_by": context.actor.name,
