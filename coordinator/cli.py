@@ -12,7 +12,7 @@ import asyncpg
 import structlog
 from aiohttp import web
 
-from coordinator import audit_cli, backup_cli, rebuilding
+from coordinator import audit_cli, backup_cli, keys_cli, rebuilding
 from coordinator.actors import Role
 from coordinator.app import create_app
 from coordinator.auth import create_token, list_tokens, revoke_token
@@ -45,8 +45,9 @@ def _parser() -> argparse.ArgumentParser:
     revoke = token_commands.add_parser("revoke", help="revoke a token by name")
     revoke.add_argument("name")
     rebuilding.add_arguments(commands)
-    import_csv.add_arguments(commands)
     backup_cli.add_arguments(commands)
+    keys_cli.add_arguments(commands)
+    import_csv.add_arguments(commands)
     audit_cli.add_arguments(commands)
     return parser
 
@@ -127,6 +128,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif arguments.command == "import-csv":
         with database_url(settings) as url:
             return asyncio.run(import_csv.run(url, arguments))
+    elif arguments.command == "keys":
+        with database_url(settings) as url:
+            return asyncio.run(keys_cli.run(url, settings))
     elif arguments.command in {"backup", "restore"}:
         return backup_cli.run(settings, arguments)
     elif arguments.command == "audit":
