@@ -100,10 +100,11 @@ class BoardFeed:
                 with contextlib.suppress(Exception):
                     await connection.close(timeout=2)
             # Changes may have been missed: clients reconnect and resume from their event id.
-            self._disconnect_all()
+            self.disconnect_all()
             await asyncio.sleep(1)
 
-    def _disconnect_all(self) -> None:
+    def disconnect_all(self) -> None:
+        """End every client's stream; each reconnects and resumes from its last event id."""
         for queue in list(self._clients):
             with contextlib.suppress(asyncio.QueueFull):
                 queue.put_nowait(RESYNC)

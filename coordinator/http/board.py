@@ -124,8 +124,17 @@ async def board_style(_request: web.Request) -> web.Response:
     return web.Response(text=_static("board.css"), content_type="text/css", headers=PAGE_HEADERS)
 
 
+async def _end_streams(app: web.Application) -> None:
+    # On SIGTERM the server waits for every handler before it stops; a board stream would hold
+    # it for the whole shutdown timeout. Ended now, its client resumes at another replica.
+    feed = app.get(BOARD_FEED)
+    if feed is not None:
+        feed.disconnect_all()
+
+
 def setup_board_routes(app: web.Application) -> None:
-    """The board's routes."""
+    """The board's routes, and the end of its streams when the service stops."""
+    app.on_shutdown.append(_end_streams)
     app.router.add_get("/v1/board", get_board)
     app.router.add_get("/v1/board/stream", board_stream)
     app.router.add_get("/board", board_page)
