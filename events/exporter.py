@@ -131,8 +131,24 @@ async def _check_no_event_deleted(
     pool: Any, operation_id: UUID, rows: list[dict[str, Any]]
 ) -> None:
     positions = {row["position"] for row in rows}
-    for leaf in sorted(await pool.fetch(_LEAVES, operation_id), key=lambda leaf: leaf["version"]):
-        if leaf["position"] not in positions:
+    unread = [
+        leaf
+        for leaf in await pool.fetch(_LEAVES, operation_id)
+        if leaf["position"] not in positions
+    ]
+    if not unread:
+        return
+    # An event appended, and integrated, after `rows` were read is a leaf they lack but not a
+    # deleted event: only a leaf whose event the table no longer holds is one.
+    present = {
+        row["position"]
+        for row in await pool.fetch(
+            "SELECT position FROM events WHERE position = ANY($1::bigint[])",
+            [leaf["position"] for leaf in unread],
+        )
+    }
+    for leaf in sorted(unread, key=lambda leaf: leaf["version"]):
+        if leaf["position"] not in present:
             sentence = (
                 f"the Merkle log integrated version {leaf['version']} of this operation as leaf "
                 f"{leaf['leaf_index']}, but the database no longer holds that event"
