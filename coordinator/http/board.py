@@ -47,6 +47,17 @@ def _sse(row: dict[str, Any]) -> bytes:
     return f"id: {row['position']}\nevent: board\ndata: {json.dumps(row)}\n\n".encode()
 
 
+def _unsent(rows: list[dict[str, Any]], sent: dict[str, int]) -> bytes:
+    """The server-sent events of the rows newer than what this client was sent, in order."""
+    events = []
+    for row in rows:
+        if sent.get(row["operation_id"], 0) >= row["version"]:
+            continue
+        sent[row["operation_id"]] = row["version"]
+        events.append(_sse(row))
+    return b"".join(events)
+
+
 async def _resume_cursor(request: web.Request) -> Cursor | None:
     last = request.headers.get("Last-Event-ID") or request.query.get("last_event_id")
     if not last:
@@ -81,21 +92,25 @@ async def board_stream(request: web.Request) -> web.StreamResponse:
         sent: dict[str, int] = {}
         async with request.app[POOL].acquire() as connection:
             rows = await board_rows_after(connection, cursor)
-        for row in rows:
-            sent[row["operation_id"]] = row["version"]
-            await response.write(_sse(row))
+        snapshot = _unsent(rows, sent)
+        if snapshot:
+            await response.write(snapshot)
         while True:
             try:
-                row = await asyncio.wait_for(queue.get(), HEARTBEAT_SECONDS)
+                rows = [await asyncio.wait_for(queue.get(), HEARTBEAT_SECONDS)]
             except TimeoutError:
                 await response.write(b": still here\n\n")
                 continue
-            if row.get("resync"):
+            # What is queued already goes in the same write: one wake-up and one send per
+            # announcement, not per row (with many clients, per-row sends starve the loop).
+            while not queue.empty():
+                rows.append(queue.get_nowait())
+            resync = next((n for n, row in enumerate(rows) if row.get("resync")), None)
+            chunk = _unsent(rows[:resync], sent)
+            if chunk:
+                await response.write(chunk)
+            if resync is not None:
                 break  # the client reconnects with its last event id
-            if sent.get(row["operation_id"], 0) >= row["version"]:
-                continue
-            sent[row["operation_id"]] = row["version"]
-            await response.write(_sse(row))
     except (ConnectionResetError, asyncio.CancelledError):
         pass
     finally:
