@@ -44,3 +44,15 @@ def test_matches_plain_dicts_under_any_branching(steps: list[tuple[int, str]]) -
     for index, plain in versions:
         assert dict(index) == plain
         assert len(index) == len(plain)
+
+
+def test_folding_the_same_event_twice_from_one_view_shares_it() -> None:
+    """Deciding and then recording the same event from one state gives equal, correct views."""
+    root = EventIndex().with_event(uuid.uuid4(), "CaseReported")
+    event_id = uuid.uuid4()
+    decided = root.with_event(event_id, "StatusNoted")
+    recorded = root.with_event(event_id, "StatusNoted")
+    other = root.with_event(uuid.uuid4(), "LeadRecorded")
+    assert dict(decided) == dict(recorded)
+    assert event_id not in other
+    assert len(root) == 1
