@@ -183,7 +183,15 @@ def coordinator(url: str, *arguments: str) -> str:
 async def measure_latency(url: str, rate: float, seconds: float) -> None:
     """Board latency from append acknowledged to server-sent event received."""
     port = free_port()
-    env = {**os.environ, "COORDINATOR_LOG_LEVEL": "warning", "COORDINATOR_LOG_FORMAT": "json"}
+    env = {
+        # The per-token write limit is a policy, not a cost: lifted so one token keeps the rate.
+        "COORDINATOR_WRITE_RATE_PER_MINUTE": "1000000",
+        "COORDINATOR_WRITE_BURST": "100000",
+        **os.environ,
+        "COORDINATOR_LOG_LEVEL": "warning",
+        "COORDINATOR_LOG_FORMAT": "json",
+        "COORDINATOR_DATA_DIR": tempfile.mkdtemp(prefix="homeward-bench-data-"),
+    }
     service = subprocess.Popen(  # noqa: S603, ASYNC220  the real service, started once
         [str(BIN / "coordinator"), "--database-url", url, "serve", "--port", str(port)],
         env=env,
