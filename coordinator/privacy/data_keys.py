@@ -1,12 +1,15 @@
 """Data keys, one per data subject, kept in PostgreSQL only wrapped by a KEK.
 
-No cache: a key erased by another replica must stop opening data at once, and sealing (writes
-with personal data) and opening (reads of details) are rare enough to pay one query.
+Opening (reads) never caches: a key erased by another replica must stop opening data at once.
+Sealing (writes) keeps keys for `SEALING_CACHE_SECONDS`: a key erased by another replica within
+that time may still seal new data, which nobody can then open (it is erased with the rest);
+this replica's own erasures drop the key from the cache at once.
 """
 
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Iterable
 from uuid import UUID
 
@@ -19,6 +22,8 @@ from coordinator.privacy.kek import KeyEncryptionKeys, KeyFileError
 from events.store import translate_errors
 
 _NONCE = 12
+SEALING_CACHE_SECONDS = 30.0
+_SEALING_CACHE_SIZE = 10_000
 
 
 def _wrap(keks: KeyEncryptionKeys, subject_id: UUID, data_key: bytes) -> bytes:
@@ -45,9 +50,21 @@ class DataKeys:
     def __init__(self, pool: asyncpg.Pool, keks: KeyEncryptionKeys) -> None:
         self._pool = pool
         self.keks = keks
+        self._sealing: dict[UUID, tuple[float, bytes]] = {}
 
     async def for_sealing(self, subject_id: UUID) -> bytes:
         """The subject's data key, created on first use; refused once it was erased."""
+        cached = self._sealing.get(subject_id)
+        now = time.monotonic()
+        if cached is not None and now - cached[0] < SEALING_CACHE_SECONDS:
+            return cached[1]
+        key = await self._fetch_for_sealing(subject_id)
+        if len(self._sealing) >= _SEALING_CACHE_SIZE:
+            self._sealing.clear()
+        self._sealing[subject_id] = (now, key)
+        return key
+
+    async def _fetch_for_sealing(self, subject_id: UUID) -> bytes:
         fresh = secrets.token_bytes(32)
         with translate_errors():
             # One round trip: the new key if this call created it, else the stored one.
@@ -94,6 +111,7 @@ class DataKeys:
 
     async def erase(self, subject_id: UUID) -> None:
         """Destroy the subject's data key for good (idempotent)."""
+        self._sealing.pop(subject_id, None)
         with translate_errors():
             await self._pool.execute(
                 "INSERT INTO personal_data_keys (subject_id, kek_id, wrapped_key, erased_at) "
