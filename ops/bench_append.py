@@ -13,13 +13,12 @@ import argparse
 import asyncio
 import json
 import os
-import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import asyncpg
-from bench_server import server
+from bench_server import rate, server
 
 from events.envelope import NewEvent
 from events.migrate import migrate
@@ -36,22 +35,6 @@ CREATE TABLE IF NOT EXISTS bench_raw (
 """
 DATA = {"note": "team reached the border post at Lao Cai", "place": "Lao Cai"}
 DATA_TEXT = json.dumps(DATA)
-
-
-async def rate(concurrency: int, seconds: float, one: Callable[[int], Awaitable[None]]) -> float:
-    """Operations per second of `one` run by `concurrency` workers for `seconds`."""
-    done = 0
-    deadline = time.perf_counter() + seconds
-
-    async def worker(n: int) -> None:
-        nonlocal done
-        while time.perf_counter() < deadline:
-            await one(n)
-            done += 1
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker(n) for n in range(concurrency)))
-    return done / (time.perf_counter() - started)
 
 
 async def measure(url: str, seconds: float) -> None:

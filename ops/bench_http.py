@@ -51,7 +51,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -61,7 +61,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 import asyncpg
-from bench_server import server
+from bench_server import rate, server
 
 from events.envelope import NewEvent
 from events.migrate import migrate
@@ -105,22 +105,6 @@ async def scratch_database(url: str) -> AsyncIterator[str]:
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await admin.close()
-
-
-async def rate(concurrency: int, seconds: float, one: Callable[[int], Awaitable[None]]) -> float:
-    """Operations per second of `one` run by `concurrency` workers for `seconds`."""
-    done = 0
-    deadline = time.perf_counter() + seconds
-
-    async def worker(n: int) -> None:
-        nonlocal done
-        while time.perf_counter() < deadline:
-            await one(n)
-            done += 1
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker(n) for n in range(concurrency)))
-    return done / (time.perf_counter() - started)
 
 
 # CPU accounting from /proc (Linux); None elsewhere.

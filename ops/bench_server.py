@@ -1,9 +1,11 @@
-"""The PostgreSQL a benchmark measures on: the one given, else an embedded one for the run."""
+"""What the benchmarks share: the PostgreSQL they measure on, and a rate of concurrent work."""
 
 from __future__ import annotations
 
+import asyncio
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -22,3 +24,19 @@ def server(url: str | None) -> Iterator[str]:
             yield str(pg.get_uri("postgres"))
         finally:
             pg.cleanup()
+
+
+async def rate(concurrency: int, seconds: float, one: Callable[[int], Awaitable[None]]) -> float:
+    """Operations per second of `one` run by `concurrency` workers for `seconds`."""
+    done = 0
+    deadline = time.perf_counter() + seconds
+
+    async def worker(n: int) -> None:
+        nonlocal done
+        while time.perf_counter() < deadline:
+            await one(n)
+            done += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker(n) for n in range(concurrency)))
+    return done / (time.perf_counter() - started)
