@@ -20,7 +20,13 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from events.canonical import canonical_json
+from events.canonical import (
+    SAFE_INTEGER,
+    NotCanonicalisable,
+    canonical_json,
+    canonical_text,
+    json_string,
+)
 
 GENESIS = bytes(32)
 
@@ -29,7 +35,12 @@ def timestamp(moment: datetime) -> str:
     """The one text form of a time inside a hash: UTC, microseconds, `Z`."""
     if moment.tzinfo is None:
         raise ValueError("times in the record carry a zone")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    moment = moment.astimezone(UTC)
+    if moment.year < 1000:
+        # strftime writes such a year without leading zeros; isoformat would pad it.
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # The same text as the strftime above, several times faster (an export writes 20,000).
+    return moment.isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 def content_hash(event_type: str, schema_version: int, data: dict[str, Any]) -> bytes:
@@ -50,20 +61,73 @@ def body_hash(
     recorded_at: datetime,
 ) -> bytes:
     """SHA-256 of everything recorded about one event except its place in the chain."""
-    document = {
-        "event_id": str(event_id),
-        "stream_id": str(stream_id),
-        "type": event_type,
-        "schema_version": schema_version,
-        "data": data,
-        "metadata": metadata,
-        "occurred_at": timestamp(occurred_at),
-        "recorded_at": timestamp(recorded_at),
-    }
-    return hashlib.sha256(canonical_json(document)).digest()
+    return body_hash_of_text(
+        event_id=str(event_id),
+        stream_id=str(stream_id),
+        event_type=event_type,
+        schema_version=schema_version,
+        data=data,
+        metadata=metadata,
+        occurred_at=timestamp(occurred_at),
+        recorded_at=timestamp(recorded_at),
+    )
+
+
+def body_hash_of_text(
+    *,
+    event_id: str,
+    stream_id: str,
+    event_type: str,
+    schema_version: int,
+    data: dict[str, Any],
+    metadata: dict[str, Any],
+    occurred_at: str,
+    recorded_at: str,
+) -> bytes:
+    """`body_hash` over the text forms the hash covers: ids as `str(UUID)`, times as
+    `timestamp` writes them. The verifier checks a bundle's text is that form, then hashes it.
+
+    The document's canonical form is written member by member, in RFC 8785 order, which is the
+    same text as canonical_json of the whole document without building and sorting it.
+    """
+    text = "".join(
+        (
+            '{"data":',
+            canonical_text(data),
+            ',"event_id":',
+            _member(event_id),
+            ',"metadata":',
+            canonical_text(metadata),
+            ',"occurred_at":',
+            _member(occurred_at),
+            ',"recorded_at":',
+            _member(recorded_at),
+            ',"schema_version":',
+            _member(schema_version),
+            ',"stream_id":',
+            _member(stream_id),
+            ',"type":',
+            _member(event_type),
+            "}",
+        )
+    )
+    try:
+        return hashlib.sha256(text.encode("utf-8")).digest()
+    except UnicodeEncodeError as error:
+        raise NotCanonicalisable("text holds a lone surrogate, which is not Unicode") from error
 
 
 def link_hash(body: bytes, prev: bytes, version: int) -> bytes:
     """The event's hash: its body hash chained to the previous event's hash at its version."""
-    document = {"body": body.hex(), "prev": prev.hex(), "version": version}
-    return hashlib.sha256(canonical_json(document)).digest()
+    # canonical_json({"body": body.hex(), "prev": prev.hex(), "version": version}), written out.
+    text = f'{{"body":"{body.hex()}","prev":"{prev.hex()}","version":{_member(version)}}}'
+    return hashlib.sha256(text.encode("ascii")).digest()
+
+
+def _member(value: object) -> str:
+    """The canonical form of one member's value, with the common cases written directly."""
+    if type(value) is str:
+        return json_string(value)
+    if type(value) is int and -SAFE_INTEGER < value < SAFE_INTEGER:
+        return str(value)
+    return canonical_text(value)
