@@ -78,7 +78,6 @@ def build_bundle(
     if tree.root(size).hex() != checkpoint.root_hash:
         raise BundleError(f"the tree's root at size {size} is not the checkpoint's root")
     events = []
-    right_edge: dict[tuple[int, int], bytes] = {}
     for stored in sorted(events_as_stored, key=lambda event: int(event["version"])):
         event = {name: _plain(stored[name]) for name in STORED_FIELDS}
         index = int(event["leaf_index"])
@@ -86,9 +85,15 @@ def build_bundle(
             raise BundleError(f"event {event['event_id']} is not in the log at size {size}")
         if check_leaves and tree.leaf_hash_at(index) != leaf_hash(bytes.fromhex(event["hash"])):
             raise BundleError(f"leaf {index} of the log is not event {event['event_id']}")
-        proof = tree.inclusion_proof(index, size, memo=right_edge)
-        event["inclusion_proof"] = [node.hex() for node in proof]
         events.append(event)
+    # All proofs in one pass; the operation's proofs share most nodes, so each is written once.
+    texts: dict[bytes, str] = {}
+    for event, proof in zip(
+        events, tree.inclusion_proofs((event["leaf_index"] for event in events), size), strict=True
+    ):
+        event["inclusion_proof"] = [
+            texts.get(node) or texts.setdefault(node, node.hex()) for node in proof
+        ]
     head = stream_head.head
     if not events or (head.operation_id, head.version, head.head_hash, head.tree_size) != (
         str(operation_id),
@@ -159,6 +164,9 @@ def statement(
 
 def _plain(value: Any) -> Any:
     """The JSON form of a stored value: the same text the hash was computed over."""
+    kind = type(value)
+    if kind is str or kind is int or kind is dict:
+        return value
     if isinstance(value, UUID):
         return str(value)
     if isinstance(value, datetime):

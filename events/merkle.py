@@ -3,7 +3,7 @@
 Leaves are the 32-byte event hashes, in the order the log received them. The tree keeps every
 complete subtree hash by level, so an append costs one leaf hash plus, amortised, one node hash,
 and the root, inclusion proof and consistency proof of any earlier size come from stored nodes.
-Standard library only: the offline verifier imports this module.
+Standard library only. Checking proofs, all a verifier needs, is events/merkle_proofs.py.
 """
 
 from __future__ import annotations
@@ -11,24 +11,33 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 
-HASH_SIZE = 32
-EMPTY_ROOT = hashlib.sha256(b"").digest()
+from events.merkle_proofs import (
+    EMPTY_ROOT,
+    HASH_SIZE,
+    InclusionChecker,
+    ProofError,
+    leaf_hash,
+    node_hash,
+    root_from_inclusion_proof,
+    verify_consistency,
+    verify_inclusion,
+)
+
+# Checking proofs lives in events/merkle_proofs.py; callers may import it from here too.
+__all__ = [
+    "EMPTY_ROOT",
+    "HASH_SIZE",
+    "InclusionChecker",
+    "MerkleTree",
+    "ProofError",
+    "leaf_hash",
+    "node_hash",
+    "root_from_inclusion_proof",
+    "verify_consistency",
+    "verify_inclusion",
+]
 
 _sha256 = hashlib.sha256
-
-
-class ProofError(ValueError):
-    """A proof that cannot be checked at all: wrong length, wrong sizes or a malformed hash."""
-
-
-def leaf_hash(leaf: bytes) -> bytes:
-    """RFC 9162 leaf hash: SHA-256(0x00 || leaf)."""
-    return _sha256(b"\x00" + leaf).digest()
-
-
-def node_hash(left: bytes, right: bytes) -> bytes:
-    """RFC 9162 interior node hash: SHA-256(0x01 || left || right)."""
-    return _sha256(b"\x01" + left + right).digest()
 
 
 def _split(width: int) -> int:
@@ -186,6 +195,37 @@ class MerkleTree:
         proof.reverse()
         return proof
 
+    def inclusion_proofs(
+        self, indexes: Iterable[int], size: int | None = None
+    ) -> list[list[bytes]]:
+        """PATH(index, D[0:size]) of each index, as `inclusion_proof` gives it, in one pass.
+
+        A bundle proves thousands of leaves at one size. Walking up level by level, a leaf's
+        sibling at each height is a stored complete subtree, or the one partial subtree on the
+        tree's right edge at that height (hashed once for all proofs), or absent.
+        """
+        size = self.size if size is None else size
+        self._check_size(size)
+        levels = self._levels
+        heights = range((size - 1).bit_length()) if size else range(0)
+        right_edge: dict[int, bytes] = {}
+        proofs = []
+        for index in indexes:
+            if not 0 <= index < size:
+                raise ProofError(f"leaf {index} is not in a tree of {size} leaves")
+            proof = []
+            for height in heights:
+                sibling = (index >> height) ^ 1
+                if sibling < size >> height:
+                    proof.append(levels[height][sibling])
+                elif sibling << height < size:
+                    node = right_edge.get(height)
+                    if node is None:
+                        node = right_edge[height] = self._range(sibling << height, size)
+                    proof.append(node)
+            proofs.append(proof)
+        return proofs
+
     def consistency_proof(self, old_size: int, new_size: int | None = None) -> list[bytes]:
         """RFC 9162 PROOF(old_size, D[0:new_size]); empty when old_size is 0 or new_size."""
         new_size = self.size if new_size is None else new_size
@@ -229,146 +269,3 @@ class MerkleTree:
     def _check_size(self, size: int) -> None:
         if not 0 <= size <= self.size:
             raise ProofError(f"the tree holds {self.size} leaves, not {size}")
-
-
-def root_from_inclusion_proof(
-    leaf_hash: bytes, index: int, size: int, proof: Sequence[bytes]
-) -> bytes:
-    """The root an inclusion proof leads to (RFC 9162 section 2.1.3.2, steps 1 to 4)."""
-    if not 0 <= index < size:
-        raise ProofError(f"leaf {index} is not in a tree of {size} leaves")
-    _check_hashes(leaf_hash, *proof)
-    fn, sn = index, size - 1
-    r = leaf_hash
-    for p in proof:
-        if sn == 0:
-            raise ProofError("the proof is longer than the path to the root")
-        if fn & 1 or fn == sn:
-            r = _sha256(b"\x01" + p + r).digest()
-            # A rightmost node without a right sibling moves up unchanged until it is a right child.
-            while not fn & 1 and fn:
-                fn >>= 1
-                sn >>= 1
-        else:
-            r = _sha256(b"\x01" + r + p).digest()
-        fn >>= 1
-        sn >>= 1
-    if sn != 0:
-        raise ProofError("the proof is shorter than the path to the root")
-    return r
-
-
-def verify_inclusion(
-    leaf: bytes,
-    index: int,
-    size: int,
-    proof: Sequence[bytes],
-    root: bytes,
-    *,
-    hashed: bool = False,
-) -> bool:
-    """Whether `leaf` (an event hash; its leaf hash if `hashed`) sits at `index` under `root`."""
-    try:
-        computed = root_from_inclusion_proof(
-            leaf if hashed else leaf_hash(leaf), index, size, proof
-        )
-    except ProofError:
-        return False
-    return computed == root
-
-
-def verify_consistency(
-    old_size: int, new_size: int, old_root: bytes, new_root: bytes, proof: Sequence[bytes]
-) -> bool:
-    """Whether the tree `new_root` extends `old_root` (RFC 9162 section 2.1.4.2)."""
-    if not 0 <= old_size <= new_size:
-        return False
-    if old_size == new_size:
-        return not proof and old_root == new_root
-    if old_size == 0:
-        # Every tree extends the empty one; the proof of that is empty.
-        return not proof and old_root == EMPTY_ROOT
-    if not proof or any(len(node) != HASH_SIZE for node in proof):
-        return False
-    path = list(proof)
-    if old_size & (old_size - 1) == 0:
-        path.insert(0, old_root)
-    fn, sn = old_size - 1, new_size - 1
-    while fn & 1:
-        fn >>= 1
-        sn >>= 1
-    fr = sr = path[0]
-    for c in path[1:]:
-        if sn == 0:
-            return False
-        if fn & 1 or fn == sn:
-            fr = node_hash(c, fr)
-            sr = node_hash(c, sr)
-            while not fn & 1 and fn:
-                fn >>= 1
-                sn >>= 1
-        else:
-            sr = node_hash(sr, c)
-        fn >>= 1
-        sn >>= 1
-    return sn == 0 and fr == old_root and sr == new_root
-
-
-class InclusionChecker:
-    """Checks many inclusion proofs against one signed tree head, hashing shared nodes once.
-
-    Proofs of leaves under one subtree repeat the same computation from that subtree upwards.
-    After a proof verifies, each step of it is remembered as (position in the RFC 9162 walk,
-    value, the rest of the proof). A later proof that reaches the same position with the same
-    value and the same rest of the proof would repeat a computation already shown to end at the
-    root, so it is accepted there; every node of every proof is still compared.
-    """
-
-    __slots__ = ("_proven", "_root", "_size")
-
-    def __init__(self, size: int, root: bytes) -> None:
-        self._size = size
-        self._root = root
-        # (right shifts so far, fn) -> (value, proof, index of the next proof node to use)
-        self._proven: dict[tuple[int, int], tuple[bytes, tuple[bytes, ...], int]] = {}
-
-    def check(self, leaf: bytes, index: int, proof: Sequence[bytes]) -> bool:
-        """Whether `leaf` (an event hash) sits at `index` in the tree of this head."""
-        if not 0 <= index < self._size or any(len(node) != HASH_SIZE for node in proof):
-            return False
-        nodes = tuple(proof)
-        proven = self._proven
-        steps: list[tuple[tuple[int, int], bytes, int]] = []
-        fn, sn, shift = index, self._size - 1, 0
-        r = _sha256(b"\x00" + leaf).digest()
-        for position, p in enumerate(nodes):
-            known = proven.get((shift, fn))
-            if known is not None and known[0] == r and known[1][known[2] :] == nodes[position:]:
-                break
-            steps.append(((shift, fn), r, position))
-            if sn == 0:
-                return False
-            # The RFC 9162 section 2.1.3.2 walk, as in root_from_inclusion_proof.
-            if fn & 1 or fn == sn:
-                r = _sha256(b"\x01" + p + r).digest()
-                while not fn & 1 and fn:
-                    fn >>= 1
-                    sn >>= 1
-                    shift += 1
-            else:
-                r = _sha256(b"\x01" + r + p).digest()
-            fn >>= 1
-            sn >>= 1
-            shift += 1
-        else:
-            if sn != 0 or r != self._root:
-                return False
-        for key, value, position in steps:
-            proven.setdefault(key, (value, nodes, position))
-        return True
-
-
-def _check_hashes(*hashes: bytes) -> None:
-    for value in hashes:
-        if len(value) != HASH_SIZE:
-            raise ProofError(f"a hash in the proof is {len(value)} bytes, not {HASH_SIZE}")

@@ -16,13 +16,12 @@ from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
-from uuid import UUID
 
 from events.canonical import NotCanonicalisable
 from events.checkpoints import CheckpointRejected, PublicKeyRecord, SignedCheckpoint
 from events.findings import Failure, Reason, Stop, check_signature, decode_hashes, read_checkpoint
-from events.integrity import GENESIS, body_hash, link_hash
-from events.merkle import InclusionChecker
+from events.integrity import GENESIS, body_hash_of_text, link_hash
+from events.merkle_proofs import InclusionChecker, hash_from_hex
 from events.stream_head import SignedStreamHead, StreamHead, verify_stream_head
 
 __all__ = ["BUNDLE_FORMAT", "Failure", "Reason", "VerificationReport", "verify_bundle"]
@@ -49,7 +48,9 @@ _EVENT_FIELDS: tuple[tuple[str, type], ...] = (
 # The one text form of a time inside a hash (events.integrity.timestamp), matched without
 # formatting each time again: every field has a fixed width, so a parse that succeeds on text
 # of this shape formats back to the same text.
-_HASHED_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
+_HASHED_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", re.ASCII)
+# The one text form of an id inside a hash, str(UUID): what UUID(text) reads and writes back.
+_HASHED_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,8 +200,9 @@ def _check_events(events: list[Any], operation_id: str, signed: SignedCheckpoint
                 else "the first event's prev_hash is not 32 zero bytes"
             )
             raise Stop(Reason.BROKEN_CHAIN, sentence, event)
-        proof = decode_hashes(event["inclusion_proof"], event, "inclusion_proof")
-        if not proofs.check(stored, event["leaf_index"], proof):
+        if not proofs.check_hex(stored, event["leaf_index"], event["inclusion_proof"]):
+            # A node that is not a hash is named as such, before the proof as a whole.
+            decode_hashes(event["inclusion_proof"], event, "inclusion_proof")
             sentence = (
                 f"its inclusion proof from leaf {event['leaf_index']} does not lead to the "
                 f"checkpoint's root at {signed.checkpoint.tree_size} events"
@@ -227,23 +229,24 @@ def _body_hash(event: dict[str, Any]) -> bytes:
     instant in another zone) is not what was recorded, so it counts as a hash mismatch.
     """
     try:
-        event_id, stream_id = UUID(event["event_id"]), UUID(event["stream_id"])
+        event_id, stream_id = event["event_id"], event["stream_id"]
         times = (event["occurred_at"], event["recorded_at"])
-        if (
-            str(event_id) != event["event_id"]
-            or str(stream_id) != event["stream_id"]
-            or not all(_HASHED_TIME.fullmatch(text) for text in times)
+        if not (_HASHED_UUID.fullmatch(event_id) and _HASHED_UUID.fullmatch(stream_id)) or not (
+            _HASHED_TIME.fullmatch(times[0]) and _HASHED_TIME.fullmatch(times[1])
         ):
             raise ValueError("not the hashed text")  # noqa: TRY301 -- same outcome as a bad parse
-        return body_hash(
+        # The shape fits; the date must also be one (no 31 February).
+        datetime.fromisoformat(times[0])
+        datetime.fromisoformat(times[1])
+        return body_hash_of_text(
             event_id=event_id,
             stream_id=stream_id,
             event_type=event["type"],
             schema_version=event["schema_version"],
             data=event["data"],
             metadata=event["metadata"],
-            occurred_at=datetime.fromisoformat(times[0]),
-            recorded_at=datetime.fromisoformat(times[1]),
+            occurred_at=times[0],
+            recorded_at=times[1],
         )
     except (ValueError, NotCanonicalisable):
         sentence = "its ids or times are not written as they were hashed"
@@ -254,7 +257,10 @@ def _body_hash(event: dict[str, Any]) -> bytes:
 
 
 def _hash(event: dict[str, Any], name: str) -> bytes:
-    return decode_hashes([event[name]], event, name)[0]
+    value = hash_from_hex(event[name])
+    if value is None:
+        raise Stop(Reason.MALFORMED, f"its {name} is not hex SHA-256", event)
+    return value
 
 
 def corrections_of(events: list[dict[str, Any]]) -> dict[str, list[str]]:

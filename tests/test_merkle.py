@@ -229,6 +229,31 @@ def test_inclusion_proofs_equal_the_rfc_definition_and_verify(tree64: MerkleTree
             assert verify_inclusion(LEAVES[index], index, size, proof, root), (index, size)
 
 
+def test_proofs_written_in_one_pass_equal_the_rfc_definition(tree64: MerkleTree) -> None:
+    """inclusion_proofs, which a bundle uses for all its events at once, is PATH for each."""
+    for size in range(1, 65):
+        indexes = list(range(size))
+        proofs = tree64.inclusion_proofs(indexes, size)
+        assert proofs == [naive_path(index, LEAVES[:size]) for index in indexes], size
+
+
+@settings(max_examples=40, deadline=None)
+@given(size=st.integers(1, 3000), data=st.data())
+def test_proofs_written_in_one_pass_agree_on_larger_trees(size: int, data: st.DataObject) -> None:
+    """For random sizes and random leaves, one-pass proofs equal proofs computed one by one."""
+    tree = MerkleTree.from_leaves(i.to_bytes(4, "big") for i in range(size + 100))
+    indexes = data.draw(st.lists(st.integers(0, size - 1), max_size=50))
+    assert tree.inclusion_proofs(indexes, size) == [
+        tree.inclusion_proof(index, size) for index in indexes
+    ]
+
+
+def test_proofs_written_in_one_pass_refuse_a_leaf_outside_the_tree(tree64: MerkleTree) -> None:
+    """A leaf index at or beyond the size has no proof."""
+    with pytest.raises(ProofError):
+        tree64.inclusion_proofs([3, 40], 40)
+
+
 def test_consistency_proofs_equal_the_rfc_definition_and_verify(tree64: MerkleTree) -> None:
     """Every (old, new) proof is PROOF(m, D[n]) and verifies between the two roots."""
     for new in range(1, 65):
@@ -409,6 +434,24 @@ def test_the_caching_checker_agrees_with_the_plain_verifier(tree64: MerkleTree) 
         assert not checker.check(LEAVES[index], index, proof[:-1])
         assert not checker.check(LEAVES[(index + 1) % size], index, proof)
         assert checker.check(LEAVES[index], index, proof)
+
+
+def test_the_caching_checker_reads_proofs_as_hex_text(tree64: MerkleTree) -> None:
+    """check_hex accepts what check accepts, and refuses nodes that are not 64 hex digits."""
+    size = 61
+    checker = InclusionChecker(size, tree64.root(size))
+    texts = [[node.hex() for node in tree64.inclusion_proof(index, size)] for index in range(size)]
+    for index in range(size):
+        assert checker.check_hex(LEAVES[index], index, texts[index])
+    for index in range(size):
+        for position in range(len(texts[index])):
+            for bad_node in ("zz" * 32, texts[index][position][:-2], " " + "0" * 63, 7, None):
+                bad: list[object] = list(texts[index])
+                bad[position] = bad_node
+                assert not checker.check_hex(LEAVES[index], index, bad), (index, position)
+        assert not checker.check_hex(LEAVES[index], index, [*texts[index], texts[index][-1]])
+        assert not checker.check_hex(LEAVES[(index + 1) % size], index, texts[index])
+        assert checker.check_hex(LEAVES[index], index, texts[index])
 
 
 def test_proofs_sharing_a_memo_equal_proofs_computed_alone() -> None:
