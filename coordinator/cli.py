@@ -21,6 +21,7 @@ from coordinator.errors import CoordinatorError
 from coordinator.importing import command as import_csv
 from coordinator.logging import configure_logging
 from coordinator.settings import Settings
+from coordinator.workers import supervise
 from events.migrate import migrate
 from events.store import create_pool
 
@@ -61,9 +62,28 @@ def _settings(arguments: argparse.Namespace) -> Settings:
     return Settings(**overrides)
 
 
-def serve(settings: Settings) -> None:
-    """Run the service until SIGINT or SIGTERM, letting in-flight requests finish."""
+def event_loop() -> asyncio.AbstractEventLoop:
+    """uvloop's event loop where it is installed (Linux, macOS), else asyncio's own."""
+    try:
+        import uvloop  # noqa: PLC0415  optional: not on Windows
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
+def serve(settings: Settings) -> int:
+    """Run the service until SIGINT or SIGTERM, letting in-flight requests finish.
+
+    With several workers this process supervises them (coordinator/workers.py).
+    """
     with database_url(settings) as url:
+        if settings.workers > 1:
+            log.info(
+                "service_starting", host=settings.host, port=settings.port, workers=settings.workers
+            )
+            code = supervise(settings, url)
+            log.info("service_stopped")
+            return code
         log.info("service_starting", host=settings.host, port=settings.port)
         web.run_app(
             create_app(settings, url),
@@ -72,8 +92,11 @@ def serve(settings: Settings) -> None:
             shutdown_timeout=settings.shutdown_timeout_seconds,
             print=None,
             access_log=None,
+            reuse_port=settings.reuse_port or None,
+            loop=event_loop(),
         )
         log.info("service_stopped")
+    return 0
 
 
 async def _tokens(url: str, arguments: argparse.Namespace) -> int:
@@ -114,8 +137,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = _settings(arguments)
     configure_logging(settings.log_format, settings.log_level)
     if arguments.command == "serve":
-        serve(settings)
-    elif arguments.command == "migrate":
+        return serve(settings)
+    if arguments.command == "migrate":
         with database_url(settings) as url:
             applied = asyncio.run(_migrate(url, settings.app_role))
         print(f"applied migrations: {applied or 'none (up to date)'}")

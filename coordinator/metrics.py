@@ -8,6 +8,7 @@ is never older than the scrape that shows it.
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +25,7 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
+from prometheus_client.multiprocess import MultiProcessCollector
 
 from events.envelope import Appended, NewEvent
 from events.errors import DuplicateEventConflict, StoreError, VersionConflict
@@ -59,34 +61,44 @@ class ProcessState:
 
 
 class ServiceMetrics:
-    """The counters the app updates, and the gauges read from its state at each scrape."""
+    """The counters the app updates, and the gauges read from its state at each scrape.
+
+    In a worker of several (`PROMETHEUS_MULTIPROC_DIR` set by the supervisor), counters and
+    histograms are kept in files there and summed over all workers at each scrape; the gauges of
+    process state are those of the worker that answers.
+    """
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        shared = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+        # In multiprocess mode the values live in files; the collector below reads them all.
+        counted = None if shared else self.registry
         self.requests = Counter(
             "homeward_http_requests",
             "HTTP requests answered, by method, route pattern and status.",
             ["method", "route", "status"],
-            registry=self.registry,
+            registry=counted,
         )
         self.latency = Histogram(
             "homeward_http_request_duration_seconds",
             "Time to answer an HTTP request, by method and route pattern (streams: their length).",
             ["method", "route"],
             buckets=LATENCY_BUCKETS,
-            registry=self.registry,
+            registry=counted,
         )
         self.append_batches = Counter(
             "homeward_append_batches",
-            "Batches appended to operations by this process, by outcome.",
+            "Batches appended to operations by the service, by outcome.",
             ["outcome"],
-            registry=self.registry,
+            registry=counted,
         )
         self.events_appended = Counter(
             "homeward_events_appended",
-            "Events appended to the log by this process (re-sends not counted).",
-            registry=self.registry,
+            "Events appended to the log by the service (re-sends not counted).",
+            registry=counted,
         )
+        if shared:
+            MultiProcessCollector(self.registry)  # type: ignore[no-untyped-call]
         # CPU, memory, open files and start time of this process (where /proc exists).
         ProcessCollector(registry=self.registry)
         self._state = _StateCollector()

@@ -23,6 +23,15 @@ class Settings(BaseSettings):
     app_role: str | None = Field(
         default=None, description="Database role granted only SELECT and INSERT on the record."
     )
+    workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Service processes sharing the port (SO_REUSEPORT); about one per core.",
+    )
+    reuse_port: bool = Field(
+        default=False, description="Bind with SO_REUSEPORT (set for the workers by `serve`)."
+    )
     pool_min_size: int = Field(default=2, ge=1)
     pool_max_size: int = Field(default=20, ge=1)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
