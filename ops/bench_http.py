@@ -18,15 +18,18 @@ write limit lifted unless `COORDINATOR_WRITE_*` is set, otherwise its own settin
   operations opened with a CaseReported, with the metadata the service records;
 - HTTP: `POST /v1/operations/{id}/events` of one StatusNoted at the expected version, each client
   worker on its own fresh operation (so workers never conflict) following the version it gets
-  back, over one aiohttp session whose connection pool is sized to the concurrency.
+  back, each on its own keep-alive connection (`bench_client.LeanClient`, a minimal HTTP/1.1
+  client, so that the load generator takes as little of the machine's CPU as it can).
 
 Before each measurement it waits until the service is idle (its background work has caught up),
 and the service is paused (SIGSTOP) while raw and store are measured, as if it were not there.
 The HTTP figure therefore includes the service's background work on its own appends. Each row
 shows the three rates, the HTTP/raw and HTTP/store ratios of that round (a noisy neighbour moves
 all three alike), HTTP latency p50/p99, the mean stream length at the end, and where the CPU went
-in the HTTP window: the service process (% of one core, and CPU time per append), this client
-process, and the whole host (% of all cores). The service is stopped with SIGTERM.
+in the HTTP window: the service process (% of one core, and CPU time per append), the database's
+backends serving the scratch database (CPU time per append; only for a server on this host), this
+client process (CPU time per append), and the whole host (% of all cores). The service is stopped
+with SIGTERM.
 
 `--history N` appends N events to every operation before it is measured: each append reads and
 folds the whole stream first, so this shows what longer streams cost. `--profile PATH` samples
@@ -61,6 +64,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 import asyncpg
+from bench_client import LeanClient
 from bench_server import rate, server
 
 from events.envelope import NewEvent
@@ -119,6 +123,40 @@ def process_cpu(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def children(pid: int) -> list[int]:
+    """The processes `pid` started (the workers of a supervising service)."""
+    try:
+        found = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return []
+    return [int(child) for child in found]
+
+
+def tree_cpu(pid: int) -> float | None:
+    """CPU seconds a process and its children (the service's workers) have used."""
+    own = process_cpu(pid)
+    if own is None:
+        return None
+    return own + sum(process_cpu(child) or 0.0 for child in children(pid))
+
+
+def database_cpu(database: str) -> float | None:
+    """CPU seconds used so far by the server's backends serving `database` (a local server)."""
+    total, found = 0.0, False
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            title = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if title.startswith("postgres: ") and f" {database} " in title:
+            seconds = process_cpu(int(entry.name))
+            if seconds is not None:
+                total, found = total + seconds, True
+    return total if found else None
+
+
 def host_cpu() -> tuple[float, float] | None:
     """(busy, total) CPU ticks of the whole host since boot."""
     try:
@@ -134,20 +172,27 @@ class CpuWindow:
     """CPU used by the service, this client and the host while the window is open."""
 
     service_pid: int
+    database: str
     service: float | None = None
+    backends: float | None = None
     client: float = 0.0
     host: float | None = None
 
     @contextmanager
     def open(self) -> Iterator[None]:
         """Measure the block: each share as a fraction of one core (the host: of all cores)."""
-        service, client, host = process_cpu(self.service_pid), time.process_time(), host_cpu()
+        service, client, host = tree_cpu(self.service_pid), time.process_time(), host_cpu()
+        backends = database_cpu(self.database)
         started = time.perf_counter()
         yield
         elapsed = time.perf_counter() - started
-        service_now, host_now = process_cpu(self.service_pid), host_cpu()
+        service_now, host_now = tree_cpu(self.service_pid), host_cpu()
+        backends_now = database_cpu(self.database)
         if service is not None and service_now is not None:
             self.service = (service_now - service) / elapsed
+        if backends is not None and backends_now is not None:
+            # Backends that ended inside the window are missed; the pools keep theirs open.
+            self.backends = max(0.0, backends_now - backends) / elapsed
         self.client = (time.process_time() - client) / elapsed
         if host is not None and host_now is not None and host_now[1] > host[1]:
             self.host = (host_now[0] - host[0]) / (host_now[1] - host[1])
@@ -217,9 +262,9 @@ class Service:
         """
         started = time.perf_counter()
         while time.perf_counter() < started + QUIET_SECONDS:
-            before = process_cpu(self.pid)
+            before = tree_cpu(self.pid)
             await asyncio.sleep(0.5)
-            after = process_cpu(self.pid)
+            after = tree_cpu(self.pid)
             if before is None or after is None or (after - before) / 0.5 < 0.05:
                 return time.perf_counter() - started
         print(f"the service was still busy after {QUIET_SECONDS:.0f} s; measuring anyway")
@@ -228,11 +273,14 @@ class Service:
     @contextmanager
     def paused(self) -> Iterator[None]:
         """Stop the service's process for the block (SIGSTOP), then let it go on (SIGCONT)."""
-        self.process.send_signal(signal.SIGSTOP)
+        stopped = [self.pid, *children(self.pid)]
+        for pid in stopped:
+            os.kill(pid, signal.SIGSTOP)
         try:
             yield
         finally:
-            self.process.send_signal(signal.SIGCONT)
+            for pid in stopped:
+                os.kill(pid, signal.SIGCONT)
 
 
 @asynccontextmanager
@@ -250,6 +298,7 @@ async def running_service(url: str, folder: Path) -> AsyncIterator[Service]:
     service = Service(process, f"http://127.0.0.1:{port}", log)
     try:
         await wait_ready(service)
+        await wait_listening(service, port, int(os.environ.get("COORDINATOR_WORKERS", "1")))
         yield service
     except BaseException:
         print(f"the service's log, last lines:\n{service.log_tail()}", file=sys.stderr)
@@ -265,6 +314,26 @@ async def running_service(url: str, folder: Path) -> AsyncIterator[Service]:
             print(f"the service did not stop within {STOP_SECONDS:.0f} s of SIGTERM; killed")
         if code != 0:
             print(f"the service exited with {code}; its log:\n{service.log_tail()}")
+
+
+def listeners(port: int) -> int:
+    """How many sockets listen on `port` (one per worker with SO_REUSEPORT); without /proc, as
+    many as could be wanted."""
+    try:
+        lines = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    except OSError:
+        return 1_000
+    wanted = f":{port:04X}"
+    return sum(1 for line in lines if line.split()[1].endswith(wanted) and line.split()[3] == "0A")
+
+
+async def wait_listening(service: Service, port: int, workers: int) -> None:
+    """Wait until every worker listens, so that the client's connections reach them all."""
+    started = time.monotonic()
+    while listeners(port) < workers:
+        if time.monotonic() > started + READY_SECONDS or service.process.poll() is not None:
+            raise SystemExit(f"not every worker started:\n{service.log_tail()}")
+        await asyncio.sleep(0.1)
 
 
 async def wait_ready(service: Service) -> None:
@@ -349,43 +418,38 @@ class StoreAppends:
 
 @dataclass
 class HttpAppends:
-    """A field team's client: one session, a pool of `concurrency` connections, one token."""
+    """A field team's client: `concurrency` keep-alive connections, one token."""
 
-    session: aiohttp.ClientSession
-    base: str
-    token: str
+    client: LeanClient
     personal: bool = False
     operations: list[str] = field(default_factory=list)
     versions: list[int] = field(default_factory=list)
     latencies: list[float] = field(default_factory=list)
 
-    async def post(self, path: str, body: Any) -> dict[str, Any]:
-        """POST `body`, expecting 201; the answer."""
-        headers = {"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"}
-        async with self.session.post(
-            f"{self.base}{path}", data=json.dumps(body).encode(), headers=headers
-        ) as response:
-            raw = await response.read()
-        if response.status != 201:
-            raise SystemExit(f"POST {path} answered {response.status}: {raw[:500]!r}")
-        answer: dict[str, Any] = json.loads(raw)
-        return answer
+    async def post(self, n: int, path: str, body: Any) -> dict[str, Any]:
+        """POST `body` on connection `n`, expecting 201; the answer."""
+        answer = await self.client.post(n, path, json.dumps(body).encode())
+        if answer.status != 201:
+            raise SystemExit(f"POST {path} answered {answer.status}: {answer.body[:500]!r}")
+        decoded: dict[str, Any] = json.loads(answer.body)
+        return decoded
 
     async def open(self, count: int, history: int) -> None:
         """Open `count` fresh operations, each with `history` StatusNoted after its report."""
 
-        async def one() -> tuple[str, int]:
-            opened = await self.post("/v1/operations", {"data": CASE_REPORT})
+        async def one(n: int) -> tuple[str, int]:
+            opened = await self.post(n, "/v1/operations", {"data": CASE_REPORT})
             operation, version = opened["operation_id"], opened["version"]
             left = history
             while left > 0:
                 batch = min(left, HISTORY_BATCH)
                 body = {"expected_version": version, "events": [_status_noted()] * batch}
-                version = (await self.post(f"/v1/operations/{operation}/events", body))["version"]
+                path = f"/v1/operations/{operation}/events"
+                version = (await self.post(n, path, body))["version"]
                 left -= batch
             return operation, version
 
-        opened = await asyncio.gather(*(one() for _ in range(count)))
+        opened = await asyncio.gather(*(one(n) for n in range(count)))
         self.operations = [operation for operation, _ in opened]
         self.versions = [version for _, version in opened]
         self.latencies = []
@@ -395,7 +459,7 @@ class HttpAppends:
         note = _with_personal_data() if self.personal else _status_noted()
         body = {"expected_version": self.versions[n], "events": [note]}
         started = time.perf_counter()
-        answer = await self.post(f"/v1/operations/{self.operations[n]}/events", body)
+        answer = await self.post(n, f"/v1/operations/{self.operations[n]}/events", body)
         self.latencies.append(time.perf_counter() - started)
         self.versions[n] = answer["version"]
 
@@ -447,6 +511,7 @@ class Profiler:
             "--format",
             "raw",
             "--nolineno",
+            "--subprocesses",  # the workers, when there are several
             "--gil",  # only samples where the service runs Python: its CPU, not its waits
             "--rate",
             "200",
@@ -584,7 +649,7 @@ class Round:
 
     def values(self) -> tuple[float | None, ...]:
         """The round's cells, in the table's order."""
-        service = self.cpu.service
+        service, backends = self.cpu.service, self.cpu.backends
         return (
             self.raw,
             self.store,
@@ -596,7 +661,8 @@ class Round:
             self.stream_length,
             service,
             None if service is None else service / self.http * 1e6,
-            self.cpu.client,
+            None if backends is None else backends / self.http * 1e6,
+            self.cpu.client / self.http * 1e6,
             self.cpu.host,
         )
 
@@ -604,11 +670,11 @@ class Round:
 HEADER = (
     f"{'round':>6} {'raw/s':>7} {'store/s':>8} {'HTTP/s':>7} {'HTTP/raw':>9} {'HTTP/store':>11}"
     f" {'p50 ms':>7} {'p99 ms':>7} {'events/op':>10} {'svc CPU':>8} {'svc µs/append':>14}"
-    f" {'client CPU':>11} {'host busy':>10}"
+    f" {'db µs/append':>13} {'client µs/append':>17} {'host busy':>10}"
 )
 FORMATS = (
     *(">7,.0f", ">8,.0f", ">7,.0f", ">9.2f", ">11.2f", ">7.1f", ">7.1f", ">10,.0f"),
-    *(">8.0%", ">14,.0f", ">11.0%", ">10.0%"),
+    *(">8.0%", ">14,.0f", ">13,.0f", ">17,.0f", ">10.0%"),
 )
 
 
@@ -640,6 +706,7 @@ class Bench:
     store: StoreAppends
     http: HttpAppends
     profiler: Profiler | None
+    database: str
 
     async def warm_up(self) -> None:
         """Open the first operations and run each workload briefly."""
@@ -663,7 +730,7 @@ class Bench:
         catch_up = CatchUp(self.store.appended - before, await self.service.quiet())
         await self.http.open(concurrency, self.arguments.history)
         await self.service.quiet()
-        cpu = CpuWindow(self.service.pid)
+        cpu = CpuWindow(self.service.pid, self.database)
         async with self.profiler.window(seconds) if self.profiler else _nothing():
             with cpu.open():
                 http = await rate(concurrency, seconds, self.http.append)
@@ -689,20 +756,26 @@ async def measure(url: str, arguments: argparse.Namespace, folder: Path) -> None
     store = StoreAppends(EventStore(store_pool), concurrency)
     await store.open()
     try:
-        async with (
-            running_service(url, folder) as service,
-            aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as session,
-        ):
+        async with running_service(url, folder) as service:
+            client = LeanClient(service.base, concurrency, {"Authorization": f"Bearer {token}"})
+            await client.open()
             profiler = Profiler(service.pid, folder) if arguments.profile else None
-            http = HttpAppends(session, service.base, token, personal=arguments.personal)
+            http = HttpAppends(client, personal=arguments.personal)
             bench = Bench(
-                arguments, service, RawInserts(raw_pool, concurrency), store, http, profiler
+                arguments,
+                service,
+                RawInserts(raw_pool, concurrency),
+                store,
+                http,
+                profiler,
+                database=urlsplit(url).path.lstrip("/"),
             )
             print(
                 f"PostgreSQL {server_version}; concurrency {concurrency}; {arguments.seconds:g} s "
                 f"per measurement; {arguments.history} events per operation before it is "
                 f"measured; service pool max "
-                f"{os.environ.get('COORDINATOR_POOL_MAX_SIZE', '(default)')}"
+                f"{os.environ.get('COORDINATOR_POOL_MAX_SIZE', '(default)')}; "
+                f"{os.environ.get('COORDINATOR_WORKERS', '1')} service worker(s)"
                 f"{'; profiled with py-spy' if profiler else ''}"
             )
             await bench.warm_up()
@@ -715,6 +788,7 @@ async def measure(url: str, arguments: argparse.Namespace, folder: Path) -> None
                 print(row("median", medians(rounds)))
             catch_ups = ", ".join(str(r.catch_up) for r in rounds)
             print(f"the service's background work took in the store's appends: {catch_ups}")
+            await client.close()
     finally:
         await raw_pool.close()
         await store_pool.close()
