@@ -82,9 +82,10 @@ def evolve(state: Operation | None, event: DomainEvent) -> Operation:
         return _open(event)
     if isinstance(event.data, CaseReported):
         raise NotAnOperationStream(f"operation {state.operation_id} already has its CaseReported")
-    applied = _apply(state, event)
+    # One copy per event: the payload's changes and the envelope's are applied together.
     return replace(
-        applied,
+        state,
+        **_changes(state, event),
         version=event.version,
         updated_at=max(state.updated_at, event.occurred_at),
         event_types=_indexed(state.event_types).with_event(event.event_id, event.type),
@@ -107,32 +108,34 @@ def _open(event: DomainEvent) -> Operation:
     )
 
 
-def _apply(state: Operation, event: DomainEvent) -> Operation:
+Changes = dict[str, object]
+
+
+def _changes(state: Operation, event: DomainEvent) -> Changes:
+    """What the payload changes in `state`, as field names and their new values."""
     match event.data:
         case InvestigationOpened(lead_investigator=investigator):
-            return replace(state, stage=Stage.INVESTIGATING, lead_investigator=investigator)
+            return {"stage": Stage.INVESTIGATING, "lead_investigator": investigator}
         case LocationConfirmed(country=country):
-            return replace(state, country=country, country_confirmed=True)
+            return {"country": country, "country_confirmed": True}
         case PartnerEngaged(agency=agency, agency_type=agency_type, country=country):
             partner = Partner(agency=agency, agency_type=agency_type, country=country)
-            return replace(state, partners=(*state.partners, partner))
+            return {"partners": (*state.partners, partner)}
         case RescuePlanned():
-            return replace(
-                state,
-                stage=Stage.PLANNING,
-                planned_by=event.recorded_by.name,
-                approved_by=None,
-            )
+            return {
+                "stage": Stage.PLANNING,
+                "planned_by": event.recorded_by.name,
+                "approved_by": None,
+            }
         case RescueApproved():
-            return replace(state, stage=Stage.APPROVED, approved_by=event.recorded_by.name)
+            return {"stage": Stage.APPROVED, "approved_by": event.recorded_by.name}
         case RescueExecuted(outcome=Outcome.FAILED) | RescueAborted():
-            return replace(
-                state,
-                stage=Stage.INVESTIGATING,
-                planned_by=None,
-                approved_by=None,
-                unsuccessful_attempts=state.unsuccessful_attempts + 1,
-            )
+            return {
+                "stage": Stage.INVESTIGATING,
+                "planned_by": None,
+                "approved_by": None,
+                "unsuccessful_attempts": state.unsuccessful_attempts + 1,
+            }
         case RescueExecuted(survivors=freed):
             records = {
                 survivor.survivor_id: SurvivorRecord(
@@ -146,8 +149,8 @@ def _apply(state: Operation, event: DomainEvent) -> Operation:
                 )
                 for survivor in freed
             }
-            moved = replace(state, survivors=MappingProxyType({**state.survivors, **records}))
-            return _advance(moved, Stage.RESCUED)
+            survivors = MappingProxyType({**state.survivors, **records})
+            return {"survivors": survivors, **_advance(state, Stage.RESCUED)}
         case CustodyTransferred(survivor_ids=ids) | SurvivorReturned(survivor_ids=ids):
             return _move(state, event.type, ids)
         case FamilyReunited(survivor_id=survivor_id) | SupportProvided(survivor_id=survivor_id):
@@ -155,23 +158,22 @@ def _apply(state: Operation, event: DomainEvent) -> Operation:
         case PersonalDataErased(survivor_id=survivor_id):
             return _update(state, (survivor_id,), personal_erased=True)
         case TestimonyRecorded():
-            return replace(state, testimonies=state.testimonies + 1)
+            return {"testimonies": state.testimonies + 1}
         case EvidenceLogged():
-            return replace(state, evidence_items=state.evidence_items + 1)
+            return {"evidence_items": state.evidence_items + 1}
         case ProsecutionUpdated(phase=phase):
-            return replace(state, prosecution_phase=phase)
+            return {"prosecution_phase": phase}
         case OperationClosed(reason=reason):
-            return replace(state, stage=Stage.CLOSED, close_reason=reason)
+            return {"stage": Stage.CLOSED, "close_reason": reason}
         case _:
             # LeadRecorded, StatusNoted and EventCorrected are kept in the log; a correction
             # does not rewrite the state, the original stays what was recorded.
-            return state
+            return {}
 
 
-def _move(state: Operation, event_type: str, survivor_ids: Iterable[UUID]) -> Operation:
+def _move(state: Operation, event_type: str, survivor_ids: Iterable[UUID]) -> Changes:
     status = SURVIVOR_MOVES[event_type].to
-    moved = _update(state, survivor_ids, status=status)
-    return _advance(moved, Stage(status))
+    return {**_update(state, survivor_ids, status=status), **_advance(state, Stage(status))}
 
 
 def _update(
@@ -180,7 +182,7 @@ def _update(
     *,
     status: SurvivorStatus | None = None,
     personal_erased: bool | None = None,
-) -> Operation:
+) -> Changes:
     survivors = dict(state.survivors)
     for survivor_id in survivor_ids:
         record = survivors.get(survivor_id)
@@ -191,11 +193,11 @@ def _update(
             status=record.status if status is None else status,
             personal_erased=record.personal_erased if personal_erased is None else personal_erased,
         )
-    return replace(state, survivors=MappingProxyType(survivors))
+    return {"survivors": MappingProxyType(survivors)}
 
 
-def _advance(state: Operation, reached: Stage) -> Operation:
+def _advance(state: Operation, reached: Stage) -> Changes:
     """Move the stage forward to `reached`, never back, and never out of closed."""
     if state.closed or reached.rank <= state.stage.rank:
-        return state
-    return replace(state, stage=reached)
+        return {}
+    return {"stage": reached}

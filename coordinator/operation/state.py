@@ -43,7 +43,10 @@ class Stage(StrEnum):
     @property
     def rank(self) -> int:
         """The stage's place in the order, so that stages compare by how far the work got."""
-        return list(Stage).index(self)
+        return _STAGE_RANKS[self]
+
+
+_STAGE_RANKS = {stage: rank for rank, stage in enumerate(Stage)}
 
 
 class SurvivorStatus(StrEnum):
