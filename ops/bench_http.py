@@ -1,7 +1,8 @@
 """Appends per second through the whole HTTP path, beside the store's and raw asyncpg inserts.
 
 Usage: .venv/bin/python ops/bench_http.py [--database-url URL] [--seconds 10] [--concurrency 32]
-                                          [--rounds 3] [--history 0] [--profile PATH]
+                                          [--rounds 3] [--history 0] [--profile PATH] [--personal]
+Set COORDINATOR_WORKERS=N to measure the service with N worker processes.
 Without a URL it uses COORDINATOR_DATABASE_URL, else an embedded PostgreSQL in a temporary folder.
 The run creates a scratch database on that server and drops it at the end, so that the service's
 background work (projections, the Merkle log) covers this run's events only and its checkpoints
@@ -30,6 +31,12 @@ in the HTTP window: the service process (% of one core, and CPU time per append)
 backends serving the scratch database (CPU time per append; only for a server on this host), this
 client process (CPU time per append), and the whole host (% of all cores). The service is stopped
 with SIGTERM.
+
+`--personal` makes every HTTP append name a witness (name and contact) and measures HTTP twice
+per round: the witness's details under `details`, kept in the clear, then the same bytes under
+`personal`, which the service seals (the subject's data key, AES-256-GCM, the sealed form
+stored). A second table gives both rates, the share of throughput encryption costs, and the
+service's CPU per append in each.
 
 `--history N` appends N events to every operation before it is measured: each append reads and
 folds the whole stream first, so this shows what longer streams cost. `--profile PATH` samples
@@ -421,7 +428,7 @@ class HttpAppends:
     """A field team's client: `concurrency` keep-alive connections, one token."""
 
     client: LeanClient
-    personal: bool = False
+    witness: str | None = None  # None: a plain note; else the key the witness's details go under
     operations: list[str] = field(default_factory=list)
     versions: list[int] = field(default_factory=list)
     latencies: list[float] = field(default_factory=list)
@@ -456,7 +463,7 @@ class HttpAppends:
 
     async def append(self, n: int) -> None:
         """Worker `n` appends one StatusNoted to its operation at the version it last saw."""
-        note = _with_personal_data() if self.personal else _status_noted()
+        note = _status_noted() if self.witness is None else _with_witness(self.witness)
         body = {"expected_version": self.versions[n], "events": [note]}
         started = time.perf_counter()
         answer = await self.post(n, f"/v1/operations/{self.operations[n]}/events", body)
@@ -468,11 +475,12 @@ def _status_noted() -> dict[str, Any]:
     return {"type": "StatusNoted", "data": DATA}
 
 
-def _with_personal_data() -> dict[str, Any]:
-    """A note naming a witness: its `personal` object is sealed (a data key fetched, AES-GCM)."""
+def _with_witness(key: str) -> dict[str, Any]:
+    """A note naming a witness, the name and contact under `key`: under `personal` the service
+    seals them (a data key, AES-256-GCM); under `details` it keeps the same bytes in the clear."""
     witness = {
         "relationship": "neighbour",
-        "personal": {"name": "Witness Name", "family_contact": "+84 000 000 000"},
+        key: {"name": "Witness Name", "family_contact": "+84 000 000 000"},
     }
     return {"type": "StatusNoted", "data": {**DATA, "witness": witness}}
 
@@ -634,6 +642,34 @@ class CatchUp:
         return f"{self.events:,} events in {self.seconds:.0f} s"
 
 
+@dataclass(frozen=True)
+class Sealing:
+    """HTTP appends naming a witness: details in the clear, then sealed as personal data."""
+
+    clear: float
+    sealed: float
+    clear_cpu: CpuWindow
+    sealed_cpu: CpuWindow
+
+    def values(self) -> tuple[float | None, ...]:
+        """The cells of the sealing table."""
+        clear, sealed = self.clear_cpu.service, self.sealed_cpu.service
+        return (
+            self.clear,
+            self.sealed,
+            1 - self.sealed / self.clear,
+            None if clear is None else clear / self.clear * 1e6,
+            None if sealed is None else sealed / self.sealed * 1e6,
+        )
+
+
+SEALING_HEADER = (
+    f"{'round':>6} {'clear/s':>8} {'sealed/s':>9} {'throughput lost':>16}"
+    f" {'clear svc µs/append':>20} {'sealed svc µs/append':>21}"
+)
+SEALING_FORMATS = (">8,.0f", ">9,.0f", ">16.1%", ">20,.0f", ">21,.0f")
+
+
 @dataclass
 class Round:
     """One round's figures."""
@@ -646,6 +682,7 @@ class Round:
     stream_length: float
     cpu: CpuWindow
     catch_up: CatchUp
+    sealed: Sealing | None = None
 
     def values(self) -> tuple[float | None, ...]:
         """The round's cells, in the table's order."""
@@ -678,18 +715,18 @@ FORMATS = (
 )
 
 
-def row(label: str, values: tuple[float | None, ...]) -> str:
-    """One line of the table."""
+def row(label: str, values: tuple[float | None, ...], formats: tuple[str, ...] = FORMATS) -> str:
+    """One line of a table."""
     cells = [
         format(value, spec) if value is not None else format("-", spec.split(",")[0].split(".")[0])
-        for value, spec in zip(values, FORMATS, strict=True)
+        for value, spec in zip(values, formats, strict=True)
     ]
     return f"{label:>6} " + " ".join(cells)
 
 
-def medians(rounds: list[Round]) -> tuple[float | None, ...]:
-    """Each column's median over the rounds."""
-    columns = zip(*(r.values() for r in rounds), strict=True)
+def medians(rows: list[tuple[float | None, ...]]) -> tuple[float | None, ...]:
+    """Each column's median over the rows."""
+    columns = zip(*rows, strict=True)
     return tuple(
         statistics.median(present) if (present := [v for v in column if v is not None]) else None
         for column in columns
@@ -736,7 +773,24 @@ class Bench:
                 http = await rate(concurrency, seconds, self.http.append)
         p50, p99 = _percentiles(self.http.latencies)
         length = statistics.mean(self.http.versions)
-        return Round(raw, store, http, p50, p99, length, cpu, catch_up)
+        figures = Round(raw, store, http, p50, p99, length, cpu, catch_up)
+        if self.http.witness is not None:
+            figures.sealed = await self.sealed(http, cpu)
+        return figures
+
+    async def sealed(self, clear: float, clear_cpu: CpuWindow) -> Sealing:
+        """The same appends again, the witness's details now sealed as personal data."""
+        concurrency, seconds = self.arguments.concurrency, self.arguments.seconds
+        self.http.witness = "personal"
+        try:
+            await self.http.open(concurrency, self.arguments.history)
+            await self.service.quiet()
+            cpu = CpuWindow(self.service.pid, self.database)
+            with cpu.open():
+                sealed = await rate(concurrency, seconds, self.http.append)
+        finally:
+            self.http.witness = "details"
+        return Sealing(clear, sealed, clear_cpu, cpu)
 
 
 async def measure(url: str, arguments: argparse.Namespace, folder: Path) -> None:
@@ -760,7 +814,7 @@ async def measure(url: str, arguments: argparse.Namespace, folder: Path) -> None
             client = LeanClient(service.base, concurrency, {"Authorization": f"Bearer {token}"})
             await client.open()
             profiler = Profiler(service.pid, folder) if arguments.profile else None
-            http = HttpAppends(client, personal=arguments.personal)
+            http = HttpAppends(client, witness="details" if arguments.personal else None)
             bench = Bench(
                 arguments,
                 service,
@@ -785,9 +839,17 @@ async def measure(url: str, arguments: argparse.Namespace, folder: Path) -> None
                 rounds.append(await bench.round())
                 print(row(str(number), rounds[-1].values()), flush=True)
             if len(rounds) > 1:
-                print(row("median", medians(rounds)))
+                print(row("median", medians([r.values() for r in rounds])))
             catch_ups = ", ".join(str(r.catch_up) for r in rounds)
             print(f"the service's background work took in the store's appends: {catch_ups}")
+            sealings = [r.sealed.values() for r in rounds if r.sealed is not None]
+            if sealings:
+                print("\nHTTP appends naming a witness, its details in the clear, then sealed:")
+                print(SEALING_HEADER)
+                for number, sealing in enumerate(sealings, start=1):
+                    print(row(str(number), sealing, SEALING_FORMATS))
+                if len(sealings) > 1:
+                    print(row("median", medians(sealings), SEALING_FORMATS))
             await client.close()
     finally:
         await raw_pool.close()
@@ -834,7 +896,8 @@ def main() -> None:
     parser.add_argument(
         "--personal",
         action="store_true",
-        help="each HTTP append carries personal data, sealed by the service (its cost)",
+        help="each HTTP append names a witness; HTTP is measured with the witness's details in "
+        "the clear and again sealed as personal data (the cost of encryption)",
     )
     asyncio.run(run(parser.parse_args()))
 
