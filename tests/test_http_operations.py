@@ -14,6 +14,7 @@ from coordinator.actors import Role
 from coordinator.app import create_app
 from coordinator.auth import create_token
 from coordinator.http.access import AUTHENTICATOR
+from coordinator.http.bodies import AppendAnswer
 from coordinator.settings import Settings
 from tests.api import Caller, Client, a_case_report, a_survivor, event, to_approval
 
@@ -77,6 +78,27 @@ async def test_a_client_chosen_operation_id_is_kept_and_a_resend_answers_the_sam
             "version": 1,
         }
     )
+
+
+async def test_an_append_answers_the_documented_shape(field: Caller) -> None:
+    operation = await field.open()
+    ids = [str(uuid.uuid4()), str(uuid.uuid4())]
+    body = {
+        "expected_version": 1,
+        "events": [
+            {**event("StatusNoted", note="left for the border"), "event_id": ids[0]},
+            {**event("StatusNoted", note="reached the border"), "event_id": ids[1]},
+        ],
+    }
+    response = await field.post(f"/v1/operations/{operation}/events", body)
+    assert response.status == 201
+    answer = await response.json()
+    assert AppendAnswer.model_validate(answer).model_dump(mode="json") == answer
+    assert answer == {
+        "operation_id": operation,
+        "version": 3,
+        "events": [{"event_id": ids[0], "version": 2}, {"event_id": ids[1], "version": 3}],
+    }
 
 
 async def test_a_batch_is_appended_atomically(field: Caller) -> None:
