@@ -9,13 +9,15 @@ may die and be restarted without anything acknowledged being lost.
 
 The supervisor forwards SIGTERM and SIGINT (each worker drains its in-flight requests), restarts
 a worker that exits on its own, and gives up, stopping the others, when workers keep dying right
-after they start (a port in use, a database refusing them). Request and append counters of all
-workers are summed at `/metrics` through prometheus-client's multiprocess mode.
+after they start (a port in use, a database refusing them). On Linux a worker is stopped (SIGTERM)
+when the supervisor dies, even by SIGKILL, so that no orphan keeps serving. Request and append
+counters of all workers are summed at `/metrics` through prometheus-client's multiprocess mode.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import os
 import shutil
 import signal
@@ -42,6 +44,13 @@ EARLY_EXIT_SECONDS = 10.0
 EARLY_EXITS_BEFORE_GIVING_UP = 3
 KILL_GRACE_SECONDS = 5.0
 METRICS_DIR = "PROMETHEUS_MULTIPROC_DIR"
+_PR_SET_PDEATHSIG = 1
+
+
+def _stop_with_supervisor() -> None:
+    """In a new worker (Linux): be sent SIGTERM if the supervisor dies, killed or not."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 @dataclass
@@ -78,8 +87,12 @@ class Supervisor:
         self._early_exits = 0
 
     def _start(self, number: int) -> Worker:
+        # The supervisor starts no threads, so running code in the child before exec is safe.
+        preexec = _stop_with_supervisor if sys.platform.startswith("linux") else None
         process = subprocess.Popen(
-            [sys.executable, "-m", "coordinator", "serve"], env=self._environment
+            [sys.executable, "-m", "coordinator", "serve"],
+            env=self._environment,
+            preexec_fn=preexec,  # noqa: PLW1509
         )
         log.info("worker_started", worker=number, pid=process.pid)
         return Worker(number, process)

@@ -106,3 +106,16 @@ async def test_a_worker_that_dies_is_replaced_and_all_stop_on_sigterm(
         service.terminate()
         assert await service.wait(40) == 0
     assert not any(alive(pid) for pid in workers)
+
+
+async def test_workers_stop_when_their_supervisor_is_killed(
+    database_url: str, tmp_path: Path
+) -> None:
+    async with running_service(database_url, tmp_path, environment=WORKERS) as service:
+        await eventually(lambda: len(workers_of(service)) == 2, 30, "two workers")
+        workers = workers_of(service)
+        service.kill()
+        await service.wait(10)
+        await eventually(
+            lambda: not any(alive(pid) for pid in workers), 40, "the orphaned workers gone"
+        )
