@@ -80,12 +80,13 @@ def _keys(path: Path | None) -> Any:
 def run_offline(arguments: argparse.Namespace) -> int:
     """Verify a bundle or two checkpoints; print the finding; 0 if everything holds, else 1."""
     from events.consistency import verify_consistency_files  # noqa: PLC0415  see module doc
-    from events.verify import verify_bundle  # noqa: PLC0415  see module doc
+    from events.verify import read_bundle, verify_bundle  # noqa: PLC0415  see module doc
 
     try:
         keys = _keys(arguments.keys)
         if arguments.audit_command == "verify":
-            report = verify_bundle(_load(arguments.file), trusted_keys=keys)
+            bundle = read_bundle(arguments.file.read_text(encoding="utf-8"))
+            report = verify_bundle(bundle, trusted_keys=keys)
             sys.stdout.write(report.summary() + "\n")
             return 0 if report.ok else 1
         proof = _load(arguments.proof) if arguments.proof else None

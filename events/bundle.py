@@ -27,6 +27,7 @@ from uuid import UUID
 
 from events.checkpoints import PublicKeyRecord, SignedCheckpoint
 from events.consistency import CONSISTENCY_FORMAT
+from events.findings import collector_paused
 from events.integrity import timestamp
 from events.merkle import MerkleTree, leaf_hash
 from events.stream_head import SignedStreamHead
@@ -60,23 +61,21 @@ def build_bundle(
     size = checkpoint.tree_size
     if tree.root(size).hex() != checkpoint.root_hash:
         raise BundleError(f"the tree's root at size {size} is not the checkpoint's root")
-    events = []
-    for stored in sorted(events_as_stored, key=lambda event: int(event["version"])):
-        event = _as_hashed(stored)
-        index = int(event["leaf_index"])
-        if not 0 <= index < size:
-            raise BundleError(f"event {event['event_id']} is not in the log at size {size}")
-        if check_leaves and tree.leaf_hash_at(index) != leaf_hash(bytes.fromhex(event["hash"])):
-            raise BundleError(f"leaf {index} of the log is not event {event['event_id']}")
-        events.append(event)
-    # All proofs in one pass; the operation's proofs share most nodes, so each is written once.
-    texts: dict[bytes, str] = {}
-    for event, proof in zip(
-        events, tree.inclusion_proofs((event["leaf_index"] for event in events), size), strict=True
-    ):
-        event["inclusion_proof"] = [
-            texts.get(node) or texts.setdefault(node, node.hex()) for node in proof
-        ]
+    with collector_paused():
+        events = [_as_hashed(stored) for stored in sorted(events_as_stored, key=_version)]
+        for event in events:
+            index = event["leaf_index"]
+            if not 0 <= index < size:
+                raise BundleError(f"event {event['event_id']} is not in the log at size {size}")
+            if check_leaves and tree.leaf_hash_at(index) != leaf_hash(bytes.fromhex(event["hash"])):
+                raise BundleError(f"leaf {index} of the log is not event {event['event_id']}")
+        # All proofs in one pass; an operation's proofs share most nodes: each is written once.
+        proofs = tree.inclusion_proofs([event["leaf_index"] for event in events], size)
+        texts: dict[bytes, str] = {}
+        for event, proof in zip(events, proofs, strict=True):
+            event["inclusion_proof"] = [
+                texts.get(node) or texts.setdefault(node, node.hex()) for node in proof
+            ]
     head = stream_head.head
     if not events or (head.operation_id, head.version, head.head_hash, head.tree_size) != (
         str(operation_id),
@@ -161,8 +160,12 @@ def _as_hashed(stored: Mapping[str, Any]) -> dict[str, Any]:
         "recorded_at": _time(stored["recorded_at"]),
         "prev_hash": _hex(stored["prev_hash"]),
         "hash": _hex(stored["hash"]),
-        "leaf_index": stored["leaf_index"],
+        "leaf_index": int(stored["leaf_index"]),
     }
+
+
+def _version(stored: Mapping[str, Any]) -> int:
+    return int(stored["version"])
 
 
 def _id(value: UUID | str) -> str:

@@ -1,5 +1,5 @@
-"""The offline verifier of prosecution bundles (invariant 6); events/consistency.py checks two
-checkpoints against each other.
+"""The offline verifier of prosecution bundles (invariant 6): each event (events/event_checks.py),
+then the signatures and the stream head; events/consistency.py checks two checkpoints.
 
 It imports only the standard library, `cryptography` and the integrity modules, so the legal
 team can run it on any machine, years later, with no database and no network. It stops at the
@@ -8,49 +8,34 @@ first failure and names the event and the rule it breaks.
 
 from __future__ import annotations
 
-import contextlib
-import gc
-import re
-from collections import Counter
-from collections.abc import Iterator, Mapping
+import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from datetime import datetime
 from typing import Any
 
-from events.canonical import NotCanonicalisable
 from events.checkpoints import CheckpointRejected, PublicKeyRecord, SignedCheckpoint
-from events.findings import Failure, Reason, Stop, check_signature, decode_hashes, read_checkpoint
-from events.integrity import GENESIS, body_hash_of_text, link_hash
-from events.merkle_proofs import InclusionChecker, hash_from_hex
+from events.event_checks import check_events
+from events.findings import (
+    Failure,
+    Reason,
+    Stop,
+    check_signature,
+    collector_paused,
+    read_checkpoint,
+)
 from events.stream_head import SignedStreamHead, StreamHead, verify_stream_head
 
-__all__ = ["BUNDLE_FORMAT", "Failure", "Reason", "VerificationReport", "verify_bundle"]
+__all__ = [
+    "BUNDLE_FORMAT",
+    "Failure",
+    "Reason",
+    "VerificationReport",
+    "read_bundle",
+    "verify_bundle",
+]
 
 # Version 2 adds the signed stream head and the corrections index.
 BUNDLE_FORMAT = "homeward-bundle/2"
-
-# Each event's fields and their JSON types; `position` is informative and not hashed.
-_EVENT_FIELDS: tuple[tuple[str, type], ...] = (
-    ("event_id", str),
-    ("stream_id", str),
-    ("version", int),
-    ("type", str),
-    ("schema_version", int),
-    ("data", dict),
-    ("metadata", dict),
-    ("occurred_at", str),
-    ("recorded_at", str),
-    ("prev_hash", str),
-    ("hash", str),
-    ("leaf_index", int),
-    ("inclusion_proof", list),
-)
-# The one text form of a time inside a hash (events.integrity.timestamp), matched without
-# formatting each time again: every field has a fixed width, so a parse that succeeds on text
-# of this shape formats back to the same text.
-_HASHED_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", re.ASCII)
-# The one text form of an id inside a hash, str(UUID): what UUID(text) reads and writes back.
-_HASHED_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +79,13 @@ class VerificationReport:
         return f"NOT verified, {failure.reason}{where}{version}: {failure.sentence}."
 
 
+def read_bundle(text: str | bytes) -> Any:
+    """Parse a bundle file's JSON (raises ValueError if it is not JSON); check it with
+    verify_bundle."""
+    with collector_paused():
+        return json.loads(text)
+
+
 def verify_bundle(
     bundle: Any, *, trusted_keys: Mapping[str, PublicKeyRecord] | None = None
 ) -> VerificationReport:
@@ -113,10 +105,10 @@ def verify_bundle(
     signed: SignedCheckpoint | None = None
     head: StreamHead | None = None
     failure: Failure | None = None
-    with _cyclic_collector_paused():
+    with collector_paused():
         try:
             signed = _read_head(bundle)
-            for _ in _check_events(bundle["events"], bundle["operation_id"], signed):
+            for _ in check_events(bundle["events"], bundle["operation_id"], signed):
                 verified += 1
             _check_corrections(bundle)
             keys = bundle["public_keys"] if trusted_keys is None else trusted_keys
@@ -139,19 +131,6 @@ def verify_bundle(
     )
 
 
-@contextlib.contextmanager
-def _cyclic_collector_paused() -> Iterator[None]:
-    """Pause the cycle collector: checking makes no cycles, and its full passes over a large
-    bundle's objects cost a third of the checking time. Reference counting still frees all."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def _read_head(bundle: Any) -> SignedCheckpoint:
     if not isinstance(bundle, dict) or bundle.get("format") != BUNDLE_FORMAT:
         raise Stop(Reason.MALFORMED, f"the file is not a {BUNDLE_FORMAT} bundle")
@@ -164,103 +143,6 @@ def _read_head(bundle: Any) -> SignedCheckpoint:
     if not isinstance(bundle.get("public_keys"), dict):
         raise Stop(Reason.MALFORMED, "the bundle lacks its public keys")
     return read_checkpoint(bundle.get("checkpoint"))
-
-
-def _check_events(events: list[Any], operation_id: str, signed: SignedCheckpoint) -> Any:
-    """Yield once per event that passes every check; raise Stop at the first that does not."""
-    root = bytes.fromhex(signed.checkpoint.root_hash)
-    proofs = InclusionChecker(signed.checkpoint.tree_size, root)
-    # How often each version is still to come, to tell an event out of place from a gap.
-    versions = (event.get("version") for event in events if type(event) is dict)
-    ahead = Counter(version for version in versions if type(version) is int)
-    previous_hash, expected = GENESIS, 1
-    seen_ids: set[str] = set()
-    for event in events:
-        _check_shape(event)
-        version, event_id = event["version"], event["event_id"]
-        ahead[version] -= 1
-        if event["stream_id"] != operation_id:
-            raise Stop(Reason.WRONG_OPERATION, f"it belongs to {event['stream_id']}", event)
-        if version < expected:
-            what = "this event appears twice" if event_id in seen_ids else "a second event"
-            raise Stop(Reason.REORDERED_OR_DUPLICATE, f"{what} claims version {version}", event)
-        if version > expected and ahead[expected] > 0:
-            sentence = f"version {version} comes before version {expected}"
-            raise Stop(Reason.REORDERED_OR_DUPLICATE, sentence, event)
-        if version > expected:
-            gap = f"{expected}" if version == expected + 1 else f"{expected} to {version - 1}"
-            raise Stop(Reason.MISSING_EVENT, f"version {gap} is missing before it", event)
-        stored, prev = _hash(event, "hash"), _hash(event, "prev_hash")
-        if link_hash(_body_hash(event), prev, version) != stored:
-            raise Stop(Reason.HASH_MISMATCH, "its recorded fields do not hash to its hash", event)
-        if prev != previous_hash:
-            sentence = (
-                "its prev_hash is not the previous event's hash"
-                if version > 1
-                else "the first event's prev_hash is not 32 zero bytes"
-            )
-            raise Stop(Reason.BROKEN_CHAIN, sentence, event)
-        if not proofs.check_hex(stored, event["leaf_index"], event["inclusion_proof"]):
-            # A node that is not a hash is named as such, before the proof as a whole.
-            decode_hashes(event["inclusion_proof"], event, "inclusion_proof")
-            sentence = (
-                f"its inclusion proof from leaf {event['leaf_index']} does not lead to the "
-                f"checkpoint's root at {signed.checkpoint.tree_size} events"
-            )
-            raise Stop(Reason.BAD_PROOF, sentence, event)
-        seen_ids.add(event_id)
-        previous_hash, expected = stored, version + 1
-        yield event
-
-
-def _check_shape(event: Any) -> None:
-    if not isinstance(event, dict):
-        raise Stop(Reason.MALFORMED, "an event is not a JSON object")
-    for name, kind in _EVENT_FIELDS:
-        # Exact types, as JSON parsing gives them: a bool is not a version number.
-        if type(event.get(name)) is not kind:
-            raise Stop(Reason.MALFORMED, f"its {name} is missing or not {kind.__name__}", event)
-
-
-def _body_hash(event: dict[str, Any]) -> bytes:
-    """The body hash, computed as the server computes it, over text that must be the hashed text.
-
-    The hash covers the canonical text of ids and times; text written otherwise (even the same
-    instant in another zone) is not what was recorded, so it counts as a hash mismatch.
-    """
-    try:
-        event_id, stream_id = event["event_id"], event["stream_id"]
-        times = (event["occurred_at"], event["recorded_at"])
-        if not (_HASHED_UUID.fullmatch(event_id) and _HASHED_UUID.fullmatch(stream_id)) or not (
-            _HASHED_TIME.fullmatch(times[0]) and _HASHED_TIME.fullmatch(times[1])
-        ):
-            raise ValueError("not the hashed text")  # noqa: TRY301 -- same outcome as a bad parse
-        # The shape fits; the date must also be one (no 31 February).
-        datetime.fromisoformat(times[0])
-        datetime.fromisoformat(times[1])
-        return body_hash_of_text(
-            event_id=event_id,
-            stream_id=stream_id,
-            event_type=event["type"],
-            schema_version=event["schema_version"],
-            data=event["data"],
-            metadata=event["metadata"],
-            occurred_at=times[0],
-            recorded_at=times[1],
-        )
-    except (ValueError, NotCanonicalisable):
-        sentence = "its ids or times are not written as they were hashed"
-        raise Stop(Reason.HASH_MISMATCH, sentence, event) from None
-    except RecursionError:
-        # A crafted file can nest data deeper than any event the server accepts.
-        raise Stop(Reason.MALFORMED, "its data is nested too deeply", event) from None
-
-
-def _hash(event: dict[str, Any], name: str) -> bytes:
-    value = hash_from_hex(event[name])
-    if value is None:
-        raise Stop(Reason.MALFORMED, f"its {name} is not hex SHA-256", event)
-    return value
 
 
 def corrections_of(events: list[dict[str, Any]]) -> dict[str, list[str]]:

@@ -10,7 +10,7 @@ either way it works in a database of its own, created and dropped here.
 2. Times reloading that log from storage, as a service does at start-up.
 3. Appends one operation of `--operation` events and lets the integrator cover it, then times
    the export (read, checkpoint, stream head, build, self-verify, JSON text) and the offline
-   verification of that text (parse and verify_bundle), as `coordinator audit verify` does.
+   verification of that text (read_bundle and verify_bundle), as `coordinator audit verify` does.
    Goal: export + verify < 2 s.
 """
 
@@ -38,7 +38,7 @@ from events.merkle_log import MerkleLog
 from events.migrate import migrate
 from events.signal import LogSignal
 from events.store import EventStore, create_pool
-from events.verify import verify_bundle
+from events.verify import read_bundle, verify_bundle
 
 METADATA = {"recorded_by": "field-team-lao-cai", "role": "field", "request_id": "bench"}
 
@@ -128,7 +128,7 @@ async def measure(url: str, events: int, operation_events: int, keys: Path) -> N
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         started, started_cpu = time.perf_counter(), time.process_time()
-        report = verify_bundle(json.loads(text), trusted_keys=keyring.public_keys())
+        report = verify_bundle(read_bundle(text), trusted_keys=keyring.public_keys())
         verified = time.perf_counter() - started
         verified_cpu = time.process_time() - started_cpu
         if not report.ok:

@@ -1,0 +1,143 @@
+"""Checking a bundle's events one by one: shape, hash, chain, sequence and inclusion proof.
+
+events/verify.py runs these checks over a bundle, then its signatures and stream head. Standard
+library and the integrity modules only, like the verifier.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from datetime import datetime
+from typing import Any
+
+from events.canonical import NotCanonicalisable
+from events.checkpoints import SignedCheckpoint
+from events.findings import Reason, Stop, decode_hashes
+from events.integrity import GENESIS, body_hash_of_text, link_hash
+from events.merkle_proofs import InclusionChecker, hash_from_hex
+
+# Each event's fields and their JSON types; `position` is informative and not hashed.
+_EVENT_FIELDS: tuple[tuple[str, type], ...] = (
+    ("event_id", str),
+    ("stream_id", str),
+    ("version", int),
+    ("type", str),
+    ("schema_version", int),
+    ("data", dict),
+    ("metadata", dict),
+    ("occurred_at", str),
+    ("recorded_at", str),
+    ("prev_hash", str),
+    ("hash", str),
+    ("leaf_index", int),
+    ("inclusion_proof", list),
+)
+# The one text form of a time inside a hash (events.integrity.timestamp): every field has a
+# fixed width, so text of this shape that parses as a time is the text that time is hashed as,
+# and is hashed as it stands.
+_HASHED_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", re.ASCII)
+# The one text form of an id inside a hash, str(UUID): what UUID(text) reads and writes back.
+_HASHED_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def check_events(events: list[Any], operation_id: str, signed: SignedCheckpoint) -> Any:
+    """Yield once per event that passes every check; raise Stop at the first that does not.
+
+    Per event, in bundle order: shape, operation, version sequence (missing, out of order,
+    duplicate), hash (body and link recomputed), chain (prev_hash), inclusion proof. Checking
+    each event fully before the next names an inserted event itself, not its innocent successor.
+    """
+    root = bytes.fromhex(signed.checkpoint.root_hash)
+    proofs = InclusionChecker(signed.checkpoint.tree_size, root)
+    # How often each version is still to come, to tell an event out of place from a gap.
+    versions = (event.get("version") for event in events if type(event) is dict)
+    ahead = Counter(version for version in versions if type(version) is int)
+    previous_hash, expected = GENESIS, 1
+    seen_ids: set[str] = set()
+    for event in events:
+        _check_shape(event)
+        version, event_id = event["version"], event["event_id"]
+        ahead[version] -= 1
+        if event["stream_id"] != operation_id:
+            raise Stop(Reason.WRONG_OPERATION, f"it belongs to {event['stream_id']}", event)
+        if version < expected:
+            what = "this event appears twice" if event_id in seen_ids else "a second event"
+            raise Stop(Reason.REORDERED_OR_DUPLICATE, f"{what} claims version {version}", event)
+        if version > expected and ahead[expected] > 0:
+            sentence = f"version {version} comes before version {expected}"
+            raise Stop(Reason.REORDERED_OR_DUPLICATE, sentence, event)
+        if version > expected:
+            gap = f"{expected}" if version == expected + 1 else f"{expected} to {version - 1}"
+            raise Stop(Reason.MISSING_EVENT, f"version {gap} is missing before it", event)
+        stored, prev = _hash(event, "hash"), _hash(event, "prev_hash")
+        if link_hash(_body_hash(event), prev, version) != stored:
+            raise Stop(Reason.HASH_MISMATCH, "its recorded fields do not hash to its hash", event)
+        if prev != previous_hash:
+            sentence = (
+                "its prev_hash is not the previous event's hash"
+                if version > 1
+                else "the first event's prev_hash is not 32 zero bytes"
+            )
+            raise Stop(Reason.BROKEN_CHAIN, sentence, event)
+        if not proofs.check_hex(stored, event["leaf_index"], event["inclusion_proof"]):
+            # A node that is not a hash is named as such, before the proof as a whole.
+            decode_hashes(event["inclusion_proof"], event, "inclusion_proof")
+            sentence = (
+                f"its inclusion proof from leaf {event['leaf_index']} does not lead to the "
+                f"checkpoint's root at {signed.checkpoint.tree_size} events"
+            )
+            raise Stop(Reason.BAD_PROOF, sentence, event)
+        seen_ids.add(event_id)
+        previous_hash, expected = stored, version + 1
+        yield event
+
+
+def _check_shape(event: Any) -> None:
+    if not isinstance(event, dict):
+        raise Stop(Reason.MALFORMED, "an event is not a JSON object")
+    for name, kind in _EVENT_FIELDS:
+        # Exact types, as JSON parsing gives them: a bool is not a version number.
+        if type(event.get(name)) is not kind:
+            raise Stop(Reason.MALFORMED, f"its {name} is missing or not {kind.__name__}", event)
+
+
+def _body_hash(event: dict[str, Any]) -> bytes:
+    """The body hash, computed as the server computes it, over text that must be the hashed text.
+
+    The hash covers the canonical text of ids and times; text written otherwise (even the same
+    instant in another zone) is not what was recorded, so it counts as a hash mismatch.
+    """
+    try:
+        event_id, stream_id = event["event_id"], event["stream_id"]
+        times = (event["occurred_at"], event["recorded_at"])
+        if not (_HASHED_UUID.fullmatch(event_id) and _HASHED_UUID.fullmatch(stream_id)) or not (
+            _HASHED_TIME.fullmatch(times[0]) and _HASHED_TIME.fullmatch(times[1])
+        ):
+            raise ValueError("not the hashed text")  # noqa: TRY301 -- same outcome as a bad parse
+        # The shape fits; the date must also be one (no 31 February).
+        datetime.fromisoformat(times[0])
+        datetime.fromisoformat(times[1])
+        return body_hash_of_text(
+            event_id=event_id,
+            stream_id=stream_id,
+            event_type=event["type"],
+            schema_version=event["schema_version"],
+            data=event["data"],
+            metadata=event["metadata"],
+            occurred_at=times[0],
+            recorded_at=times[1],
+        )
+    except (ValueError, NotCanonicalisable):
+        sentence = "its ids or times are not written as they were hashed"
+        raise Stop(Reason.HASH_MISMATCH, sentence, event) from None
+    except RecursionError:
+        # A crafted file can nest data deeper than any event the server accepts.
+        raise Stop(Reason.MALFORMED, "its data is nested too deeply", event) from None
+
+
+def _hash(event: dict[str, Any], name: str) -> bytes:
+    value = hash_from_hex(event[name])
+    if value is None:
+        raise Stop(Reason.MALFORMED, f"its {name} is not hex SHA-256", event)
+    return value
