@@ -7,13 +7,31 @@ a live runner would: same rows, same checkpoint.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import gc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import asyncpg
 
 from events.envelope import START
 from events.store import EventStore, init_connection
 from projections.runner import Projection, apply_batch, lock_key
+
+
+@contextmanager
+def _cyclic_collection_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector for a rebuild (reference counting frees as usual).
+
+    A rebuild allocates millions of short-lived objects (rows, payloads, states) that are not in
+    cycles; the collector's passes over them took a third of a rebuild's time.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 class ProjectionBusy(RuntimeError):
@@ -41,19 +59,22 @@ async def rebuild(
             )
         total = int(await connection.fetchval("SELECT count(*) FROM events"))
         applied = 0
-        async with connection.transaction():
-            await projection.reset(connection)
-            await connection.execute(
-                "DELETE FROM projection_checkpoints WHERE name = $1", projection.name
-            )
-            # Reading the next page (on the store's pool) overlaps applying this one.
-            reading = asyncio.create_task(store.read_all(START, limit=batch_size))
-            while batch := await reading:
-                reading = asyncio.create_task(store.read_all(batch[-1].cursor, limit=batch_size))
-                await apply_batch(connection, projection, batch)
-                applied += len(batch)
-                if progress is not None:
-                    progress(applied, total)
+        with _cyclic_collection_paused():
+            async with connection.transaction():
+                await projection.reset(connection)
+                await connection.execute(
+                    "DELETE FROM projection_checkpoints WHERE name = $1", projection.name
+                )
+                # Reading the next page (on the store's pool) overlaps applying this one.
+                reading = asyncio.create_task(store.read_all(START, limit=batch_size))
+                while batch := await reading:
+                    reading = asyncio.create_task(
+                        store.read_all(batch[-1].cursor, limit=batch_size)
+                    )
+                    await apply_batch(connection, projection, batch)
+                    applied += len(batch)
+                    if progress is not None:
+                        progress(applied, total)
         return applied
     finally:
         await connection.close()
