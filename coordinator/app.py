@@ -58,7 +58,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     app[STORE] = MeteredEventStore(pool, app[METRICS], on_append=signal.appended)
     app[AUTHENTICATOR] = Authenticator(pool)
     app[PRIVACY] = Privacy(pool, load_keks(key_dir(settings)))
-    app[OPERATIONS] = OperationCache()
+    app[OPERATIONS] = OperationCache(int(settings.operation_cache_mb * 1024 * 1024))
     yield
     await signal.stop()
     await pool.close()

@@ -17,7 +17,7 @@ import structlog
 from aiohttp import web
 
 from coordinator.folding import OperationFolder
-from coordinator.keys import DATABASE_URL, SIGNAL, STORE
+from coordinator.keys import DATABASE_URL, SETTINGS, SIGNAL, STORE
 from events.store import EventStore
 from projections.board import BOARD_CHANNEL, BoardProjection
 from projections.impact import ImpactProjection
@@ -30,13 +30,19 @@ log = structlog.get_logger(__name__)
 PROJECTION_NAMES = ("board", "impact", "operation_status")
 
 
-def build_projections(store: EventStore, *, live: bool = True) -> list[Projection]:
-    """Every projection of the service, by name order (`live=False` for rebuilds)."""
+def build_projections(
+    store: EventStore, *, live: bool = True, cache_size: int = 5_000
+) -> list[Projection]:
+    """Every projection of the service, by name order (`live=False` for rebuilds).
+
+    `cache_size` is how many operation states each folding projection keeps (setting
+    `projection_cache_operations`).
+    """
     folder = OperationFolder()
     return [
-        BoardProjection(folder, store, announce=live),
+        BoardProjection(folder, store, announce=live, cache_size=cache_size),
         ImpactProjection(),
-        OperationStatusProjection(folder, store),
+        OperationStatusProjection(folder, store, cache_size=cache_size),
     ]
 
 
@@ -121,7 +127,9 @@ async def run_projections(app: web.Application) -> AsyncIterator[None]:
     store = app[STORE]
     runners = [
         ProjectionRunner(projection, store, app[SIGNAL], app[DATABASE_URL])
-        for projection in build_projections(store)
+        for projection in build_projections(
+            store, cache_size=app[SETTINGS].projection_cache_operations
+        )
     ]
     feed = BoardFeed()
     feed.start(app[DATABASE_URL])

@@ -57,6 +57,17 @@ class Settings(BaseSettings):
     )
     log_format: str = Field(default="auto", pattern="^(auto|json|console)$")
     log_level: str = Field(default="info", pattern="^(debug|info|warning|error)$")
+    # Memory (ops/load_test.py measures it): what each replica keeps of recent operations.
+    operation_cache_mb: float = Field(
+        default=16.0,
+        ge=0,
+        description="Memory for the states appends decide on (about 2 KB a 40-event operation).",
+    )
+    projection_cache_operations: int = Field(
+        default=5_000,
+        ge=1,
+        description="Operation states each folding projection (board, status) keeps.",
+    )
     # The audit trail (events/integrator.py): where the signing keys live, how often to sign.
     signing_key_dir: Path | None = Field(
         default=None, description="Checkpoint signing keys (never in the database); data_dir/keys."

@@ -104,8 +104,10 @@ class BoardProjection:
 
     name = "board"
 
-    def __init__(self, folder: Folder, store: EventStore, *, announce: bool = True) -> None:
-        self._cache = FoldingCache(folder, store)
+    def __init__(
+        self, folder: Folder, store: EventStore, *, announce: bool = True, cache_size: int = 5_000
+    ) -> None:
+        self._cache = FoldingCache(folder, store, capacity=cache_size)
         # A rebuild announces nothing: its rows are not news, and it commits once at the end.
         self._announce = announce
 

@@ -44,8 +44,8 @@ class OperationStatusProjection:
 
     name = "operation_status"
 
-    def __init__(self, folder: Folder, store: EventStore) -> None:
-        self._cache = FoldingCache(folder, store)
+    def __init__(self, folder: Folder, store: EventStore, *, cache_size: int = 5_000) -> None:
+        self._cache = FoldingCache(folder, store, capacity=cache_size)
 
     async def apply(self, connection: Any, events: Sequence[Recorded]) -> None:
         """Fold each event; write each touched operation's latest row once per batch."""

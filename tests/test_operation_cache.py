@@ -12,6 +12,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from coordinator.actors import Role
 from coordinator.app import create_app
 from coordinator.auth import create_token
+from coordinator.keys import OPERATIONS
 from coordinator.settings import Settings
 from tests.api import Caller, Client, event, to_approval
 
@@ -67,3 +68,26 @@ async def test_a_replica_with_a_stale_state_still_applies_the_rules(
     assert stale.status == 409
     assert (await stale.json())["actual_version"] == 7
     assert (await second.get(f"/v1/operations/{operation}")).status == 200
+
+
+async def test_a_cache_too_small_for_the_working_set_still_decides_on_current_states(
+    database_url: str, pool: asyncpg.Pool
+) -> None:
+    """With room for fewer states than operations, appends evict and re-read, never stale."""
+    settings = Settings(database_url=database_url, run_projections=False, operation_cache_mb=0.002)
+    token = await create_token(pool, f"field-{uuid.uuid4().hex[:6]}", Role.FIELD)
+    async with TestClient(TestServer(create_app(settings, database_url))) as client:
+        caller = Caller(client, token)
+        operations = {await caller.open(): 1 for _ in range(3)}
+        for n in range(4):
+            for operation, version in operations.items():
+                response = await caller.post(
+                    f"/v1/operations/{operation}/events",
+                    {"expected_version": version, "events": [event("StatusNoted", note=f"{n}")]},
+                )
+                assert response.status == 201, await response.text()
+                operations[operation] = (await response.json())["version"]
+        assert set(operations.values()) == {5}
+        cache = client.app[OPERATIONS]
+        assert len(cache) < len(operations)
+        assert cache.used_bytes <= 0.002 * 1024 * 1024
