@@ -10,21 +10,24 @@ and an event row deleted after the log integrated it is named from the log's own
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from typing import Any
 from uuid import UUID
 
 from events.bundle import BundleError, build_bundle
 from events.checkpoints import SignedCheckpoint
-from events.findings import Failure, Reason
+from events.findings import Failure, Reason, collector_paused
 from events.integrator import LogIntegrator
 from events.merkle_log import LogInconsistent, latest_checkpoint
 from events.stream_head import sign_stream_head
 from events.verify import verify_bundle
 
+# data and metadata come as text, parsed together in one call (see _read_events).
 _EVENTS = """
-SELECT e.event_id, e.stream_id, e.version, e.position, e.type, e.schema_version, e.data,
-       e.metadata, e.occurred_at, e.recorded_at, e.prev_hash, e.hash, l.leaf_index
+SELECT e.event_id, e.stream_id, e.version, e.position, e.type, e.schema_version,
+       e.data::text AS data, e.metadata::text AS metadata, e.occurred_at, e.recorded_at,
+       e.prev_hash, e.hash, l.leaf_index
   FROM events e LEFT JOIN merkle_leaves l ON l.position = e.position
  WHERE e.stream_id = $1
  ORDER BY e.version
@@ -61,7 +64,7 @@ async def export_bundle(
     pool: Any, integrator: LogIntegrator, operation_id: UUID, *, wait_seconds: float = 10.0
 ) -> dict[str, Any]:
     """The operation's verified bundle; raises OperationNotFound, LogBehind or RecordTampered."""
-    rows = [dict(row) for row in await pool.fetch(_EVENTS, operation_id)]
+    rows = await _read_events(pool, operation_id)
     if not rows:
         raise OperationNotFound(f"operation {operation_id} has no recorded events")
     signed = await _covering_checkpoint(pool, integrator, rows, wait_seconds)
@@ -93,6 +96,22 @@ async def export_bundle(
     if report.first_failure is not None:
         raise RecordTampered(report.first_failure)
     return bundle
+
+
+async def _read_events(pool: Any, operation_id: UUID) -> list[dict[str, Any]]:
+    """The operation's events as stored, in version order, with their leaf index if any."""
+    rows = await pool.fetch(_EVENTS, operation_id)
+    # One JSON document holding every event's data and metadata: one parse instead of two per
+    # event, which for ten thousand events costs more than the parsing itself.
+    texts = ",".join(text for row in rows for text in (row["data"], row["metadata"]))
+    events = []
+    with collector_paused():
+        documents = json.loads(f"[{texts}]")
+        for number, row in enumerate(rows):
+            event = dict(row)
+            event["data"], event["metadata"] = documents[2 * number], documents[2 * number + 1]
+            events.append(event)
+    return events
 
 
 async def _covering_checkpoint(
