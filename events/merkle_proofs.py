@@ -128,8 +128,8 @@ class InclusionChecker:
     def __init__(self, size: int, root: bytes) -> None:
         self._size = size
         self._root = root
-        # (right shifts so far, fn) -> (value, proof, index of the next proof node to use)
-        self._proven: dict[tuple[int, int], tuple[bytes, list[Any], int]] = {}
+        # (right shifts so far, fn) -> (value there, the proof's nodes from there on)
+        self._proven: dict[tuple[int, int], tuple[bytes, list[Any]]] = {}
 
     def check(self, leaf: bytes, index: int, proof: Sequence[bytes]) -> bool:
         """Whether `leaf` (an event hash) sits at `index` in the tree of this head."""
@@ -155,7 +155,7 @@ class InclusionChecker:
         for position, node in enumerate(nodes):
             key = (shift, fn)
             known = proven.get(key)
-            if known is not None and known[0] == r and known[1][known[2] :] == nodes[position:]:
+            if known is not None and known[0] == r and known[1] == nodes[position:]:
                 break
             steps.append((key, r, position))
             p = decode(node)
@@ -177,7 +177,8 @@ class InclusionChecker:
             if sn != 0 or r != self._root:
                 return False
         for key, value, position in steps:
-            proven.setdefault(key, (value, nodes, position))
+            if key not in proven:
+                proven[key] = (value, nodes[position:])
         return True
 
 
