@@ -58,6 +58,7 @@ from urllib.parse import urlsplit, urlunsplit
 import aiohttp
 import asyncpg
 import psutil
+from sse_reader import SseParser, message_batches
 
 BIN = Path(sys.executable).parent
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -475,17 +476,13 @@ class BoardClient:
                 await asyncio.sleep(1)
 
     async def _read(self, stream: aiohttp.ClientResponse) -> None:
-        buffer = b""
-        async for chunk in stream.content.iter_any():
+        parser = SseParser()
+        async for messages in message_batches(stream.content, parser):
             now = time.perf_counter()
-            buffer += chunk
-            *blocks, buffer = buffer.split(b"\n\n")
-            for block in blocks:
-                for line in block.split(b"\n"):
-                    if line.startswith(b"id: "):
-                        self.last_event_id = line[4:].decode()
-                    elif line.startswith(b"data: "):
-                        self._row(json.loads(line[6:]), now)
+            for message in messages:
+                self._row(json.loads(message.data), now)
+                if message.event_id is not None:
+                    self.last_event_id = message.event_id
 
     def _row(self, row: dict[str, Any], now: float) -> None:
         self.events += 1

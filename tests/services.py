@@ -25,6 +25,8 @@ from typing import IO, Any
 
 import aiohttp
 
+from ops.sse_reader import SseParser, message_batches
+
 BIN = Path(sys.executable).parent
 STARTUP_SECONDS = 30.0
 
@@ -290,15 +292,11 @@ class BoardFollower:
                 await asyncio.sleep(0.2)
 
     async def _read(self, stream: aiohttp.ClientResponse) -> None:
-        buffer = ""
-        async for chunk in stream.content.iter_any():
-            buffer += chunk.decode()
-            while "\n\n" in buffer:
-                block, buffer = buffer.split("\n\n", 1)
-                for line in block.splitlines():
-                    if line.startswith("id: "):
-                        self.last_event_id = line[4:]
-                    elif line.startswith("data: "):
-                        row = json.loads(line[6:])
-                        key = row["operation_id"]
-                        self.versions[key] = max(self.versions.get(key, 0), row["version"])
+        parser = SseParser()
+        async for messages in message_batches(stream.content, parser):
+            for message in messages:
+                row = json.loads(message.data)
+                key = row["operation_id"]
+                self.versions[key] = max(self.versions.get(key, 0), row["version"])
+                if message.event_id is not None:
+                    self.last_event_id = message.event_id
