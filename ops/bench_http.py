@@ -185,6 +185,12 @@ class CpuWindow:
     client: float = 0.0
     host: float | None = None
 
+    def costs(self, per_second: float) -> tuple[float | None, float, float]:
+        """CPU µs per operation at `per_second`: the database's backends, this client, the
+        service (0 while it is paused)."""
+        database = None if self.backends is None else self.backends / per_second * 1e6
+        return database, self.client / per_second * 1e6, (self.service or 0.0) / per_second * 1e6
+
     @contextmanager
     def open(self) -> Iterator[None]:
         """Measure the block: each share as a fraction of one core (the host: of all cores)."""
@@ -683,6 +689,8 @@ class Round:
     cpu: CpuWindow
     catch_up: CatchUp
     sealed: Sealing | None = None
+    # CPU µs per insert or append (database, client, service) of raw, store and HTTP.
+    costs: tuple[tuple[float | None, float, float], ...] = ()
 
     def values(self) -> tuple[float | None, ...]:
         """The round's cells, in the table's order."""
@@ -760,9 +768,13 @@ class Bench:
         concurrency, seconds = self.arguments.concurrency, self.arguments.seconds
         await self.service.quiet()
         before = self.store.appended
+        raw_cpu = CpuWindow(self.service.pid, self.database)
+        store_cpu = CpuWindow(self.service.pid, self.database)
         with self.service.paused():
-            raw = await rate(concurrency, seconds, self.raw.insert)
-            store = await rate(concurrency, seconds, self.store.append)
+            with raw_cpu.open():
+                raw = await rate(concurrency, seconds, self.raw.insert)
+            with store_cpu.open():
+                store = await rate(concurrency, seconds, self.store.append)
         # The service's projections and Merkle log now take in the store's events.
         catch_up = CatchUp(self.store.appended - before, await self.service.quiet())
         await self.http.open(concurrency, self.arguments.history)
@@ -774,6 +786,7 @@ class Bench:
         p50, p99 = _percentiles(self.http.latencies)
         length = statistics.mean(self.http.versions)
         figures = Round(raw, store, http, p50, p99, length, cpu, catch_up)
+        figures.costs = (raw_cpu.costs(raw), store_cpu.costs(store), cpu.costs(http))
         if self.http.witness is not None:
             figures.sealed = await self.sealed(http, cpu)
         return figures
@@ -791,6 +804,37 @@ class Bench:
         finally:
             self.http.witness = "details"
         return Sealing(clear, sealed, clear_cpu, cpu)
+
+
+def report(rounds: list[Round]) -> None:
+    """What follows the rounds' lines: medians, catch-up, the database's share, sealing."""
+    if len(rounds) > 1:
+        print(row("median", medians([r.values() for r in rounds])))
+    catch_ups = ", ".join(str(r.catch_up) for r in rounds)
+    print(f"the service's background work took in the store's appends: {catch_ups}")
+    print("CPU per insert or append, µs: database + client + service = all (the rates' ratios")
+    print("follow the ratios of these sums when the machine's cores are all busy):")
+    for number, r in enumerate(rounds, start=1):
+        cells = []
+        for name, (database, client, service) in zip(
+            ("raw", "store", "HTTP"), r.costs, strict=True
+        ):
+            if database is None:
+                cells.append(f"{name} ? + {client:,.0f} + {service:,.0f}")
+            else:
+                total = database + client + service
+                cells.append(
+                    f"{name} {database:,.0f} + {client:,.0f} + {service:,.0f} = {total:,.0f}"
+                )
+        print(f"  {number}: " + "; ".join(cells))
+    sealings = [r.sealed.values() for r in rounds if r.sealed is not None]
+    if sealings:
+        print("\nHTTP appends naming a witness, its details in the clear, then sealed:")
+        print(SEALING_HEADER)
+        for number, sealing in enumerate(sealings, start=1):
+            print(row(str(number), sealing, SEALING_FORMATS))
+        if len(sealings) > 1:
+            print(row("median", medians(sealings), SEALING_FORMATS))
 
 
 async def measure(url: str, arguments: argparse.Namespace, folder: Path) -> None:
@@ -838,18 +882,7 @@ async def measure(url: str, arguments: argparse.Namespace, folder: Path) -> None
             for number in range(1, arguments.rounds + 1):
                 rounds.append(await bench.round())
                 print(row(str(number), rounds[-1].values()), flush=True)
-            if len(rounds) > 1:
-                print(row("median", medians([r.values() for r in rounds])))
-            catch_ups = ", ".join(str(r.catch_up) for r in rounds)
-            print(f"the service's background work took in the store's appends: {catch_ups}")
-            sealings = [r.sealed.values() for r in rounds if r.sealed is not None]
-            if sealings:
-                print("\nHTTP appends naming a witness, its details in the clear, then sealed:")
-                print(SEALING_HEADER)
-                for number, sealing in enumerate(sealings, start=1):
-                    print(row(str(number), sealing, SEALING_FORMATS))
-                if len(sealings) > 1:
-                    print(row("median", medians(sealings), SEALING_FORMATS))
+            report(rounds)
             await client.close()
     finally:
         await raw_pool.close()
