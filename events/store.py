@@ -3,12 +3,13 @@
 An append is one round trip. When the caller states the expected version and the store already
 knows that version's hash (from a read or an earlier append: a committed version's hash never
 changes), it is a plain INSERT with the chain computed here, and the unique (stream, version)
-constraint refuses it if anyone else got there first. Otherwise it calls `append_events`
-(events/migrations/0001_event_log.sql), which checks idempotency and the version, chains the
-hashes and inserts in the database. Readers of the whole log see
-only rows whose writing transaction is older than every running one, ordered by
-(epoch, transaction id, position), so an event that commits late with a low position is never
-skipped (invariant 3). Driver errors become the store's own errors here and nowhere else.
+constraint refuses it if anyone else got there first; appends of one event on this path that
+arrive together share one INSERT and one commit (events/group_commit.py). Otherwise it calls
+`append_events` (events/migrations/0001_event_log.sql), which checks idempotency and the
+version, chains the hashes and inserts in the database. Readers of the whole log see only rows
+whose writing transaction is older than every running one, ordered by (epoch, transaction id,
+position), so an event that commits late with a low position is never skipped (invariant 3).
+Driver errors become the store's own errors here and nowhere else.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from events.errors import (
     StoreUnavailable,
     VersionConflict,
 )
+from events.group_commit import GroupCommit
 from events.integrity import GENESIS, body_hash, content_hash, link_hash
 
 # Appends without an expected version retry this often when another writer took the version.
@@ -212,6 +214,8 @@ class EventStore:
         self._heads: OrderedDict[UUID, tuple[int, bytes]] | None = (
             OrderedDict() if isinstance(pool, asyncpg.Pool) else None
         )
+        # One-event appends on the fast path are written in groups (events/group_commit.py).
+        self._group = GroupCommit(pool) if isinstance(pool, asyncpg.Pool) else None
 
     def _remember(self, stream_id: UUID, version: int, last_hash: bytes) -> None:
         if self._heads is None:
@@ -220,6 +224,10 @@ class EventStore:
         self._heads.move_to_end(stream_id)
         if len(self._heads) > _KNOWN_HEADS:
             self._heads.popitem(last=False)
+
+    def _forget(self, stream_id: UUID) -> None:
+        if self._heads is not None:
+            self._heads.pop(stream_id, None)
 
     def _known_hash(self, stream_id: UUID, version: int | None) -> bytes | None:
         if version == 0:
@@ -255,13 +263,18 @@ class EventStore:
         recorded_at = self._clock()
         arguments = self._arguments(stream_id, events, recorded_at)
         known = self._known_hash(stream_id, expected_version)
-        if expected_version is not None and known is not None:
+        if expected_version is not None and known is not None and len(events) == 1 and self._group:
+            grouped = await self._insert_grouped(stream_id, expected_version, known, arguments)
+            if grouped is not None:
+                return grouped
+            # Refused by a unique constraint: a re-send, a taken id or a conflict; decided below.
+            self._forget(stream_id)
+        elif expected_version is not None and known is not None:
             try:
                 return await self._insert(stream_id, expected_version, known, arguments)
             except asyncpg.UniqueViolationError as error:
                 if error.constraint_name != "events_event_id_key":
-                    if self._heads is not None:
-                        self._heads.pop(stream_id, None)
+                    self._forget(stream_id)
                     actual = await self.stream_version(stream_id)
                     raise VersionConflict(stream_id, expected_version, actual) from error
                 # An event id is taken: a re-send, or a conflict. The database decides below.
@@ -341,6 +354,23 @@ class EventStore:
             )
         return self._appended(stream_id, rows, duplicate=False)
 
+    async def _insert_grouped(
+        self, stream_id: UUID, version: int, previous: bytes, arguments: tuple[Any, ...]
+    ) -> Appended | None:
+        """One event on the fast path, written with its neighbours; None if it was refused."""
+        assert self._group is not None  # noqa: S101  only called with a group
+        (event_ids, types, schema_versions, data, metadata, occurred) = arguments[:6]
+        recorded_at, contents, bodies = arguments[6:]
+        chained = link_hash(bodies[0], previous, version + 1)
+        row: tuple[Any, ...] = (event_ids[0], stream_id, version + 1, types[0], schema_versions[0])
+        row += (data[0], metadata[0], occurred[0], recorded_at, contents[0], previous, chained)
+        with translate_errors():
+            written = await self._group.insert(row)
+        if written is None:
+            return None
+        placed = AppendedEvent(written.event_id, written.version, written.position, written.hash)
+        return self._settled(stream_id, (placed,), duplicate=False)
+
     def _appended(
         self, stream_id: UUID, rows: list[asyncpg.Record], *, duplicate: bool
     ) -> Appended:
@@ -353,6 +383,11 @@ class EventStore:
             )
             for row in rows
         )
+        return self._settled(stream_id, appended, duplicate=duplicate)
+
+    def _settled(
+        self, stream_id: UUID, appended: tuple[AppendedEvent, ...], *, duplicate: bool
+    ) -> Appended:
         if not duplicate:
             self._remember(stream_id, appended[-1].version, appended[-1].hash)
             if self._on_append is not None:
