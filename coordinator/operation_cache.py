@@ -55,6 +55,11 @@ class OperationCache:
         """The estimated memory of the states held."""
         return self._used
 
+    def held(self, operation_id: UUID) -> Operation | None:
+        """The state held for an operation, if any (without reading or refreshing it)."""
+        found = self._states.get(operation_id)
+        return None if found is None else found[0]
+
     def remember(self, state: Operation) -> None:
         """Keep `state` (a committed version of its operation)."""
         self.forget(state.operation_id)

@@ -25,6 +25,7 @@ from coordinator.operation import (
     RecordEvents,
     decide,
     evolve,
+    judge,
 )
 from events.canonical import NotCanonicalisable
 from events.catalogue import EVENT_TYPES, EventData, UnknownEventType, parse_event
@@ -207,26 +208,6 @@ def _resent(found: Sequence[Recorded], new: Sequence[NewEvent], stream_id: UUID)
     )
 
 
-def _after(
-    state: Operation, decided: Sequence[ProposedEvent], appended: Appended, actor: Actor
-) -> Operation:
-    """The state after our own append, folded from what was decided and where it landed."""
-    for event, placed in zip(decided, appended.events, strict=True):
-        state = evolve(
-            state,
-            DomainEvent(
-                operation_id=state.operation_id,
-                event_id=event.event_id,
-                type=event.type,
-                data=event.data,
-                occurred_at=event.occurred_at,
-                recorded_by=actor,
-                version=placed.version,
-            ),
-        )
-    return state
-
-
 async def open_operation(
     store: EventStore, privacy: Privacy, context: RequestContext, request: OpenOperationRequest
 ) -> Appended:
@@ -277,16 +258,20 @@ async def record_events(
     version = state.version
     if request.expected_version is not None and request.expected_version != version:
         raise VersionConflict(operation_id, request.expected_version, version)
-    decided = decide(state, RecordEvents(operation_id, proposed), context.actor)
+    judged = judge(state, RecordEvents(operation_id, proposed), context.actor)
     stored = await _to_append(
-        decided, proposed, new, context=context, privacy=privacy, operation_id=operation_id
+        judged.events, proposed, new, context=context, privacy=privacy, operation_id=operation_id
     )
     try:
         appended = await store.append(operation_id, stored, expected_version=version)
     except VersionConflict:
         cache.forget(operation_id)
         raise
-    cache.remember(_after(state, decided, appended, context.actor))
+    # Appended at the expected version, the events landed where judge folded them.
+    if appended.version == judged.state.version and not appended.duplicate:
+        cache.remember(judged.state)
+    else:
+        cache.forget(operation_id)
     return appended
 
 

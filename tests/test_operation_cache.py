@@ -13,7 +13,9 @@ from coordinator.actors import Role
 from coordinator.app import create_app
 from coordinator.auth import create_token
 from coordinator.keys import OPERATIONS
+from coordinator.recording import fold
 from coordinator.settings import Settings
+from events.store import EventStore
 from tests.api import Caller, Client, event, to_approval
 
 
@@ -91,3 +93,26 @@ async def test_a_cache_too_small_for_the_working_set_still_decides_on_current_st
         cache = client.app[OPERATIONS]
         assert len(cache) < len(operations)
         assert cache.used_bytes <= 0.002 * 1024 * 1024
+
+
+async def test_the_state_cached_after_an_append_equals_the_stored_stream_folded(
+    replicas: tuple[Client, Client], pool: asyncpg.Pool
+) -> None:
+    """What the shell caches after its appends is what folding the log gives."""
+    token = await create_token(pool, f"field-{uuid.uuid4().hex[:6]}", Role.FIELD)
+    client = replicas[0]
+    caller = Caller(client, token)
+    operation = await caller.open()
+    version = 1
+    for batch in (to_approval()[:2], [event("StatusNoted", note="at the border")]):
+        response = await caller.post(
+            f"/v1/operations/{operation}/events", {"expected_version": version, "events": batch}
+        )
+        assert response.status == 201, await response.text()
+        version = (await response.json())["version"]
+    app = client.app
+    assert app is not None
+    cached = app[OPERATIONS].held(uuid.UUID(operation))  # what the next append decides on
+    folded = fold(await EventStore(pool).read_stream(uuid.UUID(operation)))
+    assert cached == folded
+    assert cached.version == version

@@ -6,7 +6,7 @@ No I/O here: a handler parses, authorises, loads the state by folding stored eve
 
 from __future__ import annotations
 
-from coordinator.operation.decide import decide
+from coordinator.operation.decide import Judged, decide, judge
 from coordinator.operation.evolve import NotAnOperationStream, evolve
 from coordinator.operation.rules import (
     AFTER_CLOSING,
@@ -38,6 +38,7 @@ __all__ = [
     "Command",
     "DomainEvent",
     "EraseSurvivorData",
+    "Judged",
     "NotAnOperationStream",
     "OpenOperation",
     "Operation",
@@ -49,4 +50,5 @@ __all__ = [
     "SurvivorStatus",
     "decide",
     "evolve",
+    "judge",
 ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass
 from uuid import UUID
 
 from pydantic import ValidationError
@@ -56,7 +57,7 @@ def decide(state: Operation | None, command: Command, actor: Actor) -> list[Prop
         case OpenOperation():
             return _open(state, command, actor)
         case RecordEvents():
-            return _record(state, command, actor)
+            return judge(state, command, actor).events
         case EraseSurvivorData():
             return _erase(state, command, actor)
 
@@ -74,7 +75,17 @@ def _open(state: Operation | None, command: OpenOperation, actor: Actor) -> list
     return [command.event]
 
 
-def _record(state: Operation | None, command: RecordEvents, actor: Actor) -> list[ProposedEvent]:
+@dataclass(frozen=True, slots=True)
+class Judged:
+    """A batch the rules accept, and the state it leaves the operation in once recorded at the
+    versions after the judged state's."""
+
+    events: list[ProposedEvent]
+    state: Operation
+
+
+def judge(state: Operation | None, command: RecordEvents, actor: Actor) -> Judged:
+    """`decide` for a batch, with the state it leads to, so the shell need not fold it again."""
     if state is None:
         raise NotFound(f"Operation {command.operation_id} does not exist.")
     if state.operation_id != command.operation_id:
@@ -94,7 +105,7 @@ def _record(state: Operation | None, command: RecordEvents, actor: Actor) -> lis
                 "PersonalDataErased is recorded only by erasing a survivor's personal data.",
             )
         state = _fold(state, event, actor)
-    return list(command.events)
+    return Judged(list(command.events), state)
 
 
 def _erase(
