@@ -28,6 +28,10 @@ log = structlog.get_logger(__name__)
 
 
 PROJECTION_NAMES = ("board", "impact", "operation_status")
+LIVE = frozenset({"board"})
+"""Projections pushed to clients as they change; the others are read on request."""
+GATHER_SECONDS = 0.05
+"""How long a projection read on request waits after a batch, to apply what follows together."""
 
 
 def build_projections(
@@ -126,7 +130,13 @@ async def run_projections(app: web.Application) -> AsyncIterator[None]:
     """cleanup_ctx: start the runners and the board feed; stop them on shutdown."""
     store = app[STORE]
     runners = [
-        ProjectionRunner(projection, store, app[SIGNAL], app[DATABASE_URL])
+        ProjectionRunner(
+            projection,
+            store,
+            app[SIGNAL],
+            app[DATABASE_URL],
+            gather_seconds=0.0 if projection.name in LIVE else GATHER_SECONDS,
+        )
         for projection in build_projections(
             store, cache_size=app[SETTINGS].projection_cache_operations
         )

@@ -71,6 +71,7 @@ class ProjectionRunner:
         dsn: str,
         *,
         batch_size: int = 500,
+        gather_seconds: float = 0.0,
         on_committed: Callable[[Sequence[Recorded]], Awaitable[None]] | None = None,
     ) -> None:
         self.projection = projection
@@ -78,6 +79,10 @@ class ProjectionRunner:
         self._signal = signal
         self._dsn = dsn
         self._batch_size = batch_size
+        # A projection nobody watches live may wait this long after a batch, so that under a
+        # steady stream of appends it applies several per transaction instead of one each,
+        # leaving the processor to the board, which is watched live.
+        self._gather_seconds = gather_seconds
         self._on_committed = on_committed
         self.leading = False
         self.cursor: Cursor | None = None
@@ -116,6 +121,8 @@ class ProjectionRunner:
                 self.cursor = batch[-1].cursor
                 if self._on_committed is not None:
                     await self._on_committed(batch)
+                if self._gather_seconds and len(batch) < self._batch_size:
+                    await asyncio.sleep(self._gather_seconds)
         finally:
             with contextlib.suppress(Exception):
                 await connection.close(timeout=2)
