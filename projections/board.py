@@ -21,10 +21,17 @@ STALE_AFTER = timedelta(days=7)
 # PostgreSQL refuses NOTIFY payloads from 8000 bytes on.
 _MAX_PAYLOAD = 7_000
 
-_UPSERT = """
-INSERT INTO board (operation_id, open, stage, stage_since, version, country, survivors,
-                   awaiting_approval, opened_at, updated_at, last_epoch, last_xid, last_position)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::xid8, $13)
+COLUMNS = """
+    operation_id, open, stage, stage_since, version, country, survivors, awaiting_approval,
+    opened_at, updated_at, last_epoch, last_xid, last_position
+"""
+
+# One statement for a batch's rows, answering those it changed (what is announced).
+_UPSERT = f"""
+INSERT INTO board ({COLUMNS})
+SELECT * FROM unnest($1::uuid[], $2::boolean[], $3::text[], $4::timestamptz[], $5::integer[],
+                     $6::text[], $7::integer[], $8::boolean[], $9::timestamptz[],
+                     $10::timestamptz[], $11::integer[], $12::xid8[], $13::bigint[])
 ON CONFLICT (operation_id) DO UPDATE
    SET open = EXCLUDED.open, stage = EXCLUDED.stage, stage_since = EXCLUDED.stage_since,
        version = EXCLUDED.version, country = EXCLUDED.country, survivors = EXCLUDED.survivors,
@@ -32,12 +39,8 @@ ON CONFLICT (operation_id) DO UPDATE
        last_epoch = EXCLUDED.last_epoch, last_xid = EXCLUDED.last_xid,
        last_position = EXCLUDED.last_position
  WHERE board.version < EXCLUDED.version
-"""
-
-COLUMNS = """
-    operation_id, open, stage, stage_since, version, country, survivors, awaiting_approval,
-    opened_at, updated_at, last_epoch, last_xid, last_position
-"""
+RETURNING {COLUMNS}
+"""  # noqa: S608  fixed columns
 
 
 def board_row(row: Any, *, now: datetime | None = None) -> dict[str, Any]:
@@ -118,24 +121,25 @@ class BoardProjection:
             folded = await self._cache.apply(event)
             if folded is not None:  # else not an operation's stream: nothing to show
                 latest[event.stream_id] = (folded, event)
+        if not latest:
+            return
         rows = [
             _values(self._cache.summary(folded), folded, event.cursor)
             for folded, event in latest.values()
         ]
-        if not latest:
-            return
-        await connection.executemany(_UPSERT, rows)
+        columns = [list(column) for column in zip(*rows, strict=True)]
+        written = await connection.fetch(_UPSERT, *columns)
         if not self._announce:
             return
-        rows = await connection.fetch(
-            f"SELECT {COLUMNS} FROM board WHERE operation_id = ANY($1::uuid[]) "  # noqa: S608  fixed columns
-            "ORDER BY last_epoch, last_xid, last_position",
-            list(latest),
-        )
-        changed = [board_row(row) for row in rows]
-        for payload in notification_payloads(changed):
+        written.sort(key=lambda row: (row["last_epoch"], row["last_xid"], row["last_position"]))
+        payloads = notification_payloads([board_row(row) for row in written])
+        if payloads:
             # Sent at commit, so listeners only ever hear of rows that are stored.
-            await connection.execute("SELECT pg_notify($1, $2)", BOARD_CHANNEL, payload)
+            await connection.execute(
+                "SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload",
+                BOARD_CHANNEL,
+                payloads,
+            )
 
     async def reset(self, connection: Any) -> None:
         """Empty the board for a rebuild."""
