@@ -82,8 +82,12 @@ class InvalidEventData(StoreError):
     """An event's data cannot be stored faithfully (a number JSON cannot keep, a NUL byte)."""
 
 
+# One encoder for every jsonb value: json.dumps with options would build a new one per call.
+_JSONB = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
 def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    return _JSONB.encode(value)
 
 
 async def init_connection(connection: asyncpg.Connection) -> None:

@@ -36,14 +36,14 @@ def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+# One decoder for every body: json.loads with options would build a new one per call.
+_STRICT = json.JSONDecoder(object_pairs_hook=_no_duplicate_keys, parse_constant=_no_constants)
+
+
 def loads_strict(raw: bytes) -> Any:
     """Parse JSON, refusing duplicate keys and NaN/Infinity."""
     try:
-        return json.loads(
-            raw.decode("utf-8"),
-            object_pairs_hook=_no_duplicate_keys,
-            parse_constant=_no_constants,
-        )
+        return _STRICT.decode(raw.decode("utf-8"))
     except (ValueError, UnicodeDecodeError) as error:
         raise BadRequest(f"the body is not valid JSON: {error}") from error
 
