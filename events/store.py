@@ -19,6 +19,7 @@ import math
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
+from dataclasses import fields
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -72,9 +73,10 @@ WHERE (epoch, xid, position) > ($1, $2::xid8, $3)
 ORDER BY epoch, xid, position LIMIT $4
 """
 
+# data and metadata come as text, a page of them parsed in one call (see _records).
 _COLUMNS = """
-    event_id, stream_id, version, position, epoch, xid, type, schema_version, data, metadata,
-    occurred_at, recorded_at, content_hash, prev_hash, hash
+    event_id, stream_id, version, position, epoch, xid, type, schema_version, data::text,
+    metadata::text, occurred_at, recorded_at, content_hash, prev_hash, hash
 """
 
 
@@ -181,23 +183,55 @@ def _check_numbers(value: Any) -> None:
         raise InvalidEventData(f"the number {value} is too large to keep exactly")
 
 
-def _record(row: asyncpg.Record) -> Recorded:
-    return Recorded(
-        event_id=row["event_id"],
-        stream_id=row["stream_id"],
-        version=row["version"],
-        position=row["position"],
-        cursor=Cursor(row["epoch"], row["xid"], row["position"]),
-        type=row["type"],
-        schema_version=row["schema_version"],
-        data=row["data"],
-        metadata=row["metadata"],
-        occurred_at=row["occurred_at"],
-        recorded_at=row["recorded_at"],
-        content_hash=bytes(row["content_hash"]),
-        prev_hash=bytes(row["prev_hash"]),
-        hash=bytes(row["hash"]),
-    )
+def _constructor(cls: type) -> Callable[..., Any]:
+    """A positional constructor for a frozen, slotted dataclass that sets its slots directly.
+
+    A frozen dataclass's `__init__` sets each field through `object.__setattr__`; a rebuild
+    makes a `Recorded` and a `Cursor` per event of the log, and that was half of their cost.
+    No `__post_init__` is skipped: these envelopes have none.
+    """
+    names = [field.name for field in fields(cls)]
+    setters = {f"set_{name}": getattr(cls, name).__set__ for name in names}
+    body = "".join(f"    set_{name}(made, {name})\n" for name in names)
+    source = f"def make({', '.join(names)}):\n    made = new(cls)\n{body}    return made\n"
+    namespace: dict[str, Any] = {"new": object.__new__, "cls": cls, **setters}
+    exec(source, namespace)  # noqa: S102  code written here from the class's own field names
+    make: Callable[..., Any] = namespace["make"]
+    return make
+
+
+_new_recorded = _constructor(Recorded)
+_new_cursor = _constructor(Cursor)
+
+
+def _records(rows: Sequence[asyncpg.Record]) -> list[Recorded]:
+    """Recorded events from rows of `_COLUMNS`.
+
+    Every row's data and metadata are parsed as one JSON document: one call instead of two per
+    event, which for a page of thousands cost more than the parsing itself.
+    """
+    if not rows:
+        return []
+    documents = json.loads(f"[{','.join([text for row in rows for text in (row[8], row[9])])}]")
+    return [
+        _new_recorded(
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            _new_cursor(row[4], row[5], row[3]),
+            row[6],
+            row[7],
+            data,
+            metadata,
+            row[10],
+            row[11],
+            row[12],
+            row[13],
+            row[14],
+        )
+        for row, data, metadata in zip(rows, documents[0::2], documents[1::2], strict=True)
+    ]
 
 
 class EventStore:
@@ -443,7 +477,7 @@ class EventStore:
                 from_version,
                 limit,
             )
-        events = [_record(row) for row in rows]
+        events = _records(rows)
         if events:
             self._remember(stream_id, events[-1].version, events[-1].hash)
         return events
@@ -456,7 +490,7 @@ class EventStore:
                 "ORDER BY stream_id, version",
                 list(event_ids),
             )
-        return [_record(row) for row in rows]
+        return _records(rows)
 
     async def read_all(self, after: Cursor = START, *, limit: int = 500) -> list[Recorded]:
         """Up to `limit` events of the whole log after `after`, in global order.
@@ -472,7 +506,7 @@ class EventStore:
                 after.position,
                 limit,
             )
-        return [_record(row) for row in rows]
+        return _records(rows)
 
     async def read_all_hashes(self, after: Cursor = START, *, limit: int = 500) -> list[Logged]:
         """As `read_all`, but only each event's place and hash (what the Merkle log needs)."""
