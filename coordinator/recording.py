@@ -7,9 +7,10 @@ version the state was read at (so a concurrent append is a conflict, never a los
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from uuid import UUID, uuid4
 
@@ -55,17 +56,27 @@ class LoadedOperation:
     events: list[Recorded]
 
 
-def domain_event(recorded: Recorded) -> DomainEvent:
-    """A stored event as the rules see it (older schema versions are upcast here)."""
+PayloadParser = Callable[[str, int, dict[str, Any]], EventData]
+"""Reads a stored payload: (event type, schema version, data) to the current payload model."""
+
+
+@lru_cache(maxsize=256)
+def _recorder(name: str, role: str) -> Actor:
+    # The few people who record events, shared: a fold of the whole log asks once per event.
+    return Actor(name, Role(role))
+
+
+def domain_event(recorded: Recorded, parse: PayloadParser = parse_event) -> DomainEvent:
+    """A stored event as the rules see it (older schema versions are upcast by `parse`)."""
     metadata = recorded.metadata
     return DomainEvent(
         operation_id=recorded.stream_id,
         event_id=recorded.event_id,
         type=recorded.type,
-        data=parse_event(recorded.type, recorded.schema_version, recorded.data),
+        data=parse(recorded.type, recorded.schema_version, recorded.data),
         occurred_at=recorded.occurred_at,
-        recorded_by=Actor(
-            str(metadata.get("recorded_by", "")), Role(str(metadata.get("role", Role.ADMIN)))
+        recorded_by=_recorder(
+            str(metadata.get("recorded_by", "")), str(metadata.get("role", Role.ADMIN))
         ),
         version=recorded.version,
     )

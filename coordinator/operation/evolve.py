@@ -128,6 +128,21 @@ def _open(event: DomainEvent) -> Operation:
 
 Changes = dict[str, object]
 
+PAYLOAD_UNREAD: frozenset[str] = frozenset(
+    {
+        "LeadRecorded",
+        "RescuePlanned",
+        "RescueApproved",
+        "RescueAborted",
+        "TestimonyRecorded",
+        "EvidenceLogged",
+        "StatusNoted",
+        "EventCorrected",
+    }
+)
+"""Event types whose payload `_changes` reads no field of, only its type: a fold of stored events
+(which were validated when appended) may hand `evolve` these payloads without validating them."""
+
 
 def _changes(state: Operation, event: DomainEvent) -> Changes:
     """What the payload changes in `state`, as field names and their new values."""
