@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import fields
 from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 from coordinator.operation.event_index import EventIndex
@@ -25,6 +25,7 @@ from coordinator.operation.state import (
 from events.catalogue import (
     CaseReported,
     CustodyTransferred,
+    EventData,
     EvidenceLogged,
     FamilyReunited,
     InvestigationOpened,
@@ -146,62 +147,119 @@ PAYLOAD_UNREAD: frozenset[str] = frozenset(
 
 def _changes(state: Operation, event: DomainEvent) -> Changes:
     """What the payload changes in `state`, as field names and their new values."""
-    match event.data:
-        case InvestigationOpened(lead_investigator=investigator):
-            return {"stage": Stage.INVESTIGATING, "lead_investigator": investigator}
-        case LocationConfirmed(country=country):
-            return {"country": country, "country_confirmed": True}
-        case PartnerEngaged(agency=agency, agency_type=agency_type, country=country):
-            partner = Partner(agency=agency, agency_type=agency_type, country=country)
-            return {"partners": (*state.partners, partner)}
-        case RescuePlanned():
-            return {
-                "stage": Stage.PLANNING,
-                "planned_by": event.recorded_by.name,
-                "approved_by": None,
-            }
-        case RescueApproved():
-            return {"stage": Stage.APPROVED, "approved_by": event.recorded_by.name}
-        case RescueExecuted(outcome=Outcome.FAILED) | RescueAborted():
-            return {
-                "stage": Stage.INVESTIGATING,
-                "planned_by": None,
-                "approved_by": None,
-                "unsuccessful_attempts": state.unsuccessful_attempts + 1,
-            }
-        case RescueExecuted(survivors=freed):
-            records = {
-                survivor.survivor_id: SurvivorRecord(
-                    survivor_id=survivor.survivor_id,
-                    gender=survivor.gender,
-                    age_at_rescue=survivor.age_at_rescue,
-                    exploitation=survivor.exploitation,
-                    form=survivor.form,
-                    found_in_country=survivor.found_in_country,
-                    home_province=survivor.home_province,
-                )
-                for survivor in freed
-            }
-            survivors = MappingProxyType({**state.survivors, **records})
-            return {"survivors": survivors, **_advance(state, Stage.RESCUED)}
-        case CustodyTransferred(survivor_ids=ids) | SurvivorReturned(survivor_ids=ids):
-            return _move(state, event.type, ids)
-        case FamilyReunited(survivor_id=survivor_id) | SupportProvided(survivor_id=survivor_id):
-            return _move(state, event.type, (survivor_id,))
-        case PersonalDataErased(survivor_id=survivor_id):
-            return _update(state, (survivor_id,), personal_erased=True)
-        case TestimonyRecorded():
-            return {"testimonies": state.testimonies + 1}
-        case EvidenceLogged():
-            return {"evidence_items": state.evidence_items + 1}
-        case ProsecutionUpdated(phase=phase):
-            return {"prosecution_phase": phase}
-        case OperationClosed(reason=reason):
-            return {"stage": Stage.CLOSED, "close_reason": reason}
-        case _:
-            # LeadRecorded, StatusNoted and EventCorrected are kept in the log; a correction
-            # does not rewrite the state, the original stays what was recorded.
-            return {}
+    # LeadRecorded, StatusNoted and EventCorrected are kept in the log but change nothing; a
+    # correction does not rewrite the state, the original stays what was recorded.
+    changes = _CHANGES.get(type(event.data))
+    return {} if changes is None else changes(state, event)
+
+
+# One function per payload type that changes the state, found by the payload's exact type (a
+# `DomainEvent` carries exactly its type's model): a `match` over classes tried each in turn,
+# and an isinstance check of a pydantic model costs a call to its metaclass.
+
+
+def _investigation_opened(_state: Operation, event: DomainEvent) -> Changes:
+    data = cast(InvestigationOpened, event.data)
+    return {"stage": Stage.INVESTIGATING, "lead_investigator": data.lead_investigator}
+
+
+def _location_confirmed(_state: Operation, event: DomainEvent) -> Changes:
+    data = cast(LocationConfirmed, event.data)
+    return {"country": data.country, "country_confirmed": True}
+
+
+def _partner_engaged(state: Operation, event: DomainEvent) -> Changes:
+    data = cast(PartnerEngaged, event.data)
+    partner = Partner(agency=data.agency, agency_type=data.agency_type, country=data.country)
+    return {"partners": (*state.partners, partner)}
+
+
+def _rescue_planned(_state: Operation, event: DomainEvent) -> Changes:
+    return {"stage": Stage.PLANNING, "planned_by": event.recorded_by.name, "approved_by": None}
+
+
+def _rescue_approved(_state: Operation, event: DomainEvent) -> Changes:
+    return {"stage": Stage.APPROVED, "approved_by": event.recorded_by.name}
+
+
+def _rescue_failed(state: Operation, _event: DomainEvent) -> Changes:
+    return {
+        "stage": Stage.INVESTIGATING,
+        "planned_by": None,
+        "approved_by": None,
+        "unsuccessful_attempts": state.unsuccessful_attempts + 1,
+    }
+
+
+def _rescue_executed(state: Operation, event: DomainEvent) -> Changes:
+    data = cast(RescueExecuted, event.data)
+    if data.outcome == Outcome.FAILED:
+        return _rescue_failed(state, event)
+    records = {
+        survivor.survivor_id: SurvivorRecord(
+            survivor_id=survivor.survivor_id,
+            gender=survivor.gender,
+            age_at_rescue=survivor.age_at_rescue,
+            exploitation=survivor.exploitation,
+            form=survivor.form,
+            found_in_country=survivor.found_in_country,
+            home_province=survivor.home_province,
+        )
+        for survivor in data.survivors
+    }
+    survivors = MappingProxyType({**state.survivors, **records})
+    return {"survivors": survivors, **_advance(state, Stage.RESCUED)}
+
+
+def _survivors_moved(state: Operation, event: DomainEvent) -> Changes:
+    data = cast(CustodyTransferred | SurvivorReturned, event.data)
+    return _move(state, event.type, data.survivor_ids)
+
+
+def _survivor_moved(state: Operation, event: DomainEvent) -> Changes:
+    data = cast(FamilyReunited | SupportProvided, event.data)
+    return _move(state, event.type, (data.survivor_id,))
+
+
+def _personal_data_erased(state: Operation, event: DomainEvent) -> Changes:
+    data = cast(PersonalDataErased, event.data)
+    return _update(state, (data.survivor_id,), personal_erased=True)
+
+
+def _testimony_recorded(state: Operation, _event: DomainEvent) -> Changes:
+    return {"testimonies": state.testimonies + 1}
+
+
+def _evidence_logged(state: Operation, _event: DomainEvent) -> Changes:
+    return {"evidence_items": state.evidence_items + 1}
+
+
+def _prosecution_updated(_state: Operation, event: DomainEvent) -> Changes:
+    return {"prosecution_phase": cast(ProsecutionUpdated, event.data).phase}
+
+
+def _operation_closed(_state: Operation, event: DomainEvent) -> Changes:
+    return {"stage": Stage.CLOSED, "close_reason": cast(OperationClosed, event.data).reason}
+
+
+_CHANGES: dict[type[EventData], Callable[[Operation, DomainEvent], Changes]] = {
+    InvestigationOpened: _investigation_opened,
+    LocationConfirmed: _location_confirmed,
+    PartnerEngaged: _partner_engaged,
+    RescuePlanned: _rescue_planned,
+    RescueApproved: _rescue_approved,
+    RescueExecuted: _rescue_executed,
+    RescueAborted: _rescue_failed,
+    CustodyTransferred: _survivors_moved,
+    SurvivorReturned: _survivors_moved,
+    FamilyReunited: _survivor_moved,
+    SupportProvided: _survivor_moved,
+    PersonalDataErased: _personal_data_erased,
+    TestimonyRecorded: _testimony_recorded,
+    EvidenceLogged: _evidence_logged,
+    ProsecutionUpdated: _prosecution_updated,
+    OperationClosed: _operation_closed,
+}
 
 
 def _move(state: Operation, event_type: str, survivor_ids: Iterable[UUID]) -> Changes:
