@@ -16,15 +16,18 @@ from events.envelope import Recorded
 COUNTED_OUTCOMES = frozenset({"success", "partial"})
 ADULT_AGE = 18
 
-_SURVIVOR = """
+# A batch's rows in one statement each (a statement per row left a rebuild waiting on the
+# database); a survivor named twice keeps the first row, as one statement per row did.
+_SURVIVORS = """
 INSERT INTO impact_survivors (survivor_id, operation_id, rescued_at, found_in_country, gender,
                               age_at_rescue, exploitation, form)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[], $4::text[], $5::text[],
+                     $6::integer[], $7::text[], $8::text[])
 ON CONFLICT (survivor_id) DO NOTHING
 """
-_SERVICE = """
+_SERVICES = """
 INSERT INTO impact_services (event_id, survivor_id, operation_id, service, provided_at)
-VALUES ($1, $2, $3, $4, $5)
+SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::timestamptz[])
 ON CONFLICT (event_id) DO NOTHING
 """
 
@@ -36,6 +39,10 @@ def _survivor(survivor: dict[str, Any]) -> dict[str, Any]:
         "age_at_rescue": survivor.get("age_at_rescue", survivor.get("age")),
         **survivor,
     }
+
+
+def _columns(rows: list[tuple[Any, ...]]) -> list[list[Any]]:
+    return [list(column) for column in zip(*rows, strict=True)]
 
 
 class ImpactProjection:
@@ -74,9 +81,9 @@ class ImpactProjection:
                     )
                 )
         if survivors:
-            await connection.executemany(_SURVIVOR, survivors)
+            await connection.execute(_SURVIVORS, *_columns(survivors))
         if services:
-            await connection.executemany(_SERVICE, services)
+            await connection.execute(_SERVICES, *_columns(services))
 
     async def reset(self, connection: Any) -> None:
         """Empty the tables for a rebuild."""
