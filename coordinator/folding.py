@@ -47,7 +47,7 @@ class OperationFolder:
     def stage(self, state: Any) -> str:
         """The operation's stage."""
         operation: Operation = state
-        return operation.stage.value
+        return operation.stage  # a StrEnum: the member is its value, without the lookup
 
     def summary(self, state: Any) -> OperationSummary:
         """What the board and status list may show: no personal data."""

@@ -116,11 +116,7 @@ class BoardProjection:
 
     async def apply(self, connection: Any, events: Sequence[Recorded]) -> None:
         """Fold each event; write and announce each touched operation's latest row."""
-        latest: dict[Any, tuple[Folded, Recorded]] = {}
-        for event in events:
-            folded = await self._cache.apply(event)
-            if folded is not None:  # else not an operation's stream: nothing to show
-                latest[event.stream_id] = (folded, event)
+        latest = await self._cache.latest(events)
         if not latest:
             return
         rows = [

@@ -8,6 +8,7 @@ recently seen operations; on a miss (a new leader, a restart) it folds the strea
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -76,6 +77,27 @@ class FoldingCache:
         """The summary of a folded state."""
         return self._folder.summary(folded.state)
 
+    async def latest(self, events: Sequence[Recorded]) -> dict[UUID, tuple[Folded, Recorded]]:
+        """Fold `events` in order: each touched operation's latest state and its last event.
+
+        Streams that are not operations' are left out.
+        """
+        latest: dict[UUID, tuple[Folded, Recorded]] = {}
+        for event in events:
+            folded = self._states.get(event.stream_id)
+            if (
+                folded is not None
+                and folded.version == event.version - 1
+                and event.stream_id not in self._foreign
+            ):
+                # The common case, without a coroutine per event: the state before is cached.
+                result = self._follow(folded, event)
+            else:
+                result = await self.apply(event)
+            if result is not None:
+                latest[event.stream_id] = (result, event)
+        return latest
+
     async def apply(self, event: Recorded) -> Folded | None:
         """Fold `event` into its operation's state; None if its stream is not an operation."""
         if event.stream_id in self._foreign:
@@ -86,6 +108,9 @@ class FoldingCache:
             if folded is None and event.version > 1:
                 self._skip(event.stream_id)
                 return None
+        return self._follow(folded, event)
+
+    def _follow(self, folded: Folded | None, event: Recorded) -> Folded | None:
         result = self._next(folded, event)
         if result is None:
             self._skip(event.stream_id)

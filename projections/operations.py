@@ -49,11 +49,7 @@ class OperationStatusProjection:
 
     async def apply(self, connection: Any, events: Sequence[Recorded]) -> None:
         """Fold each event; write each touched operation's latest row once per batch."""
-        latest: dict[Any, tuple[Folded, Recorded]] = {}
-        for event in events:
-            folded = await self._cache.apply(event)
-            if folded is not None:  # else not an operation's stream: nothing to show
-                latest[event.stream_id] = (folded, event)
+        latest = await self._cache.latest(events)
         rows = [
             _row(self._cache.summary(folded), folded, event.recorded_at)
             for folded, event in latest.values()
