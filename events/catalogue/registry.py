@@ -122,7 +122,8 @@ def parse_event(event_type: str, schema_version: int, data: dict[str, Any]) -> E
             raise UnknownSchemaVersion(event_type, version)
         data = upcaster(data)
         version += 1
-    return model.model_validate(data)
+    # The model's validator itself: `model_validate` around it cost a third as much again.
+    return model.__pydantic_validator__.validate_python(data)  # type: ignore[no-any-return]
 
 
 def event_json_schemas() -> dict[str, dict[str, Any]]:
