@@ -26,8 +26,8 @@ COLUMNS = """
     opened_at, updated_at, last_epoch, last_xid, last_position
 """
 
-# One statement for a batch's rows, answering those it changed (what is announced).
-_UPSERT = f"""
+# One statement for a batch's rows; announcing, it answers those it changed.
+_WRITE = f"""
 INSERT INTO board ({COLUMNS})
 SELECT * FROM unnest($1::uuid[], $2::boolean[], $3::text[], $4::timestamptz[], $5::integer[],
                      $6::text[], $7::integer[], $8::boolean[], $9::timestamptz[],
@@ -39,8 +39,8 @@ ON CONFLICT (operation_id) DO UPDATE
        last_epoch = EXCLUDED.last_epoch, last_xid = EXCLUDED.last_xid,
        last_position = EXCLUDED.last_position
  WHERE board.version < EXCLUDED.version
-RETURNING {COLUMNS}
 """  # noqa: S608  fixed columns
+_UPSERT = f"{_WRITE}RETURNING {COLUMNS}"
 
 
 def board_row(row: Any, *, now: datetime | None = None) -> dict[str, Any]:
@@ -124,9 +124,10 @@ class BoardProjection:
             for folded, event in latest.values()
         ]
         columns = [list(column) for column in zip(*rows, strict=True)]
-        written = await connection.fetch(_UPSERT, *columns)
         if not self._announce:
+            await connection.execute(_WRITE, *columns)
             return
+        written = await connection.fetch(_UPSERT, *columns)
         written.sort(key=lambda row: (row["last_epoch"], row["last_xid"], row["last_position"]))
         payloads = notification_payloads([board_row(row) for row in written])
         if payloads:

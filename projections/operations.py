@@ -9,10 +9,12 @@ from events.envelope import Recorded
 from events.store import EventStore
 from projections.folding import Folded, Folder, FoldingCache, OperationSummary
 
+# One statement for a batch's rows (one per operation: a batch's latest state of each).
 _UPSERT = """
 INSERT INTO operation_status
     (operation_id, stage, version, country, opened_at, updated_at, recorded_at, summary)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+SELECT * FROM unnest($1::uuid[], $2::text[], $3::integer[], $4::text[], $5::timestamptz[],
+                     $6::timestamptz[], $7::timestamptz[], $8::jsonb[])
 ON CONFLICT (operation_id) DO UPDATE
    SET stage = EXCLUDED.stage, version = EXCLUDED.version, country = EXCLUDED.country,
        updated_at = EXCLUDED.updated_at, recorded_at = EXCLUDED.recorded_at,
@@ -56,7 +58,8 @@ class OperationStatusProjection:
         ]
         if not latest:
             return
-        await connection.executemany(_UPSERT, rows)
+        columns = [list(column) for column in zip(*rows, strict=True)]
+        await connection.execute(_UPSERT, *columns)
 
     async def reset(self, connection: Any) -> None:
         """Empty the table for a rebuild."""
