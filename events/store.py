@@ -188,8 +188,10 @@ def _constructor(cls: type) -> Callable[..., Any]:
 
     A frozen dataclass's `__init__` sets each field through `object.__setattr__`; a rebuild
     makes a `Recorded` and a `Cursor` per event of the log, and that was half of their cost.
-    No `__post_init__` is skipped: these envelopes have none.
+    It would skip a `__post_init__`, so it refuses a class that has one.
     """
+    if hasattr(cls, "__post_init__"):
+        raise TypeError(f"{cls.__name__} checks its fields in __post_init__: build it normally")
     names = [field.name for field in fields(cls)]
     setters = {f"set_{name}": getattr(cls, name).__set__ for name in names}
     body = "".join(f"    set_{name}(made, {name})\n" for name in names)
