@@ -19,7 +19,6 @@ import math
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import fields
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -37,6 +36,7 @@ from events.errors import (
 )
 from events.group_commit import GroupCommit
 from events.integrity import GENESIS, body_hash, content_hash, link_hash
+from events.slots import constructor
 
 # Appends without an expected version retry this often when another writer took the version.
 _RETRIES = 5
@@ -183,38 +183,25 @@ def _check_numbers(value: Any) -> None:
         raise InvalidEventData(f"the number {value} is too large to keep exactly")
 
 
-def _constructor(cls: type) -> Callable[..., Any]:
-    """A positional constructor for a frozen, slotted dataclass that sets its slots directly.
-
-    A frozen dataclass's `__init__` sets each field through `object.__setattr__`; a rebuild
-    makes a `Recorded` and a `Cursor` per event of the log, and that was half of their cost.
-    It would skip a `__post_init__`, so it refuses a class that has one.
-    """
-    if hasattr(cls, "__post_init__"):
-        raise TypeError(f"{cls.__name__} checks its fields in __post_init__: build it normally")
-    names = [field.name for field in fields(cls)]
-    setters = {f"set_{name}": getattr(cls, name).__set__ for name in names}
-    body = "".join(f"    set_{name}(made, {name})\n" for name in names)
-    source = f"def make({', '.join(names)}):\n    made = new(cls)\n{body}    return made\n"
-    namespace: dict[str, Any] = {"new": object.__new__, "cls": cls, **setters}
-    exec(source, namespace)  # noqa: S102  code written here from the class's own field names
-    make: Callable[..., Any] = namespace["make"]
-    return make
+# A rebuild makes one of each per event of the log (events/slots.py).
+_new_recorded = constructor(Recorded)
+_new_cursor = constructor(Cursor)
 
 
-_new_recorded = _constructor(Recorded)
-_new_cursor = _constructor(Cursor)
-
-
-def _records(rows: Sequence[asyncpg.Record]) -> list[Recorded]:
-    """Recorded events from rows of `_COLUMNS`.
-
-    Every row's data and metadata are parsed as one JSON document: one call instead of two per
-    event, which for a page of thousands cost more than the parsing itself.
+def payloads(rows: Sequence[asyncpg.Record]) -> list[tuple[Any, Any]]:
+    """Each row's `data` and `metadata`, selected as text, parsed: all rows' in one JSON document,
+    one call instead of two per event, which for a page of thousands cost more than the parsing.
     """
     if not rows:
         return []
-    documents = json.loads(f"[{','.join([text for row in rows for text in (row[8], row[9])])}]")
+    documents = json.loads(
+        f"[{','.join([t for row in rows for t in (row['data'], row['metadata'])])}]"
+    )
+    return list(zip(documents[0::2], documents[1::2], strict=True))
+
+
+def _records(rows: Sequence[asyncpg.Record]) -> list[Recorded]:
+    """Recorded events from rows of `_COLUMNS`."""
     return [
         _new_recorded(
             row[0],
@@ -232,7 +219,7 @@ def _records(rows: Sequence[asyncpg.Record]) -> list[Recorded]:
             row[13],
             row[14],
         )
-        for row, data, metadata in zip(rows, documents[0::2], documents[1::2], strict=True)
+        for row, (data, metadata) in zip(rows, payloads(rows), strict=True)
     ]
 
 
@@ -303,21 +290,24 @@ class EventStore:
         recorded_at = self._clock()
         arguments = self._arguments(stream_id, events, recorded_at)
         known = self._known_hash(stream_id, expected_version)
-        if expected_version is not None and known is not None and len(events) == 1 and self._group:
-            grouped = await self._insert_grouped(stream_id, expected_version, known, arguments)
-            if grouped is not None:
-                return grouped
-            # Refused by a unique constraint: a re-send, a taken id or a conflict; decided below.
-            self._forget(stream_id)
-        elif expected_version is not None and known is not None:
-            try:
-                return await self._insert(stream_id, expected_version, known, arguments)
-            except asyncpg.UniqueViolationError as error:
-                if error.constraint_name != "events_event_id_key":
-                    self._forget(stream_id)
-                    actual = await self.stream_version(stream_id)
-                    raise VersionConflict(stream_id, expected_version, actual) from error
-                # An event id is taken: a re-send, or a conflict. The database decides below.
+        if expected_version is not None and known is not None:
+            if len(events) == 1 and self._group is not None:
+                grouped = await self._insert_grouped(
+                    self._group, stream_id, expected_version, known, arguments
+                )
+                if grouped is not None:
+                    return grouped
+                # Refused by a unique constraint: a re-send, a taken id or a conflict; below.
+                self._forget(stream_id)
+            else:
+                try:
+                    return await self._insert(stream_id, expected_version, known, arguments)
+                except asyncpg.UniqueViolationError as error:
+                    if error.constraint_name != "events_event_id_key":
+                        self._forget(stream_id)
+                        actual = await self.stream_version(stream_id)
+                        raise VersionConflict(stream_id, expected_version, actual) from error
+                    # An event id is taken: a re-send, or a conflict. The database decides below.
         for attempt in range(_RETRIES):
             try:
                 return await self._append_once(stream_id, expected_version, arguments)
@@ -395,17 +385,21 @@ class EventStore:
         return self._appended(stream_id, rows, duplicate=False)
 
     async def _insert_grouped(
-        self, stream_id: UUID, version: int, previous: bytes, arguments: tuple[Any, ...]
+        self,
+        group: GroupCommit,
+        stream_id: UUID,
+        version: int,
+        previous: bytes,
+        arguments: tuple[Any, ...],
     ) -> Appended | None:
         """One event on the fast path, written with its neighbours; None if it was refused."""
-        assert self._group is not None  # noqa: S101  only called with a group
         (event_ids, types, schema_versions, data, metadata, occurred) = arguments[:6]
         recorded_at, contents, bodies = arguments[6:]
         chained = link_hash(bodies[0], previous, version + 1)
         row: tuple[Any, ...] = (event_ids[0], stream_id, version + 1, types[0], schema_versions[0])
         row += (data[0], metadata[0], occurred[0], recorded_at, contents[0], previous, chained)
         with translate_errors():
-            written = await self._group.insert(row)
+            written = await group.insert(row)
         if written is None:
             return None
         placed = AppendedEvent(written.event_id, written.version, written.position, written.hash)

@@ -7,7 +7,6 @@ operation's (no `CaseReported` first), and ignores survivor ids it does not know
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import fields
 from types import MappingProxyType
 from typing import Any, TypeVar, cast
 from uuid import UUID
@@ -43,6 +42,7 @@ from events.catalogue import (
     SurvivorReturned,
     TestimonyRecorded,
 )
+from events.slots import copier as slot_copier
 
 T = TypeVar("T")
 _COPIERS: dict[type, Callable[[Any, dict[str, object]], Any]] = {}
@@ -58,28 +58,9 @@ def replace(record: T, **changes: object) -> T:
     cls = type(record)
     copier = _COPIERS.get(cls)
     if copier is None:
-        copier = _COPIERS[cls] = _copier(cls)
+        copier = _COPIERS[cls] = slot_copier(cls)
     copied: T = copier(record, changes)
     return copied
-
-
-def _copier(cls: type) -> Callable[[Any, dict[str, object]], Any]:
-    """A function that copies a frozen, slotted dataclass with changes, written out per field.
-
-    Each field is set through its slot's descriptor (what `object.__setattr__` would find after a
-    lookup by name); no `__init__` or `__post_init__` runs, as for a copy.
-    """
-    names = [field.name for field in fields(cls)]
-    setters = {f"set_{name}": getattr(cls, name).__set__ for name in names}
-    body = "".join(
-        f"    set_{name}(copy, changes[{name!r}] if {name!r} in changes else record.{name})\n"
-        for name in names
-    )
-    source = f"def copy_with(record, changes):\n    copy = new(cls)\n{body}    return copy\n"
-    namespace: dict[str, Any] = {"new": object.__new__, "cls": cls, **setters}
-    exec(source, namespace)  # noqa: S102  code written here from the class's own field names
-    copier: Callable[[Any, dict[str, object]], Any] = namespace["copy_with"]
-    return copier
 
 
 def _indexed(event_types: Mapping[UUID, str]) -> EventIndex:
