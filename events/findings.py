@@ -86,11 +86,12 @@ def check_signature(signed: SignedCheckpoint, keys: Any) -> None:
 
 @contextlib.contextmanager
 def collector_paused() -> Iterator[None]:
-    """Pause the cycle collector while a bundle is read, built or checked.
+    """Pause the cycle collector while a bundle is read, built or checked, or a projection is
+    rebuilt.
 
-    These make tens of thousands of dicts and lists and no cycles; the collector's passes over
-    them, prompted by nothing but their number, cost a third of the checking time. Reference
-    counting still frees everything.
+    These make tens of thousands (a rebuild: millions) of dicts, lists and records and no cycles;
+    the collector's passes over them, prompted by nothing but their number, cost a third of the
+    time. Reference counting still frees everything.
     """
     was_enabled = gc.isenabled()
     gc.disable()
