@@ -23,6 +23,8 @@ from uuid import UUID
 
 import asyncpg
 
+from events import unnest
+
 # The events table's columns, in the order of a row handed to `GroupCommit.insert`.
 COLUMNS = (
     "event_id, stream_id, version, type, schema_version, data, metadata, occurred_at, "
@@ -88,8 +90,8 @@ class GroupCommit:
             while self._queue:
                 group, self._queue = self._queue[:MAX_GROUP], self._queue[MAX_GROUP:]
                 try:
-                    columns = zip(*(p.row for p in group), strict=True)
-                    rows = await self._pool.fetch(_INSERT_GROUP, *(list(c) for c in columns))
+                    columns = unnest.columns(p.row for p in group)
+                    rows = await self._pool.fetch(_INSERT_GROUP, *columns)
                 except Exception as error:  # noqa: BLE001  every waiter gets the error instead
                     for pending in group:
                         if not pending.done.done():

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from events import unnest
 from events.envelope import Cursor, Recorded
 from events.store import EventStore
 from projections.folding import Folded, Folder, FoldingCache, OperationSummary
@@ -123,7 +124,7 @@ class BoardProjection:
             _values(self._cache.summary(folded), folded, event.cursor)
             for folded, event in latest.values()
         ]
-        columns = [list(column) for column in zip(*rows, strict=True)]
+        columns = unnest.columns(rows)
         if not self._announce:
             await connection.execute(_WRITE, *columns)
             return

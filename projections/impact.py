@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from events import unnest
 from events.envelope import Recorded
 
 COUNTED_OUTCOMES = frozenset({"success", "partial"})
@@ -39,10 +40,6 @@ def _survivor(survivor: dict[str, Any]) -> dict[str, Any]:
         "age_at_rescue": survivor.get("age_at_rescue", survivor.get("age")),
         **survivor,
     }
-
-
-def _columns(rows: list[tuple[Any, ...]]) -> list[list[Any]]:
-    return [list(column) for column in zip(*rows, strict=True)]
 
 
 class ImpactProjection:
@@ -81,9 +78,9 @@ class ImpactProjection:
                     )
                 )
         if survivors:
-            await connection.execute(_SURVIVORS, *_columns(survivors))
+            await connection.execute(_SURVIVORS, *unnest.columns(survivors))
         if services:
-            await connection.execute(_SERVICES, *_columns(services))
+            await connection.execute(_SERVICES, *unnest.columns(services))
 
     async def reset(self, connection: Any) -> None:
         """Empty the tables for a rebuild."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from events import unnest
 from events.envelope import Recorded
 from events.store import EventStore
 from projections.folding import Folded, Folder, FoldingCache, OperationSummary
@@ -58,7 +59,7 @@ class OperationStatusProjection:
         ]
         if not latest:
             return
-        columns = [list(column) for column in zip(*rows, strict=True)]
+        columns = unnest.columns(rows)
         await connection.execute(_UPSERT, *columns)
 
     async def reset(self, connection: Any) -> None:
