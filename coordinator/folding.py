@@ -11,7 +11,7 @@ from typing import Any
 
 from coordinator.operation import NotAnOperationStream, Operation, Stage, evolve
 from coordinator.operation.evolve import PAYLOAD_UNREAD
-from coordinator.recording import domain_event
+from coordinator.stored import domain_event
 from events.catalogue import EVENT_TYPES, EventData, parse_event
 from events.envelope import Recorded
 from projections.folding import OperationSummary

@@ -18,7 +18,7 @@ from uuid import UUID
 
 from coordinator.errors import NotFound
 from coordinator.operation import Operation, evolve
-from coordinator.recording import domain_event
+from coordinator.stored import domain_event
 from events.store import EventStore
 
 # Measured with sys.getsizeof over a folded state (ops/load_test.py's 40-event operations take

@@ -16,38 +16,18 @@ import asyncpg
 import structlog
 from aiohttp import web
 
-from coordinator.folding import OperationFolder
 from coordinator.keys import DATABASE_URL, SETTINGS, SIGNAL, STORE
-from events.store import EventStore
-from projections.board import BOARD_CHANNEL, BoardProjection
-from projections.impact import ImpactProjection
-from projections.operations import OperationStatusProjection
-from projections.runner import Projection, ProjectionRunner
+from coordinator.read_models import build_projections
+from projections.board import BOARD_CHANNEL
+from projections.runner import ProjectionRunner
 
 log = structlog.get_logger(__name__)
 
 
-PROJECTION_NAMES = ("board", "impact", "operation_status")
 LIVE = frozenset({"board"})
 """Projections pushed to clients as they change; the others are read on request."""
 GATHER_SECONDS = 0.05
 """How long a projection read on request waits after a batch, to apply what follows together."""
-
-
-def build_projections(
-    store: EventStore, *, live: bool = True, cache_size: int = 5_000
-) -> list[Projection]:
-    """Every projection of the service, by name order (`live=False` for rebuilds).
-
-    `cache_size` is how many operation states each folding projection keeps (setting
-    `projection_cache_operations`).
-    """
-    folder = OperationFolder()
-    return [
-        BoardProjection(folder, store, announce=live, cache_size=cache_size),
-        ImpactProjection(),
-        OperationStatusProjection(folder, store, cache_size=cache_size),
-    ]
 
 
 class BoardFeed:

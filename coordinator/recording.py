@@ -7,27 +7,25 @@ version the state was read at (so a concurrent append is a conflict, never a los
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from uuid import UUID, uuid4
 
-from coordinator.actors import Actor, Role
+from coordinator.actors import Actor
 from coordinator.errors import InvalidInput, NotFound
 from coordinator.http.bodies import EventRequest, OpenOperationRequest, RecordEventsRequest
 from coordinator.operation import (
-    DomainEvent,
     EraseSurvivorData,
     OpenOperation,
     Operation,
     ProposedEvent,
     RecordEvents,
     decide,
-    evolve,
     judge,
 )
+from coordinator.stored import fold
 from events.canonical import NotCanonicalisable
 from events.catalogue import EVENT_TYPES, EventData, UnknownEventType, parse_event
 from events.envelope import Appended, AppendedEvent, NewEvent, Recorded
@@ -54,40 +52,6 @@ class LoadedOperation:
 
     state: Operation
     events: list[Recorded]
-
-
-PayloadParser = Callable[[str, int, dict[str, Any]], EventData]
-"""Reads a stored payload: (event type, schema version, data) to the current payload model."""
-
-
-@lru_cache(maxsize=256)
-def _recorder(name: str, role: str) -> Actor:
-    # The few people who record events, shared: a fold of the whole log asks once per event.
-    return Actor(name, Role(role))
-
-
-def domain_event(recorded: Recorded, parse: PayloadParser = parse_event) -> DomainEvent:
-    """A stored event as the rules see it (older schema versions are upcast by `parse`)."""
-    metadata = recorded.metadata
-    return DomainEvent(
-        operation_id=recorded.stream_id,
-        event_id=recorded.event_id,
-        type=recorded.type,
-        data=parse(recorded.type, recorded.schema_version, recorded.data),
-        occurred_at=recorded.occurred_at,
-        recorded_by=_recorder(
-            str(metadata.get("recorded_by", "")), str(metadata.get("role", Role.ADMIN))
-        ),
-        version=recorded.version,
-    )
-
-
-def fold(events: Sequence[Recorded]) -> Operation | None:
-    """The state a stream's events leave an operation in (None for no events)."""
-    state: Operation | None = None
-    for recorded in events:
-        state = evolve(state, domain_event(recorded))
-    return state
 
 
 async def load(store: EventStore, operation_id: UUID) -> LoadedOperation:

@@ -42,7 +42,7 @@ import aiohttp
 import asyncpg
 from bench_server import server
 
-from coordinator.projecting import PROJECTION_NAMES, build_projections
+from coordinator.read_models import PROJECTION_NAMES, build_projections
 from events.envelope import NewEvent
 from events.migrate import migrate
 from events.store import EventStore, create_pool

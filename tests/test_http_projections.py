@@ -15,7 +15,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from coordinator.actors import Role
 from coordinator.app import create_app
 from coordinator.auth import create_token
-from coordinator.projecting import build_projections
+from coordinator.read_models import build_projections
 from coordinator.settings import Settings
 from events.store import EventStore
 from projections.rebuild import ProjectionBusy, rebuild

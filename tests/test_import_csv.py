@@ -22,8 +22,8 @@ from coordinator.importing.operations import operation_id
 from coordinator.importing.report import write_rejects
 from coordinator.importing.sheet import Column, SheetError, match_header, read_sheet
 from coordinator.operation import ProposedEvent, RecordEvents, Stage, decide
-from coordinator.projecting import build_projections
-from coordinator.recording import fold
+from coordinator.read_models import build_projections
+from coordinator.stored import fold
 from events.catalogue import (
     Channel,
     Exploitation,

@@ -17,7 +17,7 @@ from coordinator.actors import Role
 from coordinator.app import create_app
 from coordinator.auth import create_token
 from coordinator.metrics import ProcessState, ServiceMetrics
-from coordinator.projecting import PROJECTION_NAMES
+from coordinator.read_models import PROJECTION_NAMES
 from coordinator.settings import Settings
 from events.store import EventStore, create_pool
 from tests.api import Caller, Client, event

@@ -13,8 +13,8 @@ from coordinator.actors import Role
 from coordinator.app import create_app
 from coordinator.auth import create_token
 from coordinator.keys import OPERATIONS
-from coordinator.recording import fold
 from coordinator.settings import Settings
+from coordinator.stored import fold
 from events.store import EventStore
 from tests.api import Caller, Client, event, to_approval
 

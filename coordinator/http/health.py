@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from coordinator.keys import POOL, SETTINGS, SIGNAL, STORE
-from coordinator.projecting import PROJECTION_NAMES
+from coordinator.read_models import PROJECTION_NAMES
 from events.errors import StoreError
 from events.migrate import pending_migrations
 from projections.checkpoints import lag_seconds

@@ -16,7 +16,8 @@ from coordinator.http.middleware import Handler
 from coordinator.http.openapi import RouteDoc, document
 from coordinator.keys import POOL, STORE
 from coordinator.metrics import METRICS, ProcessState, ServiceMetrics
-from coordinator.projecting import BOARD_FEED, PROJECTION_NAMES, RUNNERS
+from coordinator.projecting import BOARD_FEED, RUNNERS
+from coordinator.read_models import PROJECTION_NAMES
 
 UNMATCHED = "unmatched"
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
