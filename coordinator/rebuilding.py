@@ -14,10 +14,11 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from coordinator.projecting import PROJECTION_NAMES, build_projections
+from coordinator.read_models import PROJECTION_NAMES, build_projections, rebuilt_projection
 from events.migrate import migrate
 from events.store import create_pool, init_connection
 from projections.rebuild import ProjectionBusy, rebuild
+from projections.stream_rebuild import HelperFailed, default_workers
 
 
 def add_arguments(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -26,6 +27,19 @@ def add_arguments(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     actions = projections.add_subparsers(dest="projections_command", required=True)
     rebuild_parser = actions.add_parser("rebuild", help="rebuild one projection or all")
     rebuild_parser.add_argument("name", nargs="?", choices=PROJECTION_NAMES)
+    rebuild_parser.add_argument(
+        "--workers",
+        type=_processes,
+        default=default_workers(),
+        help="processes folding operations at once (default: one per processor, at most 4)",
+    )
+
+
+def _processes(text: str) -> int:
+    count = int(text)
+    if not 1 <= count <= 64:
+        raise argparse.ArgumentTypeError("the number of processes must be from 1 to 64")
+    return count
 
 
 async def run(url: str, arguments: argparse.Namespace) -> int:
@@ -57,10 +71,17 @@ async def run(url: str, arguments: argparse.Namespace) -> int:
                 def advance(done: int, total: int, task: TaskID = task) -> None:
                     progress.update(task, completed=done, total=total)
 
-                applied = await rebuild(projection, store, url, progress=advance)
+                applied = await rebuild(
+                    projection,
+                    store,
+                    url,
+                    progress=advance,
+                    workers=arguments.workers,
+                    factory=rebuilt_projection,
+                )
                 progress.console.print(f"{projection.name}: {applied} events applied")
-    except ProjectionBusy as busy:
-        print(f"error: {busy}", file=sys.stderr)  # noqa: T201  the command's answer
+    except (ProjectionBusy, HelperFailed) as refused:
+        print(f"error: {refused}", file=sys.stderr)  # noqa: T201  the command's answer
         return 1
     finally:
         await pool.close()

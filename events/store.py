@@ -74,7 +74,7 @@ ORDER BY epoch, xid, position LIMIT $4
 """
 
 # data and metadata come as text, a page of them parsed in one call (see _records).
-_COLUMNS = """
+RECORD_COLUMNS = """
     event_id, stream_id, version, position, epoch, xid, type, schema_version, data::text,
     metadata::text, occurred_at, recorded_at, content_hash, prev_hash, hash
 """
@@ -200,8 +200,8 @@ def payloads(rows: Sequence[asyncpg.Record]) -> list[tuple[Any, Any]]:
     return list(zip(documents[0::2], documents[1::2], strict=True))
 
 
-def _records(rows: Sequence[asyncpg.Record]) -> list[Recorded]:
-    """Recorded events from rows of `_COLUMNS`."""
+def records(rows: Sequence[asyncpg.Record]) -> list[Recorded]:
+    """Recorded events from rows of `RECORD_COLUMNS`."""
     return [
         _new_recorded(
             row[0],
@@ -467,13 +467,13 @@ class EventStore:
         """A stream's events in version order, from `from_version` on."""
         with translate_errors():
             rows = await self._pool.fetch(
-                f"SELECT {_COLUMNS} FROM events WHERE stream_id = $1 AND version >= $2 "  # noqa: S608  fixed column list
+                f"SELECT {RECORD_COLUMNS} FROM events WHERE stream_id = $1 AND version >= $2 "  # noqa: S608  fixed column list
                 "ORDER BY version LIMIT $3",
                 stream_id,
                 from_version,
                 limit,
             )
-        events = _records(rows)
+        events = records(rows)
         if events:
             self._remember(stream_id, events[-1].version, events[-1].hash)
         return events
@@ -482,11 +482,11 @@ class EventStore:
         """The recorded events among `event_ids`, in any stream (to recognise a re-send)."""
         with translate_errors():
             rows = await self._pool.fetch(
-                f"SELECT {_COLUMNS} FROM events WHERE event_id = ANY($1::uuid[]) "  # noqa: S608  fixed column list
+                f"SELECT {RECORD_COLUMNS} FROM events WHERE event_id = ANY($1::uuid[]) "  # noqa: S608  fixed column list
                 "ORDER BY stream_id, version",
                 list(event_ids),
             )
-        return _records(rows)
+        return records(rows)
 
     async def read_all(self, after: Cursor = START, *, limit: int = 500) -> list[Recorded]:
         """Up to `limit` events of the whole log after `after`, in global order.
@@ -496,13 +496,13 @@ class EventStore:
         """
         with translate_errors():
             rows = await self._pool.fetch(
-                f"SELECT {_COLUMNS} FROM events {_READABLE_AFTER}",  # noqa: S608  fixed text
+                f"SELECT {RECORD_COLUMNS} FROM events {_READABLE_AFTER}",  # noqa: S608  fixed text
                 after.epoch,
                 after.xid,
                 after.position,
                 limit,
             )
-        return _records(rows)
+        return records(rows)
 
     async def read_all_hashes(self, after: Cursor = START, *, limit: int = 500) -> list[Logged]:
         """As `read_all`, but only each event's place and hash (what the Merkle log needs)."""

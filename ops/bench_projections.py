@@ -1,14 +1,16 @@
 """Projection rebuild speed and live board latency.
 
 Usage: .venv/bin/python ops/bench_projections.py [--database-url URL] [--events 100000]
-                                                  [--rate 50] [--seconds 20]
+                                                  [--workers N] [--rate 50] [--seconds 20]
 Without a URL it uses COORDINATOR_DATABASE_URL, else an embedded PostgreSQL in a temporary folder.
 It creates a fresh database on that server for the run and drops it afterwards.
 
 1. Rebuild: appends `--events` events of realistic rescue operations through the store (each
    operation: report, investigation, leads, partners, plan, approval, rescue of two survivors,
    custody transfer, return, reunion, support, notes), then rebuilds every projection from the
-   log and prints events/s for each.
+   log and prints events/s for each: by one process, and by `--workers` processes (default: one
+   per processor, at most 4; projections/stream_rebuild.py), as `coordinator projections
+   rebuild` does.
 2. Board latency, on the same database (an organisation's database has history): starts the real
    service (`coordinator serve`), waits until it has caught up with that history (projections and
    Merkle log, as a running deployment would have), holds a server-sent event stream of the board
@@ -23,6 +25,7 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import signal
 import socket
 import statistics
@@ -42,12 +45,13 @@ import aiohttp
 import asyncpg
 from bench_server import server
 
-from coordinator.read_models import PROJECTION_NAMES, build_projections
+from coordinator.read_models import PROJECTION_NAMES, build_projections, rebuilt_projection
 from events.envelope import NewEvent
 from events.migrate import migrate
 from events.store import EventStore, create_pool
 from projections.checkpoints import lag_seconds
 from projections.rebuild import rebuild
+from projections.stream_rebuild import default_workers
 
 BIN = Path(sys.executable).parent
 META = {"recorded_by": "bench", "role": "field", "request_id": "bench"}
@@ -133,8 +137,14 @@ async def fill(store: EventStore, count: int) -> int:
     return appended
 
 
-async def measure_rebuild(url: str, count: int) -> None:
-    """Fill the log and rebuild every projection, printing events/s."""
+def _children_cpu() -> float:
+    """Processor seconds of this process's ended children (a rebuild's helper processes)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def measure_rebuild(url: str, count: int, workers: int) -> None:
+    """Fill the log and rebuild every projection, alone and with helpers, printing events/s."""
     pool = await create_pool(url, min_size=2, max_size=20)
     store = EventStore(pool)
     started = time.perf_counter()
@@ -146,15 +156,21 @@ async def measure_rebuild(url: str, count: int) -> None:
         # have no statistics (some servers run without autovacuum).
         await connection.execute("VACUUM (ANALYZE) events")
     for projection in build_projections(store, live=False):
-        started, cpu = time.perf_counter(), time.process_time()
-        applied = await rebuild(projection, store, url)
-        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
-        # Processor time beside wall time: on a shared machine the wall clock includes waiting.
-        print(
-            f"rebuild {projection.name:<17} {applied:>9,} events {elapsed:6.2f} s "
-            f"{applied / elapsed:>9,.0f} events/s (processor {cpu:5.2f} s, "
-            f"{applied / cpu:>7,.0f} events/s; load {os.getloadavg()[0]:.1f})"
-        )
+        for processes in sorted({1, workers}):
+            started, cpu, children = time.perf_counter(), time.process_time(), _children_cpu()
+            applied = await rebuild(
+                projection, store, url, workers=processes, factory=rebuilt_projection
+            )
+            elapsed = time.perf_counter() - started
+            cpu = time.process_time() - cpu + _children_cpu() - children
+            # Processor time (of every process of the rebuild) beside wall time: on a shared
+            # machine the wall clock includes waiting.
+            by = f"{processes} process" + ("es" if processes > 1 else "  ")
+            print(
+                f"rebuild {projection.name:<17} {by} {applied:>9,} events {elapsed:6.2f} s "
+                f"{applied / elapsed:>9,.0f} events/s "
+                f"(processor {cpu:5.2f} s; load {os.getloadavg()[0]:.1f})"
+            )
     await pool.close()
 
 
@@ -330,7 +346,7 @@ async def main_async(arguments: argparse.Namespace) -> None:
             connection = await asyncpg.connect(url)
             await migrate(connection)
             await connection.close()
-            await measure_rebuild(url, arguments.events)
+            await measure_rebuild(url, arguments.events, arguments.workers)
             await measure_latency(url, arguments.rate, arguments.seconds)
 
 
@@ -339,6 +355,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--database-url", default=os.environ.get("COORDINATOR_DATABASE_URL"))
     parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--workers", type=int, default=default_workers())
     parser.add_argument("--rate", type=float, default=50.0)
     parser.add_argument("--seconds", type=float, default=20.0)
     asyncio.run(main_async(parser.parse_args()))

@@ -117,18 +117,13 @@ class BoardProjection:
 
     async def apply(self, connection: Any, events: Sequence[Recorded]) -> None:
         """Fold each event; write and announce each touched operation's latest row."""
-        latest = await self._cache.latest(events)
-        if not latest:
-            return
-        rows = [
-            _values(self._cache.summary(folded), folded, event.cursor)
-            for folded, event in latest.values()
-        ]
-        columns = unnest.columns(rows)
+        rows = await self.rows(events)
         if not self._announce:
-            await connection.execute(_WRITE, *columns)
+            await self.write(connection, rows)
             return
-        written = await connection.fetch(_UPSERT, *columns)
+        if not rows:
+            return
+        written = await connection.fetch(_UPSERT, *unnest.columns(rows))
         written.sort(key=lambda row: (row["last_epoch"], row["last_xid"], row["last_position"]))
         payloads = notification_payloads([board_row(row) for row in written])
         if payloads:
@@ -138,6 +133,19 @@ class BoardProjection:
                 BOARD_CHANNEL,
                 payloads,
             )
+
+    async def rows(self, events: Sequence[Recorded]) -> list[tuple[Any, ...]]:
+        """Fold each event: the row of each touched operation after its last event here."""
+        latest = await self._cache.latest(events)
+        return [
+            _values(self._cache.summary(folded), folded, event.cursor)
+            for folded, event in latest.values()
+        ]
+
+    async def write(self, connection: Any, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Store rows from `rows`, without announcing them (a row never goes back a version)."""
+        if rows:
+            await connection.execute(_WRITE, *unnest.columns(rows))
 
     async def reset(self, connection: Any) -> None:
         """Empty the board for a rebuild."""

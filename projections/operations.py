@@ -52,15 +52,20 @@ class OperationStatusProjection:
 
     async def apply(self, connection: Any, events: Sequence[Recorded]) -> None:
         """Fold each event; write each touched operation's latest row once per batch."""
+        await self.write(connection, await self.rows(events))
+
+    async def rows(self, events: Sequence[Recorded]) -> list[tuple[Any, ...]]:
+        """Fold each event: the row of each touched operation after its last event here."""
         latest = await self._cache.latest(events)
-        rows = [
+        return [
             _row(self._cache.summary(folded), folded, event.recorded_at)
             for folded, event in latest.values()
         ]
-        if not latest:
-            return
-        columns = unnest.columns(rows)
-        await connection.execute(_UPSERT, *columns)
+
+    async def write(self, connection: Any, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Store rows from `rows` (a row never goes back a version)."""
+        if rows:
+            await connection.execute(_UPSERT, *unnest.columns(rows))
 
     async def reset(self, connection: Any) -> None:
         """Empty the table for a rebuild."""

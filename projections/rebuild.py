@@ -1,7 +1,10 @@
 """Rebuilding a projection from the start of the log, in one transaction, while holding its lead.
 
-Readers see the old rows until the new ones commit, and the rebuilt projection ends exactly where
-a live runner would: same rows, same checkpoint.
+The rebuild reads up to a fixed end, the last event every reader can see when it begins, and
+commits its rows with the checkpoint at that end, so it ends exactly where a live runner would:
+same rows, same checkpoint. Readers see the old rows until it commits. A projection that folds
+each operation on its own is rebuilt by streams, in several processes at once
+(projections/stream_rebuild.py); any other reads the log in global order.
 """
 
 from __future__ import annotations
@@ -11,10 +14,13 @@ from collections.abc import Callable
 
 import asyncpg
 
-from events.envelope import START
+from events.envelope import Cursor, Recorded
 from events.findings import collector_paused
 from events.store import EventStore, init_connection
-from projections.runner import Projection, apply_batch, lock_key
+from events.stream_ranges import count_until, readable_head
+from projections.checkpoints import save_checkpoint
+from projections.runner import Projection, lock_key
+from projections.stream_rebuild import FoldsEachStream, ProjectionFactory, rebuild_by_streams
 
 
 class ProjectionBusy(RuntimeError):
@@ -28,8 +34,14 @@ async def rebuild(
     *,
     batch_size: int = 5_000,
     progress: Callable[[int, int], None] | None = None,
+    workers: int = 1,
+    factory: ProjectionFactory | None = None,
 ) -> int:
-    """Rebuild `projection` from the whole log; returns the number of events applied."""
+    """Rebuild `projection` from the whole log; returns the number of events applied.
+
+    With `workers` above 1, a projection that folds each operation on its own is rebuilt by that
+    many processes; `factory` builds it in the helper processes (see stream_rebuild).
+    """
     connection = await asyncpg.connect(dsn)
     await init_connection(connection)
     try:
@@ -40,24 +52,74 @@ async def rebuild(
                 f"projection {projection.name} is being kept by a running service; "
                 "stop it (or wait) and run the rebuild again"
             )
-        total = int(await connection.fetchval("SELECT count(*) FROM events"))
-        applied = 0
+        end = await readable_head(connection)
+        total = 0 if end is None else await count_until(connection, end)
+
+        def advance(applied: int) -> None:
+            if progress is not None:
+                progress(applied, total)
+
         with collector_paused():  # millions of short-lived objects, no cycles
             async with connection.transaction():
                 await projection.reset(connection)
                 await connection.execute(
                     "DELETE FROM projection_checkpoints WHERE name = $1", projection.name
                 )
-                # Reading the next page (on the store's pool) overlaps applying this one.
-                reading = asyncio.create_task(store.read_all(START, limit=batch_size))
-                while batch := await reading:
-                    reading = asyncio.create_task(
-                        store.read_all(batch[-1].cursor, limit=batch_size)
-                    )
-                    await apply_batch(connection, projection, batch)
-                    applied += len(batch)
-                    if progress is not None:
-                        progress(applied, total)
+                if end is None:
+                    return 0
+                try:
+                    if isinstance(projection, FoldsEachStream):
+                        applied = await rebuild_by_streams(
+                            connection,
+                            projection,
+                            store,
+                            end,
+                            dsn=dsn,
+                            workers=workers,
+                            factory=factory,
+                            batch_size=batch_size,
+                            progress=advance,
+                        )
+                    else:
+                        applied = await _rebuild_in_order(
+                            connection,
+                            projection,
+                            store,
+                            end,
+                            batch_size=batch_size,
+                            progress=advance,
+                        )
+                except BaseException:
+                    projection.forget()
+                    raise
+                await save_checkpoint(connection, projection.name, end, applied)
         return applied
     finally:
         await connection.close()
+
+
+async def _rebuild_in_order(
+    connection: asyncpg.Connection,
+    projection: Projection,
+    store: EventStore,
+    end: Cursor,
+    *,
+    batch_size: int,
+    progress: Callable[[int], None],
+) -> int:
+    """Apply the log up to `end` in global order, page by page."""
+    applied = 0
+    reading: asyncio.Task[list[Recorded]] | None = asyncio.create_task(
+        store.read_all(limit=batch_size)
+    )
+    while reading is not None and (batch := await reading):
+        if batch[-1].cursor >= end:
+            batch = [event for event in batch if event.cursor <= end]
+            reading = None
+        else:
+            # Reading the next page (on the store's pool) overlaps applying this one.
+            reading = asyncio.create_task(store.read_all(batch[-1].cursor, limit=batch_size))
+        await projection.apply(connection, batch)
+        applied += len(batch)
+        progress(applied)
+    return applied

@@ -15,7 +15,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from coordinator.actors import Role
 from coordinator.app import create_app
 from coordinator.auth import create_token
-from coordinator.read_models import build_projections
+from coordinator.read_models import build_projections, rebuilt_projection
 from coordinator.settings import Settings
 from events.store import EventStore
 from projections.rebuild import ProjectionBusy, rebuild
@@ -207,6 +207,11 @@ TABLES = {
 }
 
 
+CHECKPOINTS = (
+    "SELECT name, epoch, xid, position, events_applied FROM projection_checkpoints ORDER BY name"
+)
+
+
 async def test_a_rebuild_ends_identical_to_the_live_projection(
     client: Client, callers: dict[Role, Caller], database_url: str, pool: asyncpg.Pool
 ) -> None:
@@ -220,13 +225,18 @@ async def test_a_rebuild_ends_identical_to_the_live_projection(
 
     await eventually(caught_up)
     live = {name: [dict(r) for r in await pool.fetch(sql)] for name, sql in TABLES.items()}
+    live_checkpoints = await pool.fetch(CHECKPOINTS)
     store = EventStore(pool)
     projections = build_projections(store)
     with pytest.raises(ProjectionBusy):
         await rebuild(projections[0], store, database_url)
     await client.server.close()  # the app's runners release their leads
     for projection in build_projections(store, live=False):
-        assert await rebuild(projection, store, database_url) == head
+        assert (
+            await rebuild(projection, store, database_url, workers=2, factory=rebuilt_projection)
+            == head
+        )
     rebuilt = {name: [dict(r) for r in await pool.fetch(sql)] for name, sql in TABLES.items()}
     assert rebuilt == live
+    assert await pool.fetch(CHECKPOINTS) == live_checkpoints
     assert live["board"]
