@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import csv
 import re
-import sys
 import uuid
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
@@ -36,6 +35,7 @@ from events.catalogue import (
 from events.store import EventStore
 from projections.impact import impact_figures
 from projections.rebuild import rebuild
+from tests.commands import run_coordinator
 
 SAMPLE = Path(__file__).resolve().parent.parent / "ops" / "samples" / "legacy_rescues.csv"
 VIETNAM = timezone(timedelta(hours=7))
@@ -415,21 +415,9 @@ async def test_a_sheet_without_channels_needs_a_default_channel(
 
 
 async def run_cli(database_url: str, *arguments: str) -> tuple[int, str]:
-    """Run `python -m coordinator --database-url URL import-csv ...`: exit status and stdout."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "coordinator",
-        "--database-url",
-        database_url,
-        "import-csv",
-        *arguments,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), 120)
-    assert process.returncode is not None, err.decode()
-    return process.returncode, out.decode()
+    """Run `coordinator --database-url URL import-csv ...`: exit status and stdout."""
+    status, out, _ = await run_coordinator(database_url, "import-csv", *arguments)
+    return status, out
 
 
 async def test_the_command_exits_0_for_a_clean_sheet_and_again_on_a_rerun(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -19,6 +18,7 @@ from events.stream_ranges import read_range, readable_head, stream_ranges
 from projections.rebuild import rebuild
 from projections.stream_rebuild import HelperFailed
 from tests import rebuild_faults
+from tests.commands import run_coordinator
 
 WHEN = datetime(2026, 3, 1, 8, 30, tzinfo=UTC)
 META = {"recorded_by": "field-team-lao-cai", "role": "field"}
@@ -156,43 +156,24 @@ async def test_a_rebuild_by_several_processes_writes_what_one_writes(
 
 
 @pytest.mark.usefixtures("log")
-async def test_a_helper_that_fails_fails_the_rebuild_without_its_message(
-    store: EventStore, pool: asyncpg.Pool, database_url: str
+@pytest.mark.parametrize(
+    ("factory", "named"),
+    [(rebuild_faults.failing, "failed: ValueError in "), (rebuild_faults.dying, "exit code 7")],
+    ids=["fails", "dies"],
+)
+async def test_a_helper_that_fails_or_dies_fails_the_rebuild_which_changes_nothing(
+    store: EventStore, pool: asyncpg.Pool, database_url: str, factory: Any, named: str
 ) -> None:
-    """The rebuild is refused, the old rows stay, and the error's text (event data) stays out."""
+    """The rebuild is refused and the old rows stay; an error's text (event data) stays out."""
     await rebuild(rebuilt_projection(store, "board"), store, database_url)
     before = await _snapshot(pool, "board")
     with pytest.raises(HelperFailed) as refused:
         await rebuild(
-            _slowed(store, "board"),
-            store,
-            database_url,
-            batch_size=3,
-            workers=2,
-            factory=rebuild_faults.failing,
+            _slowed(store, "board"), store, database_url, batch_size=3, workers=2, factory=factory
         )
-    assert "ValueError" in str(refused.value)
+    assert named in str(refused.value)
     assert rebuild_faults.PERSONAL not in str(refused.value)
     assert "cannot fold" not in str(refused.value)
-    assert await _snapshot(pool, "board") == before
-
-
-@pytest.mark.usefixtures("log")
-async def test_a_helper_that_dies_fails_the_rebuild(
-    store: EventStore, pool: asyncpg.Pool, database_url: str
-) -> None:
-    """A helper that ends in the middle is noticed, and the rebuild changes nothing."""
-    await rebuild(rebuilt_projection(store, "board"), store, database_url)
-    before = await _snapshot(pool, "board")
-    with pytest.raises(HelperFailed, match="exit code 7"):
-        await rebuild(
-            _slowed(store, "board"),
-            store,
-            database_url,
-            batch_size=3,
-            workers=2,
-            factory=rebuild_faults.dying,
-        )
     assert await _snapshot(pool, "board") == before
 
 
@@ -203,41 +184,17 @@ async def test_the_command_rebuilds_every_projection_with_helpers(
     await rebuild(rebuilt_projection(store, "operation_status"), store, database_url)
     alone = await _snapshot(pool, "operation_status")
     await pool.execute("DELETE FROM operation_status")
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "coordinator",
-        "--database-url",
-        database_url,
-        "projections",
-        "rebuild",
-        "--workers",
-        "2",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+    status, out, err = await run_coordinator(
+        database_url, "projections", "rebuild", "--workers", "2"
     )
-    out, err = await asyncio.wait_for(process.communicate(), 120)
-    assert process.returncode == 0, err.decode()
+    assert status == 0, err
     for name in ("board", "impact", "operation_status"):
-        assert f"{name}: {log} events applied" in out.decode()
+        assert f"{name}: {log} events applied" in out
     assert await _snapshot(pool, "operation_status") == alone
 
 
 async def test_the_command_refuses_no_processes(database_url: str) -> None:
     """`--workers 0` is refused before anything is touched."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "coordinator",
-        "--database-url",
-        database_url,
-        "projections",
-        "rebuild",
-        "--workers",
-        "0",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    _, err = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode == 2
-    assert "from 1 to 64" in err.decode()
+    status, _, err = await run_coordinator(database_url, "projections", "rebuild", "--workers", "0")
+    assert status == 2
+    assert "from 1 to 64" in err
