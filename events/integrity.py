@@ -90,26 +90,12 @@ def body_hash_of_text(
     The document's canonical form is written member by member, in RFC 8785 order, which is the
     same text as canonical_json of the whole document without building and sorting it.
     """
-    text = "".join(
-        (
-            '{"data":',
-            canonical_text(data),
-            ',"event_id":',
-            _member(event_id),
-            ',"metadata":',
-            canonical_text(metadata),
-            ',"occurred_at":',
-            _member(occurred_at),
-            ',"recorded_at":',
-            _member(recorded_at),
-            ',"schema_version":',
-            _member(schema_version),
-            ',"stream_id":',
-            _member(stream_id),
-            ',"type":',
-            _member(event_type),
-            "}",
-        )
+    # Ids and times are text by type: their member form is json_string's, without _member's test.
+    text = (
+        f'{{"data":{canonical_text(data)},"event_id":{json_string(event_id)},'
+        f'"metadata":{canonical_text(metadata)},"occurred_at":{json_string(occurred_at)},'
+        f'"recorded_at":{json_string(recorded_at)},"schema_version":{_member(schema_version)},'
+        f'"stream_id":{json_string(stream_id)},"type":{_member(event_type)}}}'
     )
     try:
         return hashlib.sha256(text.encode("utf-8")).digest()
