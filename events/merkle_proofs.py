@@ -123,13 +123,16 @@ class InclusionChecker:
     root, so it is accepted there; every node of every proof is still compared.
     """
 
-    __slots__ = ("_proven", "_root", "_size")
+    __slots__ = ("_levels", "_proven", "_root", "_size")
 
     def __init__(self, size: int, root: bytes) -> None:
         self._size = size
         self._root = root
-        # (right shifts so far, fn) -> (value there, the proof's nodes from there on)
-        self._proven: dict[tuple[int, int], tuple[bytes, list[Any]]] = {}
+        # A walk shifts right at most size.bit_length() times.
+        self._levels = size.bit_length() + 1
+        # The walk's position, fn * levels + right shifts so far (one int, cheaper to hash than
+        # a pair) -> (value there, the proof's nodes from there on).
+        self._proven: dict[int, tuple[bytes, list[Any]]] = {}
 
     def check(self, leaf: bytes, index: int, proof: Sequence[bytes]) -> bool:
         """Whether `leaf` (an event hash) sits at `index` in the tree of this head."""
@@ -146,18 +149,21 @@ class InclusionChecker:
     def _check(
         self, leaf: bytes, index: int, nodes: list[Any], decode: Callable[[Any], bytes | None]
     ) -> bool:
-        if not 0 <= index < self._size:
+        size = self._size
+        if not 0 <= index < size:
             return False
-        proven = self._proven
-        steps: list[tuple[tuple[int, int], bytes, int]] = []
-        fn, sn, shift = index, self._size - 1, 0
+        proven, levels = self._proven, self._levels
+        steps: list[tuple[int, bytes, int]] = []
+        fn, sn, shift = index, size - 1, 0
         r = _sha256(b"\x00" + leaf).digest()
         for position, node in enumerate(nodes):
-            key = (shift, fn)
-            known = proven.get(key)
-            if known is not None and known[0] == r and known[1] == nodes[position:]:
-                break
-            steps.append((key, r, position))
+            # A leaf's own position is met again only by a proof of the same leaf: not looked up.
+            if position:
+                key = fn * levels + shift
+                known = proven.get(key)
+                if known is not None and known[0] == r and known[1] == nodes[position:]:
+                    break
+                steps.append((key, r, position))
             p = decode(node)
             if sn == 0 or p is None:
                 return False
@@ -184,14 +190,15 @@ class InclusionChecker:
 
 def hash_from_hex(text: Any) -> bytes | None:
     """The SHA-256 hash that `text` writes as 64 hex digits; None if it is anything else."""
-    if type(text) is not str or len(text) != 2 * HASH_SIZE:
-        return None
-    try:
-        raw = bytes.fromhex(text)
-    except ValueError:
-        return None
-    # fromhex skips whitespace, so 64 characters that decode short were not all hex digits.
-    return raw if len(raw) == HASH_SIZE else None
+    if type(text) is str and len(text) == 2 * HASH_SIZE:
+        try:
+            raw = bytes.fromhex(text)
+        except ValueError:
+            return None
+        # fromhex skips whitespace, so 64 characters that decode short were not all hex digits.
+        if len(raw) == HASH_SIZE:
+            return raw
+    return None
 
 
 def _as_hash(node: bytes) -> bytes | None:
