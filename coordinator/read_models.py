@@ -5,12 +5,16 @@ Light to import (no web stack): a rebuild's helper processes build their project
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from coordinator.folding import OperationFolder
-from events.store import EventStore
 from projections.board import BoardProjection
 from projections.impact import ImpactProjection
 from projections.operations import OperationStatusProjection
-from projections.runner import Projection
+
+if TYPE_CHECKING:  # the runner brings the logging stack, which a helper does not need
+    from events.store import EventStore
+    from projections.runner import Projection
 
 PROJECTION_NAMES = ("board", "impact", "operation_status")
 

@@ -27,9 +27,9 @@ from events.store import EventStore
 from events.stream_ranges import StreamRange, read_range, stream_ranges
 from projections.frames import read_frame, write_frame
 
-# Ranges per process: small enough that the processes finish together, large enough that each
-# range is one index scan of thousands of events.
-_RANGES_PER_WORKER = 4
+# Ranges per process: small enough that the processes finish together (the last range is the
+# only one left to fold), large enough that each is an index scan of many events.
+_RANGES_PER_WORKER = 16
 # Folded rows waiting to be written; a fuller queue holds the folding back.
 _QUEUED_PAGES = 8
 
