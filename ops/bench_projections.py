@@ -8,9 +8,9 @@ It creates a fresh database on that server for the run and drops it afterwards.
 1. Rebuild: appends `--events` events of realistic rescue operations through the store (each
    operation: report, investigation, leads, partners, plan, approval, rescue of two survivors,
    custody transfer, return, reunion, support, notes), then rebuilds every projection from the
-   log and prints events/s for each: by one process, and by `--workers` processes (default: one
-   per processor, at most 4; projections/stream_rebuild.py), as `coordinator projections
-   rebuild` does.
+   log and prints events/s for each: by one process, and (the board and operation status, which
+   fold each operation on its own) by `--workers` processes (default: one per processor, at most
+   4; projections/stream_rebuild.py), as `coordinator projections rebuild` does.
 2. Board latency, on the same database (an organisation's database has history): starts the real
    service (`coordinator serve`), waits until it has caught up with that history (projections and
    Merkle log, as a running deployment would have), holds a server-sent event stream of the board
@@ -51,7 +51,7 @@ from events.migrate import migrate
 from events.store import EventStore, create_pool
 from projections.checkpoints import lag_seconds
 from projections.rebuild import rebuild
-from projections.stream_rebuild import default_workers
+from projections.stream_rebuild import FoldsEachStream, default_workers
 
 BIN = Path(sys.executable).parent
 META = {"recorded_by": "bench", "role": "field", "request_id": "bench"}
@@ -156,7 +156,9 @@ async def measure_rebuild(url: str, count: int, workers: int) -> None:
         # have no statistics (some servers run without autovacuum).
         await connection.execute("VACUUM (ANALYZE) events")
     for projection in build_projections(store, live=False):
-        for processes in sorted({1, workers}):
+        # Only a projection that folds each operation on its own is rebuilt by several.
+        by_streams = isinstance(projection, FoldsEachStream)
+        for processes in sorted({1, workers if by_streams else 1}):
             started, cpu, children = time.perf_counter(), time.process_time(), _children_cpu()
             applied = await rebuild(
                 projection, store, url, workers=processes, factory=rebuilt_projection
