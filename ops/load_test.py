@@ -58,7 +58,7 @@ from urllib.parse import urlsplit, urlunsplit
 import aiohttp
 import asyncpg
 import psutil
-from sse_reader import SseParser, message_batches
+from board_follower import BoardFollower
 
 BIN = Path(sys.executable).parent
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -421,78 +421,26 @@ class Load:
         """Give the board clients time to receive the last rows."""
         deadline = time.perf_counter() + DRAIN_SECONDS
         while time.perf_counter() < deadline:
-            if all(client.caught_up(self.final_versions) for client in self.clients):
+            if all(client.shows(self.final_versions) for client in self.clients):
                 return
             await asyncio.sleep(0.2)
 
 
-class BoardClient:
-    """A leadership board on server-sent events; resumes with Last-Event-ID when cut off."""
+class BoardClient(BoardFollower):
+    """A leadership board on server-sent events, timing how soon each acknowledged append shows."""
 
     def __init__(self, base_url: str, token: str, measuring_for: Load | None) -> None:
-        self.base_url = base_url
-        self.token = token
+        super().__init__(base_url, token, retry_seconds=1.0, read_timeout_seconds=60.0)
         self.load = measuring_for
-        self.versions: dict[str, int] = {}
-        self.events = 0
-        self.connections = 0
-        self.errors: Counter[str] = Counter()
-        self.last_event_id: str | None = None
-        self._task: asyncio.Task[None] | None = None
 
-    def start(self) -> None:
-        """Follow the stream in the background."""
-        self._task = asyncio.create_task(self._follow())
-
-    async def stop(self) -> None:
-        """Stop following."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    def caught_up(self, final: dict[str, int]) -> bool:
-        """Whether this client saw every operation at its last acknowledged version."""
-        return all(self.versions.get(key, 0) >= version for key, version in final.items())
-
-    async def _follow(self) -> None:
-        timeout = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=60)
-        async with aiohttp.ClientSession(timeout=timeout) as session:
-            while True:
-                headers = {"Authorization": f"Bearer {self.token}"}
-                if self.last_event_id is not None:
-                    headers["Last-Event-ID"] = self.last_event_id
-                try:
-                    async with session.get(
-                        f"{self.base_url}/v1/board/stream", headers=headers
-                    ) as stream:
-                        if stream.status != 200:
-                            self.errors[str(stream.status)] += 1
-                        else:
-                            self.connections += 1
-                            await self._read(stream)
-                except (aiohttp.ClientError, TimeoutError) as error:
-                    self.errors[type(error).__name__] += 1
-                await asyncio.sleep(1)
-
-    async def _read(self, stream: aiohttp.ClientResponse) -> None:
-        parser = SseParser()
-        async for messages in message_batches(stream.content, parser):
-            now = time.perf_counter()
-            for message in messages:
-                self._row(json.loads(message.data), now)
-                if message.event_id is not None:
-                    self.last_event_id = message.event_id
-
-    def _row(self, row: dict[str, Any], now: float) -> None:
-        self.events += 1
-        key, version = row["operation_id"], row["version"]
-        if version > self.versions.get(key, 0):
-            self.versions[key] = version
-            if self.load is not None:
-                acknowledged = self.load.acknowledged.get((key, version))
-                if acknowledged is not None:
-                    self.load.board_latency.ok(max(now - acknowledged, 0.0))
+    def received(self, row: dict[str, Any], now: float) -> bool:
+        """Note the row, and how long after its append was acknowledged it arrived."""
+        news = super().received(row, now)
+        if news and self.load is not None:
+            acknowledged = self.load.acknowledged.get((row["operation_id"], row["version"]))
+            if acknowledged is not None:
+                self.load.board_latency.ok(max(now - acknowledged, 0.0))
+        return news
 
 
 def report(load: Load, elapsed: float) -> None:
@@ -513,7 +461,7 @@ def report(load: Load, elapsed: float) -> None:
         f"{load.skipped}"
     )
     events = sum(client.events for client in load.clients)
-    caught_up = sum(client.caught_up(load.final_versions) for client in load.clients)
+    caught_up = sum(client.shows(load.final_versions) for client in load.clients)
     reconnects = sum(max(client.connections - 1, 0) for client in load.clients)
     stream_errors = sum((client.errors for client in load.clients), Counter[str]())
     print(

@@ -2,8 +2,8 @@
 
 `running_service` starts `coordinator serve` as a subprocess on a free local port and stops it
 afterwards; `EmbeddedPostgres` is a PostgreSQL for one test that the test may stop and start
-again (never the machine's shared server); `BoardFollower` holds the board's server-sent event
-stream open like the board page does, resuming with `Last-Event-ID` whenever it is cut.
+again (never the machine's shared server). The board's stream is followed with
+ops/board_follower.py, the load test's client.
 """
 
 from __future__ import annotations
@@ -19,13 +19,11 @@ import socket
 import sys
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 import aiohttp
-
-from ops.sse_reader import SseParser, message_batches
 
 BIN = Path(sys.executable).parent
 STARTUP_SECONDS = 30.0
@@ -245,58 +243,3 @@ async def embedded_postgres() -> AsyncIterator[EmbeddedPostgres]:
             await asyncio.to_thread(server.cleanup)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-
-
-@dataclass
-class BoardFollower:
-    """A board client on server-sent events that resumes with `Last-Event-ID` when cut off."""
-
-    base_url: str
-    token: str
-    versions: dict[str, int] = field(default_factory=dict)
-    connections: int = 0
-    last_event_id: str | None = None
-    _task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        """Follow the stream in the background."""
-        self._task = asyncio.create_task(self._follow())
-
-    async def stop(self) -> None:
-        """Stop following."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    def shows(self, expected: dict[str, int]) -> bool:
-        """Whether every operation in `expected` was seen at (at least) its version."""
-        return all(self.versions.get(key, 0) >= version for key, version in expected.items())
-
-    async def _follow(self) -> None:
-        timeout = aiohttp.ClientTimeout(total=None, sock_connect=5, sock_read=30)
-        async with aiohttp.ClientSession(timeout=timeout) as session:
-            while True:
-                headers = {"Authorization": f"Bearer {self.token}"}
-                if self.last_event_id is not None:
-                    headers["Last-Event-ID"] = self.last_event_id
-                try:
-                    async with session.get(
-                        f"{self.base_url}/v1/board/stream", headers=headers
-                    ) as stream:
-                        if stream.status == 200:
-                            self.connections += 1
-                            await self._read(stream)
-                except (aiohttp.ClientError, TimeoutError):
-                    pass
-                await asyncio.sleep(0.2)
-
-    async def _read(self, stream: aiohttp.ClientResponse) -> None:
-        parser = SseParser()
-        async for messages in message_batches(stream.content, parser):
-            for message in messages:
-                row = json.loads(message.data)
-                key = row["operation_id"]
-                self.versions[key] = max(self.versions.get(key, 0), row["version"])
-                if message.event_id is not None:
-                    self.last_event_id = message.event_id

@@ -21,9 +21,9 @@ import pytest
 
 from coordinator.actors import Role
 from coordinator.auth import create_token
+from ops.board_follower import BoardFollower
 from tests.api import a_case_report
 from tests.services import (
-    BoardFollower,
     Service,
     embedded_postgres,
     eventually,
