@@ -190,15 +190,14 @@ class InclusionChecker:
 
 def hash_from_hex(text: Any) -> bytes | None:
     """The SHA-256 hash that `text` writes as 64 hex digits; None if it is anything else."""
-    if type(text) is str and len(text) == 2 * HASH_SIZE:
-        try:
-            raw = bytes.fromhex(text)
-        except ValueError:
-            return None
-        # fromhex skips whitespace, so 64 characters that decode short were not all hex digits.
-        if len(raw) == HASH_SIZE:
-            return raw
-    return None
+    if type(text) is not str or len(text) != 2 * HASH_SIZE:
+        return None
+    try:
+        raw = bytes.fromhex(text)
+    except ValueError:
+        return None
+    # fromhex skips whitespace, so 64 characters that decode short were not all hex digits.
+    return raw if len(raw) == HASH_SIZE else None
 
 
 def _as_hash(node: bytes) -> bytes | None:

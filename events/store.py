@@ -67,9 +67,9 @@ RETURNING event_id AS out_event_id, version AS out_version, position AS out_posi
 
 # Readers of the whole log: only rows whose transaction is older than every running one (or of an
 # older epoch), in (epoch, xid, position) order, served by events_global_order.
-_READABLE_AFTER = """
-WHERE (epoch, xid, position) > ($1, $2::xid8, $3)
-  AND (xid < pg_snapshot_xmin(pg_current_snapshot()) OR epoch < current_log_epoch())
+_READABLE = "(xid < pg_snapshot_xmin(pg_current_snapshot()) OR epoch < current_log_epoch())"
+_READABLE_AFTER = f"""
+WHERE (epoch, xid, position) > ($1, $2::xid8, $3) AND {_READABLE}
 ORDER BY epoch, xid, position LIMIT $4
 """
 
@@ -553,9 +553,7 @@ class EventStore:
         """The cursor of the last readable event (START for an empty log)."""
         with translate_errors():
             row = await self._pool.fetchrow(
-                "SELECT epoch, xid, position FROM events "
-                "WHERE xid < pg_snapshot_xmin(pg_current_snapshot()) "
-                "   OR epoch < current_log_epoch() "
+                f"SELECT epoch, xid, position FROM events WHERE {_READABLE} "  # noqa: S608  fixed text
                 "ORDER BY epoch DESC, xid DESC, position DESC LIMIT 1"
             )
         return START if row is None else Cursor(row["epoch"], row["xid"], row["position"])

@@ -3,8 +3,9 @@
 Streams are independent of each other, so a projection that folds each operation on its own can
 be rebuilt by several processes at once, each taking whole ranges of stream ids and reading their
 events in stream order (the `(stream_id, version)` index) rather than in global order. Every
-range stops at the same `end`, the last event readable when the rebuild began: all events up to
-it are committed and none after it is read, so the parts add up to exactly the log up to `end`.
+range stops at the same `end`, the store's `head()` when the rebuild began (the last event every
+reader could see): all events up to it are committed and none after it is read, so the parts
+add up to exactly the log up to `end`.
 """
 
 from __future__ import annotations
@@ -18,12 +19,6 @@ from events.store import RECORD_COLUMNS, records, translate_errors
 
 _FIRST = UUID(int=0)
 
-# The last event of the global order that every reader may see (see the store's _READABLE_AFTER).
-_READABLE_HEAD = """
-SELECT epoch, xid, position FROM events
- WHERE xid < pg_snapshot_xmin(pg_current_snapshot()) OR epoch < current_log_epoch()
- ORDER BY epoch DESC, xid DESC, position DESC LIMIT 1
-"""
 _COUNT_UNTIL = "SELECT count(*) FROM events WHERE (epoch, xid, position) <= ($1, $2::xid8, $3)"
 # Where each share of the log's events begins, by stream id ($1: the fractions where shares meet).
 _BOUNDARIES = "SELECT percentile_disc($1::float8[]) WITHIN GROUP (ORDER BY stream_id) FROM events"
@@ -42,12 +37,6 @@ class StreamRange:
 
     first: UUID
     until: UUID | None
-
-
-async def readable_head(connection: Any) -> Cursor | None:
-    """The cursor of the last event every reader can see now (None for an empty log)."""
-    row = await connection.fetchrow(_READABLE_HEAD)
-    return None if row is None else Cursor(row["epoch"], row["xid"], row["position"])
 
 
 async def count_until(connection: Any, end: Cursor) -> int:

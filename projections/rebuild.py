@@ -14,10 +14,10 @@ from collections.abc import Callable
 
 import asyncpg
 
-from events.envelope import Cursor, Recorded
+from events.envelope import START, Cursor, Recorded
 from events.findings import collector_paused
 from events.store import EventStore, init_connection
-from events.stream_ranges import count_until, readable_head
+from events.stream_ranges import count_until
 from projections.checkpoints import save_checkpoint
 from projections.runner import Projection, lock_key
 from projections.stream_rebuild import FoldsEachStream, ProjectionFactory, rebuild_by_streams
@@ -52,8 +52,8 @@ async def rebuild(
                 f"projection {projection.name} is being kept by a running service; "
                 "stop it (or wait) and run the rebuild again"
             )
-        end = await readable_head(connection)
-        total = 0 if end is None else await count_until(connection, end)
+        end = await store.head()  # the last event readable now: the rebuild stops there
+        total = 0 if end == START else await count_until(connection, end)
 
         def advance(applied: int) -> None:
             if progress is not None:
@@ -65,7 +65,7 @@ async def rebuild(
                 await connection.execute(
                     "DELETE FROM projection_checkpoints WHERE name = $1", projection.name
                 )
-                if end is None:
+                if end == START:  # an empty log
                     return 0
                 try:
                     if isinstance(projection, FoldsEachStream):

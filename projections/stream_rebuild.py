@@ -113,18 +113,21 @@ async def rebuild_by_streams(
             await pages.put(page)
 
     helpers: list[asyncio.subprocess.Process] = []
-    work = None if factory is None else Work(projection.name, factory, dsn, ranges, end, batch_size)
     try:
-        if work is not None:
+        directing = []
+        if factory is not None and workers > 1:
+            work = Work(projection.name, factory, dsn, ranges, end, batch_size)
             helpers = [await _start_helper() for _ in range(workers - 1)]
+            directing = [
+                _direct(
+                    helper, f"helper {number} of the rebuild of {work.name}", work, claims, pages
+                )
+                for number, helper in enumerate(helpers, start=1)
+            ]
         async with asyncio.TaskGroup() as group:
             writing = group.create_task(write_pages())
             folding = [group.create_task(fold_here())]
-            folding += [
-                group.create_task(_direct(helper, number, work, claims, pages))
-                for number, helper in enumerate(helpers, start=1)
-                if work is not None
-            ]
+            folding += [group.create_task(direct) for direct in directing]
             await asyncio.wait(folding)
             await pages.put(None)
             await writing
@@ -157,9 +160,9 @@ async def fold_ranges(
 
 
 async def _start_helper() -> asyncio.subprocess.Process:
-    # Its standard error is not passed on: a traceback can quote an event's data. What failed,
-    # and where, comes back in a message.
-    # It imports what this process can (the factory's module may be on a path only set here).
+    # Its standard error is dropped, as a traceback can quote an event's data: what failed, and
+    # where, comes back in a message. It gets this process's import path, on which the factory's
+    # module may be (a test's, say).
     path = os.pathsep.join(entry or os.curdir for entry in sys.path)
     return await asyncio.create_subprocess_exec(
         sys.executable,
@@ -174,7 +177,7 @@ async def _start_helper() -> asyncio.subprocess.Process:
 
 async def _direct(
     helper: asyncio.subprocess.Process,
-    number: int,
+    who: str,
     work: Work,
     claims: Iterator[int],
     pages: asyncio.Queue[tuple[list[tuple[Any, ...]], int] | None],
@@ -188,10 +191,7 @@ async def _direct(
             message = await read_frame(helper.stdout)
         except asyncio.IncompleteReadError:
             code = await helper.wait()
-            raise HelperFailed(
-                f"helper {number} of the rebuild of {work.name} ended (exit code {code}) before "
-                "it finished"
-            ) from None
+            raise HelperFailed(f"{who} ended (exit code {code}) before it finished") from None
         match message:
             case ("next",):
                 index = next(claims, None)
@@ -201,8 +201,8 @@ async def _direct(
             case ("rows", rows, count):
                 await pages.put((rows, count))
             case ("failed", what):
-                raise HelperFailed(f"helper {number} of the rebuild of {work.name} failed: {what}")
+                raise HelperFailed(f"{who} failed: {what}")
             case _:
-                raise HelperFailed(f"helper {number} sent a message it should not: {message!r}")
+                raise HelperFailed(f"{who} sent a message it should not: {message!r}")
     if code := await helper.wait():
-        raise HelperFailed(f"helper {number} of the rebuild of {work.name} exited with {code}")
+        raise HelperFailed(f"{who} exited with {code}")
