@@ -2,6 +2,6 @@
 
 import sys
 
-from coordinator.entry import main
+from coordinator.cli.entry import main
 
 sys.exit(main())

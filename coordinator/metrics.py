@@ -27,10 +27,10 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from events.envelope import Appended, NewEvent
-from events.errors import DuplicateEventConflict, StoreError, VersionConflict
-from events.store import EventStore
-from projections.checkpoints import lag_seconds
+from events.store.envelope import Appended, NewEvent
+from events.store.errors import DuplicateEventConflict, StoreError, VersionConflict
+from events.store.event_store import EventStore
+from projections.engine.positions import lag_seconds
 
 # Buckets from a fast read (a few ms) to a slow batch append on a busy database (10 s).
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)

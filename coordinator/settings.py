@@ -68,7 +68,7 @@ class Settings(BaseSettings):
         ge=1,
         description="Operation states each folding projection (board, status) keeps.",
     )
-    # The audit trail (events/integrator.py): where the signing keys live, how often to sign.
+    # The audit trail (evidence/integrator.py): where the signing keys live, how often to sign.
     signing_key_dir: Path | None = Field(
         default=None, description="Checkpoint signing keys (never in the database); data_dir/keys."
     )
@@ -78,8 +78,20 @@ class Settings(BaseSettings):
     audit_wait_seconds: float = Field(
         default=10.0, gt=0, description="How long an export waits for the log to cover it."
     )
-    # Backups (coordinator/backup.py): pg_dump and pg_restore of the server's version or newer.
+    # Backups (coordinator/service/backup.py): pg_dump and pg_restore of the server's version
+    # or newer.
     pg_bin_dir: Path | None = Field(
         default=None,
         description="Folder of pg_dump and pg_restore; unset: found for the server's version.",
     )
+
+
+def signing_key_folder(settings: Settings) -> Path:
+    """Where the log's signing keys live: the configured folder, else `keys` in the data folder."""
+    folder = settings.signing_key_dir or Path(settings.data_dir) / "keys"
+    return Path(folder).expanduser().resolve()
+
+
+def personal_key_folder(settings: Settings) -> Path:
+    """Where the key-encryption keys for personal data live."""
+    return Path(settings.personal_key_dir or settings.data_dir / "keys" / "personal")

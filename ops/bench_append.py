@@ -20,9 +20,10 @@ from datetime import UTC, datetime
 import asyncpg
 from bench_server import rate, server
 
-from events.envelope import NewEvent
-from events.migrate import migrate
-from events.store import EventStore, create_pool
+from events.store.connection import create_pool
+from events.store.envelope import NewEvent
+from events.store.event_store import EventStore
+from events.store.migrate import migrate
 
 RAW_TABLE = """
 CREATE TABLE IF NOT EXISTS bench_raw (

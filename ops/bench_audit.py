@@ -5,7 +5,7 @@ Without a URL it uses COORDINATOR_DATABASE_URL, else an embedded PostgreSQL in a
 either way it works in a database of its own, created and dropped here.
 
 1. Appends `--events` events (many operations) first, then times the real integrator
-   (events/integrator.py: subscription, leaves and node runs in one transaction per batch,
+   (evidence/integrator.py: subscription, leaves and node runs in one transaction per batch,
    checkpoint signing) from a cold start until every event is a leaf. Goal: >= 20,000 events/s.
 2. Times reloading that log from storage, as a service does at start-up.
 3. Appends one operation of `--operation` events and lets the integrator cover it, then times
@@ -30,15 +30,16 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 from bench_server import server
 
-from events.envelope import NewEvent
-from events.exporter import export_bundle
-from events.integrator import LogIntegrator
-from events.keyring import SigningKeyring
-from events.merkle_log import MerkleLog
-from events.migrate import migrate
-from events.signal import LogSignal
-from events.store import EventStore, create_pool
-from events.verify import read_bundle, verify_bundle
+from events.feed.signal import LogSignal
+from events.store.connection import create_pool
+from events.store.envelope import NewEvent
+from events.store.event_store import EventStore
+from events.store.migrate import migrate
+from events.verifier.bundle_checks import read_bundle, verify_bundle
+from evidence.export import export_bundle
+from evidence.integrator import LogIntegrator
+from evidence.keyring import SigningKeyring
+from evidence.merkle_log import MerkleLog
 
 METADATA = {"recorded_by": "field-team-lao-cai", "role": "field", "request_id": "bench"}
 

@@ -74,9 +74,10 @@ import asyncpg
 from bench_client import LeanClient
 from bench_server import rate, server
 
-from events.envelope import NewEvent
-from events.migrate import migrate
-from events.store import EventStore, create_pool
+from events.store.connection import create_pool
+from events.store.envelope import NewEvent
+from events.store.event_store import EventStore
+from events.store.migrate import migrate
 
 RAW_TABLE = """
 CREATE TABLE IF NOT EXISTS bench_raw (
@@ -558,24 +559,24 @@ TASKS = {
         "RequestHandler.start (aiohttp/web_protocol.py)",
         "RequestHandler._handle_request (aiohttp/web_protocol.py)",
     ),
-    "projections (runner, folding, writes)": ("(projections/runner.py)",),
-    "Merkle log integrator": ("(events/integrator.py)",),
-    "log signal (NOTIFY)": ("(events/signal.py)",),
+    "projections (runner, folding, writes)": ("(projections/engine/runner.py)",),
+    "Merkle log integrator": ("(evidence/integrator.py)",),
+    "log signal (NOTIFY)": ("(events/feed/signal.py)",),
 }
 STEPS = {
     "read the stream (read_stream; rows are decoded under the protocol below)": (
-        "read_stream (events/store.py)",
+        "read_stream (events/store/event_store.py)",
     ),
-    "fold it into state (fold: parse_event + evolve)": ("fold (coordinator/recording.py)",),
-    "decide": ("decide (coordinator/operation/decide.py)",),
-    "append (EventStore.append: hashes + INSERT)": ("append (events/store.py)",),
+    "fold it into state (fold: parse_event + evolve)": ("fold (coordinator/service/recording.py)",),
+    "decide": ("decide (coordinator/domain/decide.py)",),
+    "append (EventStore.append: hashes + INSERT)": ("append (events/store/event_store.py)",),
     "request body (read_json + parse_body)": (
         "read_json (coordinator/http/bodies.py)",
         "parse_body (coordinator/http/bodies.py)",
     ),
     "payloads (_proposed: validation; _new_event: model_dump)": (
-        "_proposed (coordinator/recording.py)",
-        "_new_event (coordinator/recording.py)",
+        "_proposed (coordinator/service/recording.py)",
+        "_new_event (coordinator/service/recording.py)",
     ),
     "authorise (token cache)": ("authorise (coordinator/http/access.py)",),
     "answer (model + json_response)": ("_append_answer (coordinator/http/operations.py)",),

@@ -10,7 +10,7 @@ It creates a fresh database on that server for the run and drops it afterwards.
    custody transfer, return, reunion, support, notes), then rebuilds every projection from the
    log and prints events/s for each: by one process, and (the board and operation status, which
    fold each operation on its own) by `--workers` processes (default: one per processor, at most
-   4; projections/stream_rebuild.py), as `coordinator projections rebuild` does.
+   4; projections/engine/stream_rebuild.py), as `coordinator projections rebuild` does.
 2. Board latency, on the same database (an organisation's database has history): starts the real
    service (`coordinator serve`), waits until it has caught up with that history (projections and
    Merkle log, as a running deployment would have), holds a server-sent event stream of the board
@@ -45,13 +45,18 @@ import aiohttp
 import asyncpg
 from bench_server import server
 
-from coordinator.read_models import PROJECTION_NAMES, build_projections, rebuilt_projection
-from events.envelope import NewEvent
-from events.migrate import migrate
-from events.store import EventStore, create_pool
-from projections.checkpoints import lag_seconds
-from projections.rebuild import rebuild
-from projections.stream_rebuild import FoldsEachStream, default_workers
+from coordinator.service.projection_set import (
+    PROJECTION_NAMES,
+    build_projections,
+    rebuilt_projection,
+)
+from events.store.connection import create_pool
+from events.store.envelope import NewEvent
+from events.store.event_store import EventStore
+from events.store.migrate import migrate
+from projections.engine.positions import lag_seconds
+from projections.engine.rebuild import rebuild
+from projections.engine.stream_rebuild import FoldsEachStream, default_workers
 
 BIN = Path(sys.executable).parent
 META = {"recorded_by": "bench", "role": "field", "request_id": "bench"}

@@ -552,8 +552,8 @@ async def _ready(base_url: str, process: subprocess.Popen[bytes], log: Path) -> 
 
 
 async def _tokens(database_url: str, field_tokens: int) -> dict[str, list[str]]:
-    from coordinator.actors import Role  # noqa: PLC0415  only when starting the service
-    from coordinator.auth import create_token  # noqa: PLC0415
+    from coordinator.domain.actors import Role  # noqa: PLC0415  only when starting the service
+    from coordinator.service.tokens import create_token  # noqa: PLC0415
 
     pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
     run = uuid.uuid4().hex[:6]

@@ -8,9 +8,10 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from events.migrate import migrate
-from events.signal import LogSignal
-from events.store import EventStore, create_pool
+from events.feed.signal import LogSignal
+from events.store.connection import create_pool
+from events.store.event_store import EventStore
+from events.store.migrate import migrate
 from tests.databases import create_database, drop_database, test_server
 
 

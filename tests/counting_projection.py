@@ -11,10 +11,11 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from events.envelope import Recorded
-from events.signal import LogSignal
-from events.store import EventStore, create_pool
-from projections.runner import ProjectionRunner
+from events.feed.signal import LogSignal
+from events.store.connection import create_pool
+from events.store.envelope import Recorded
+from events.store.event_store import EventStore
+from projections.engine.runner import ProjectionRunner
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS counted_events (event_id uuid PRIMARY KEY, applied integer NOT NULL);

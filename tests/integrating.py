@@ -8,9 +8,9 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
-from events.envelope import NewEvent
-from events.integrator import LogIntegrator
-from events.store import EventStore
+from events.store.envelope import NewEvent
+from events.store.event_store import EventStore
+from evidence.integrator import LogIntegrator
 
 
 def a_note(n: int) -> NewEvent:

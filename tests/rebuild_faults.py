@@ -10,10 +10,10 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from coordinator.folding import OperationFolder
-from events.envelope import Recorded
-from events.store import EventStore
-from projections.board import BoardProjection
+from coordinator.service.projection_folder import OperationFolder
+from events.store.envelope import Recorded
+from events.store.event_store import EventStore
+from projections.read_models.board import BoardProjection
 
 PERSONAL = "Nguyen Thi Lan, 16, from Ha Giang"
 

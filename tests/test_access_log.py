@@ -13,11 +13,11 @@ import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from coordinator.actors import Role
-from coordinator.app import create_app
-from coordinator.auth import create_token
+from coordinator.domain.actors import Role
+from coordinator.http.app import create_app
+from coordinator.service.tokens import create_token
 from coordinator.settings import Settings
-from events.access_chain import first_broken_entry
+from evidence.access_chain import first_broken_entry
 from tests.api import Caller, Client, event
 
 

@@ -13,12 +13,12 @@ import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from coordinator.actors import Role
-from coordinator.app import create_app
-from coordinator.auth import create_token
+from coordinator.domain.actors import Role
+from coordinator.http.app import create_app
+from coordinator.service.tokens import create_token
 from coordinator.settings import Settings
-from events.migrate import migrate
-from events.verify import verify_bundle
+from events.store.migrate import migrate
+from events.verifier.bundle_checks import verify_bundle
 from tests.api import Caller, Client, event
 from tests.databases import create_database, drop_database
 

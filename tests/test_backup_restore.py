@@ -26,14 +26,15 @@ import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from coordinator.actors import Role
-from coordinator.app import create_app
-from coordinator.auth import create_token
+from coordinator.domain.actors import Role
+from coordinator.http.app import create_app
+from coordinator.service.tokens import create_token
 from coordinator.settings import Settings
-from events.consistency import verify_consistency_files
-from events.keyring import SigningKeyring
-from events.store import EventStore, create_pool
-from events.verify import verify_bundle
+from events.store.connection import create_pool
+from events.store.event_store import EventStore
+from events.verifier.bundle_checks import verify_bundle
+from events.verifier.consistency import verify_consistency_files
+from evidence.keyring import SigningKeyring
 from tests.api import Caller, Client, a_survivor, event, to_approval
 from tests.databases import drop_database, with_database
 

@@ -18,9 +18,9 @@ import asyncpg
 import pytest
 from aiohttp import web
 
-from coordinator.actors import Role
-from coordinator.app import create_app
-from coordinator.auth import create_token
+from coordinator.domain.actors import Role
+from coordinator.http.app import create_app
+from coordinator.service.tokens import create_token
 from coordinator.settings import Settings
 from tests.api import a_case_report
 

@@ -12,8 +12,8 @@ import rfc8785
 from hypothesis import given
 from hypothesis import strategies as st
 
-from events.canonical import NotCanonicalisable, canonical_json
-from events.integrity import body_hash, link_hash, timestamp
+from events.verifier.canonical import NotCanonicalisable, canonical_json
+from events.verifier.chain import body_hash, link_hash, timestamp
 
 json_values = st.recursive(
     st.none()

@@ -13,16 +13,16 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from events.canonical import canonical_json
-from events.checkpoints import (
+from events.verifier.canonical import canonical_json
+from events.verifier.chain import timestamp
+from events.verifier.checkpoints import (
     Checkpoint,
     CheckpointRejected,
     PublicKeyRecord,
     SignedCheckpoint,
     verify_checkpoint,
 )
-from events.integrity import timestamp
-from events.keyring import KeyFileExposed, SigningKeyring
+from evidence.keyring import KeyFileExposed, SigningKeyring
 
 ROOT = hashlib.sha256(b"a root").digest()
 

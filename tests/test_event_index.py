@@ -7,7 +7,7 @@ import uuid
 from hypothesis import given
 from hypothesis import strategies as st
 
-from coordinator.operation.event_index import EventIndex
+from coordinator.domain.event_index import EventIndex
 
 
 def test_older_views_never_see_later_events() -> None:

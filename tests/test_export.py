@@ -9,13 +9,13 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from events.exporter import KeyringMismatch, LogBehind, OperationNotFound, export_bundle
-from events.integrator import LOCK_KEY, LogIntegrator
-from events.keyring import SigningKeyring
-from events.merkle_log import MerkleLog
-from events.signal import LogSignal
-from events.store import EventStore
-from events.verify import verify_bundle
+from events.feed.signal import LogSignal
+from events.store.event_store import EventStore
+from events.verifier.bundle_checks import verify_bundle
+from evidence.export import KeyringMismatch, LogBehind, OperationNotFound, export_bundle
+from evidence.integrator import LOCK_KEY, LogIntegrator
+from evidence.keyring import SigningKeyring
+from evidence.merkle_log import MerkleLog
 from tests.integrating import a_note, running
 
 

@@ -7,9 +7,9 @@ from datetime import UTC
 
 import asyncpg
 
-from events.exporter import _read_events
-from events.integrity import timestamp
-from events.store import EventStore
+from events.store.event_store import EventStore
+from events.verifier.chain import timestamp
+from evidence.export import _read_events
 from tests.integrating import a_note
 
 # (occurred_at, recorded_at) as PostgreSQL reads them: whole seconds, the last microsecond of a

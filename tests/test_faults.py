@@ -19,8 +19,8 @@ import aiohttp
 import asyncpg
 import pytest
 
-from coordinator.actors import Role
-from coordinator.auth import create_token
+from coordinator.domain.actors import Role
+from coordinator.service.tokens import create_token
 from ops.board_follower import BoardFollower
 from tests.api import a_case_report
 from tests.services import (

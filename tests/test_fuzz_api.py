@@ -29,10 +29,10 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from coordinator.actors import Role
-from coordinator.app import create_app
-from coordinator.auth import create_token
+from coordinator.domain.actors import Role
+from coordinator.http.app import create_app
 from coordinator.http.openapi import OPENAPI
+from coordinator.service.tokens import create_token
 from coordinator.settings import Settings
 
 Operation = schemathesis.APIOperation[Any, Any, Any, Any]

@@ -10,11 +10,12 @@ from datetime import UTC, datetime
 import asyncpg
 import pytest
 
-from events.envelope import START, Cursor, NewEvent, Recorded
-from events.migrate import migrate
-from events.signal import LogSignal
-from events.store import EventStore, create_pool
-from events.subscription import subscribe
+from events.feed.signal import LogSignal
+from events.feed.subscription import subscribe
+from events.store.connection import create_pool
+from events.store.envelope import START, Cursor, NewEvent, Recorded
+from events.store.event_store import EventStore
+from events.store.migrate import migrate
 from tests.databases import create_database, drop_database
 
 pytestmark = pytest.mark.store

@@ -8,11 +8,11 @@ import uuid
 import asyncpg
 import pytest
 
-from events.envelope import Appended
-from events.errors import VersionConflict
-from events.group_commit import GroupCommit
-from events.integrity import GENESIS
-from events.store import EventStore
+from events.store.envelope import Appended
+from events.store.errors import VersionConflict
+from events.store.event_store import EventStore
+from events.store.group_commit import GroupCommit
+from events.verifier.chain import GENESIS
 from tests.test_store import an_event
 
 pytestmark = pytest.mark.store
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.store
 
 def grouping(store: EventStore) -> GroupCommit:
     """The store's group writer (only a store on a pool has one)."""
-    group = store._group  # what the store did, not what it answers
+    group = store._writer.group  # what the store did, not what it answers
     assert group is not None
     return group
 

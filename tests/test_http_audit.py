@@ -14,15 +14,15 @@ import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from coordinator.actors import Role
-from coordinator.app import create_app
-from coordinator.auth import create_token
+from coordinator.domain.actors import Role
+from coordinator.http.app import create_app
+from coordinator.service.tokens import create_token
 from coordinator.settings import Settings
-from events.checkpoints import SignedCheckpoint, verify_checkpoint
-from events.consistency import verify_consistency_files
-from events.integrity import body_hash, link_hash
-from events.store import EventStore
-from events.verify import Reason, verify_bundle
+from events.store.event_store import EventStore
+from events.verifier.bundle_checks import Reason, verify_bundle
+from events.verifier.chain import body_hash, link_hash
+from events.verifier.checkpoints import SignedCheckpoint, verify_checkpoint
+from events.verifier.consistency import verify_consistency_files
 from tests.api import Caller, Client, event
 
 

@@ -10,11 +10,11 @@ import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from coordinator.actors import Role
-from coordinator.app import create_app
-from coordinator.auth import create_token
+from coordinator.domain.actors import Role
 from coordinator.http.access import AUTHENTICATOR
-from coordinator.http.bodies import AppendAnswer
+from coordinator.http.answers import AppendAnswer
+from coordinator.http.app import create_app
+from coordinator.service.tokens import create_token
 from coordinator.settings import Settings
 from tests.api import Caller, Client, a_case_report, a_survivor, event, to_approval
 
@@ -281,7 +281,7 @@ async def test_a_missing_or_unknown_token_is_401(client: Client, header: str | N
 
 async def test_a_revoked_token_stops_working(client: Client, pool: asyncpg.Pool) -> None:
     """After revocation (and the short cache) a token is refused."""
-    from coordinator.auth import revoke_token  # noqa: PLC0415
+    from coordinator.service.tokens import revoke_token  # noqa: PLC0415
 
     name = f"leaver-{uuid.uuid4().hex[:6]}"
     caller = Caller(client, await create_token(pool, name, Role.FIELD))

@@ -12,13 +12,13 @@ import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from coordinator.actors import Role
-from coordinator.app import create_app
-from coordinator.auth import create_token
-from coordinator.read_models import build_projections, rebuilt_projection
+from coordinator.domain.actors import Role
+from coordinator.http.app import create_app
+from coordinator.service.projection_set import build_projections, rebuilt_projection
+from coordinator.service.tokens import create_token
 from coordinator.settings import Settings
-from events.store import EventStore
-from projections.rebuild import ProjectionBusy, rebuild
+from events.store.event_store import EventStore
+from projections.engine.rebuild import ProjectionBusy, rebuild
 from tests.api import Caller, Client, a_survivor, event, to_approval
 
 

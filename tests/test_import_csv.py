@@ -12,17 +12,18 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from coordinator.actors import Actor, Role
+from coordinator.domain import ProposedEvent, RecordEvents, Stage, decide
+from coordinator.domain.actors import Actor, Role
+from coordinator.domain.stored import fold
 from coordinator.errors import RuleBroken
-from coordinator.importing import cells
-from coordinator.importing.cells import BadCell, DateReader
-from coordinator.importing.importer import Disposition, ImportReport, import_sheet
-from coordinator.importing.operations import operation_id
-from coordinator.importing.report import write_rejects
-from coordinator.importing.sheet import Column, SheetError, match_header, read_sheet
-from coordinator.operation import ProposedEvent, RecordEvents, Stage, decide
-from coordinator.read_models import build_projections
-from coordinator.stored import fold
+from coordinator.service.importing import cells
+from coordinator.service.importing.cells import BadCell, DateReader
+from coordinator.service.importing.importer import import_sheet
+from coordinator.service.importing.outcomes import Disposition, ImportReport
+from coordinator.service.importing.report import write_rejects
+from coordinator.service.importing.sheet import Column, SheetError, match_header, read_sheet
+from coordinator.service.importing.survivor_lines import operation_id
+from coordinator.service.projection_set import build_projections
 from events.catalogue import (
     Channel,
     Exploitation,
@@ -32,9 +33,9 @@ from events.catalogue import (
     Service,
     SupportProvided,
 )
-from events.store import EventStore
-from projections.impact import impact_figures
-from projections.rebuild import rebuild
+from events.store.event_store import EventStore
+from projections.engine.rebuild import rebuild
+from projections.read_models.impact import impact_figures
 from tests.commands import run_coordinator
 
 SAMPLE = Path(__file__).resolve().parent.parent / "ops" / "samples" / "legacy_rescues.csv"

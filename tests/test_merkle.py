@@ -8,16 +8,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from events.merkle import (
+from events.verifier.merkle_proofs import (
     EMPTY_ROOT,
     InclusionChecker,
-    MerkleTree,
     ProofError,
     leaf_hash,
     root_from_inclusion_proof,
     verify_consistency,
     verify_inclusion,
 )
+from evidence.merkle_tree import MerkleTree
 
 # The certificate-transparency reference leaves and hashes (google/trillian merkle/testonly,
 # transparency-dev/merkle proof/verify_test.go).

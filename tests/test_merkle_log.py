@@ -11,22 +11,23 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import asyncpg
 import pytest
 
-from events.bundle import build_consistency
-from events.checkpoints import SignedCheckpoint, verify_checkpoint
-from events.consistency import verify_consistency_files
-from events.integrator import LogIntegrator
-from events.keyring import SigningKeyring
-from events.merkle import MerkleTree
-from events.merkle_log import (
+from events.feed.signal import LogSignal
+from events.store.connection import create_pool
+from events.store.event_store import EventStore
+from events.store.migrate import migrate
+from events.verifier.checkpoints import SignedCheckpoint, verify_checkpoint
+from events.verifier.consistency import verify_consistency_files
+from evidence.bundle import build_consistency
+from evidence.integrator import LogIntegrator
+from evidence.keyring import SigningKeyring
+from evidence.merkle_log import (
     CHUNK,
     LogInconsistent,
     MerkleLog,
     check_against,
     latest_checkpoint,
 )
-from events.migrate import migrate
-from events.signal import LogSignal
-from events.store import EventStore, create_pool
+from evidence.merkle_tree import MerkleTree
 from tests.databases import create_database, drop_database
 from tests.integrating import append_notes, running
 

@@ -13,13 +13,14 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client.parser import text_string_to_metric_families
 
-from coordinator.actors import Role
-from coordinator.app import create_app
-from coordinator.auth import create_token
+from coordinator.domain.actors import Role
+from coordinator.http.app import create_app
 from coordinator.metrics import ProcessState, ServiceMetrics
-from coordinator.read_models import PROJECTION_NAMES
+from coordinator.service.projection_set import PROJECTION_NAMES
+from coordinator.service.tokens import create_token
 from coordinator.settings import Settings
-from events.store import EventStore, create_pool
+from events.store.connection import create_pool
+from events.store.event_store import EventStore
 from tests.api import Caller, Client, event
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]

@@ -10,9 +10,10 @@ from datetime import UTC, datetime
 import asyncpg
 import pytest
 
-from events.envelope import NewEvent
-from events.migrate import available_migrations, migrate, pending_migrations
-from events.store import EventStore, init_connection
+from events.store.connection import init_connection
+from events.store.envelope import NewEvent
+from events.store.event_store import EventStore
+from events.store.migrate import available_migrations, migrate, pending_migrations
 from tests.databases import create_database, drop_database
 
 pytestmark = pytest.mark.store

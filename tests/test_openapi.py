@@ -12,11 +12,11 @@ from aiohttp.test_utils import TestClient, TestServer
 from openapi_schema_validator import OAS31Validator
 from openapi_spec_validator import OpenAPIV31SpecValidator
 
-from coordinator.actors import Role
-from coordinator.app import create_app
-from coordinator.auth import create_token
+from coordinator.domain.actors import Role
+from coordinator.http.app import create_app
+from coordinator.http.app_keys import POOL
 from coordinator.http.openapi import OPENAPI, RouteDoc, build_document, undocumented_routes
-from coordinator.keys import POOL
+from coordinator.service.tokens import create_token
 from coordinator.settings import Settings
 from events.catalogue import EVENT_TYPES
 from tests.api import Caller, Client

@@ -9,13 +9,13 @@ import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from coordinator.actors import Role
-from coordinator.app import create_app
-from coordinator.auth import create_token
-from coordinator.keys import OPERATIONS
+from coordinator.domain.actors import Role
+from coordinator.domain.stored import fold
+from coordinator.http.app import create_app
+from coordinator.http.app_keys import OPERATIONS
+from coordinator.service.tokens import create_token
 from coordinator.settings import Settings
-from coordinator.stored import fold
-from events.store import EventStore
+from events.store.event_store import EventStore
 from tests.api import Caller, Client, event, to_approval
 
 

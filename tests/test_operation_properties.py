@@ -11,9 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import event as tally
 from hypothesis import strategies as st
 
-from coordinator.actors import Actor, Role
-from coordinator.errors import CoordinatorError
-from coordinator.operation import (
+from coordinator.domain import (
     STAGE_RULES,
     SURVIVOR_MOVES,
     Command,
@@ -28,7 +26,9 @@ from coordinator.operation import (
     decide,
     evolve,
 )
-from coordinator.operation.evolve import PAYLOAD_UNREAD
+from coordinator.domain.actors import Actor, Role
+from coordinator.domain.evolve import PAYLOAD_UNREAD
+from coordinator.errors import CoordinatorError
 from events.catalogue import EVENT_TYPES, EventData, parse_event
 
 T0 = datetime(2024, 3, 1, 8, 0, tzinfo=UTC)

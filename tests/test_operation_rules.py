@@ -8,9 +8,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from coordinator.actors import Actor, Role
-from coordinator.errors import Forbidden, InvalidInput, NotFound, RuleBroken
-from coordinator.operation import (
+from coordinator.domain import (
     AFTER_CLOSING,
     Command,
     DomainEvent,
@@ -25,6 +23,8 @@ from coordinator.operation import (
     decide,
     evolve,
 )
+from coordinator.domain.actors import Actor, Role
+from coordinator.errors import Forbidden, InvalidInput, NotFound, RuleBroken
 from events.catalogue import EVENT_TYPES, EventData, parse_event
 
 T0 = datetime(2024, 3, 1, 8, 0, tzinfo=UTC)

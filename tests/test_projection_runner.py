@@ -14,12 +14,13 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from events.envelope import NewEvent
-from events.migrate import migrate
-from events.signal import LogSignal
-from events.store import EventStore, create_pool
-from projections.rebuild import ProjectionBusy, rebuild
-from projections.runner import ProjectionRunner
+from events.feed.signal import LogSignal
+from events.store.connection import create_pool
+from events.store.envelope import NewEvent
+from events.store.event_store import EventStore
+from events.store.migrate import migrate
+from projections.engine.rebuild import ProjectionBusy, rebuild
+from projections.engine.runner import ProjectionRunner
 from tests.counting_projection import SCHEMA, CountingProjection
 from tests.databases import create_database, drop_database
 

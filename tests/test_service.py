@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from coordinator.app import create_app
+from coordinator.http.app import create_app
 from coordinator.settings import Settings
 
 

@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 import asyncpg
 import pytest
 
-from events.envelope import NewEvent
-from events.errors import DuplicateEventConflict, VersionConflict
-from events.integrity import GENESIS, body_hash, link_hash
-from events.store import EventStore, InvalidEventData
+from events.store.envelope import NewEvent
+from events.store.errors import DuplicateEventConflict, InvalidEventData, VersionConflict
+from events.store.event_store import EventStore
+from events.verifier.chain import GENESIS, body_hash, link_hash
 
 pytestmark = pytest.mark.store
 

@@ -11,12 +11,12 @@ from typing import Any
 import asyncpg
 import pytest
 
-from coordinator.read_models import rebuilt_projection
-from events.envelope import NewEvent, Recorded
-from events.store import EventStore
-from events.stream_ranges import read_range, stream_ranges
-from projections.rebuild import rebuild
-from projections.stream_rebuild import HelperFailed
+from coordinator.service.projection_set import rebuilt_projection
+from events.store.envelope import NewEvent, Recorded
+from events.store.event_store import EventStore
+from events.store.stream_ranges import read_range, stream_ranges
+from projections.engine.rebuild import rebuild
+from projections.engine.stream_rebuild import HelperFailed
 from tests import rebuild_faults
 from tests.commands import run_coordinator
 

@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from events.envelope import Cursor, NewEvent, Recorded
-from events.signal import LogSignal
-from events.store import EventStore
-from events.subscription import subscribe
+from events.feed.signal import LogSignal
+from events.feed.subscription import subscribe
+from events.store.envelope import Cursor, NewEvent, Recorded
+from events.store.event_store import EventStore
 
 pytestmark = pytest.mark.store
 

@@ -12,8 +12,8 @@ import aiohttp
 import asyncpg
 import pytest
 
-from coordinator.actors import Role
-from coordinator.auth import create_token
+from coordinator.domain.actors import Role
+from coordinator.service.tokens import create_token
 from tests.api import a_case_report
 from tests.services import Service, eventually, running_service
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from coordinator.actors import Actor, Role
-from coordinator.auth import Authenticator
+from coordinator.domain.actors import Actor, Role
 from coordinator.errors import Forbidden
 from coordinator.http.limits import LIMITER, WRITE_METHODS
+from coordinator.service.tokens import Authenticator
 
 EVERYONE = frozenset(Role)
 FIELD_AND_ADMIN = frozenset({Role.FIELD, Role.ADMIN})

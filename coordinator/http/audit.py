@@ -9,8 +9,6 @@ from typing import Any
 import structlog
 from aiohttp import web
 
-from coordinator.access_log import Read, entry_view, read_access_log
-from coordinator.auditing import AUDIT_LOG
 from coordinator.errors import (
     AuditLogBehind,
     BadRequest,
@@ -19,14 +17,16 @@ from coordinator.errors import (
     SigningKeyUnknown,
 )
 from coordinator.http.access import LEGAL_AND_ADMIN, authorise
+from coordinator.http.app_keys import POOL, SETTINGS
+from coordinator.http.audit_log import AUDIT_LOG
 from coordinator.http.openapi import RouteDoc, document
 from coordinator.http.operations import operation_id_in
 from coordinator.http.read_log import log_read
-from coordinator.keys import POOL, SETTINGS
-from coordinator.trail_page import HEADERS, render_trail
-from events import exporter
-from events.bundle import build_consistency
-from events.merkle_log import latest_checkpoint
+from coordinator.service.access_log import Read, entry_view, read_access_log
+from coordinator.service.trail_page import HEADERS, render_trail
+from evidence import export as exporter
+from evidence.bundle import build_consistency
+from evidence.merkle_log import latest_checkpoint
 
 log = structlog.get_logger(__name__)
 
@@ -179,7 +179,7 @@ AUDIT_ROUTE_DOCS = (
         "1000). `{entries: [{entry, accessed_at, actor_name, actor_role, operation_id, what, "
         "format, request_id, prev_hash, hash}], next_after}`. Entries are hash-chained: "
         "`hash` = SHA-256 of the RFC 8785 JSON `{body, entry, prev}`, `body` the SHA-256 of "
-        "the entry's fields (events/access_chain.py).",
+        "the entry's fields (evidence/access_chain.py).",
     ),
 )  # fmt: skip
 

@@ -16,10 +16,10 @@ from aiohttp import web
 
 from coordinator.errors import BadRequest
 from coordinator.http.access import LEADERSHIP_AND_ADMIN, authorise
-from coordinator.keys import POOL, STORE
-from coordinator.projecting import BOARD_FEED
-from events.envelope import Cursor
-from projections.board import COLUMNS, board_row, board_rows_after
+from coordinator.http.app_keys import POOL, STORE
+from coordinator.http.projecting import BOARD_FEED
+from events.store.envelope import Cursor
+from projections.read_models.board import COLUMNS, board_row, board_rows_after
 
 HEARTBEAT_SECONDS = 15.0
 PAGE_HEADERS = {
@@ -119,7 +119,7 @@ async def board_stream(request: web.Request) -> web.StreamResponse:
 
 
 def _static(name: str) -> str:
-    return (resources.files("coordinator") / "static" / name).read_text(encoding="utf-8")
+    return (resources.files("coordinator.http") / "static" / name).read_text(encoding="utf-8")
 
 
 async def board_page(_request: web.Request) -> web.Response:

@@ -14,10 +14,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from coordinator.errors import NotFound
 from coordinator.http.access import ADMIN_ONLY, authorise
+from coordinator.http.app_keys import OPERATIONS, POOL, PRIVACY, REQUEST_ID, STORE
 from coordinator.http.bodies import parse_body, read_json
 from coordinator.http.openapi import RouteDoc
-from coordinator.keys import OPERATIONS, POOL, PRIVACY, REQUEST_ID, STORE
-from coordinator.recording import RequestContext, erase_survivor_data
+from coordinator.service.recording import RequestContext, erase_survivor_data
 
 
 class ErasureRequest(BaseModel):

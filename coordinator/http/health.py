@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from coordinator.keys import POOL, SETTINGS, SIGNAL, STORE
-from coordinator.read_models import PROJECTION_NAMES
-from events.errors import StoreError
-from events.migrate import pending_migrations
-from projections.checkpoints import lag_seconds
+from coordinator.http.app_keys import POOL, SETTINGS, SIGNAL, STORE
+from coordinator.service.projection_set import PROJECTION_NAMES
+from events.store.errors import StoreError
+from events.store.migrate import pending_migrations
+from projections.engine.positions import lag_seconds
 
 # Readers of the log wait for the oldest open transaction; beyond this they are too far behind.
 MAX_READER_LAG_SECONDS = 30.0

@@ -6,10 +6,10 @@ from typing import Any
 
 from aiohttp import web
 
+from coordinator.domain import Stage
 from coordinator.errors import InvalidInput
 from coordinator.http.access import EVERYONE, authorise
-from coordinator.keys import POOL
-from coordinator.operation import Stage
+from coordinator.http.app_keys import POOL
 from events.catalogue import ISO_3166_ALPHA_2
 
 MAX_ROWS = 500

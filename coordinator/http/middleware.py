@@ -11,14 +11,15 @@ import structlog
 from aiohttp import web
 
 from coordinator.errors import CoordinatorError, RateLimited
-from coordinator.keys import REQUEST_ID
-from events.errors import (
+from coordinator.http.app_keys import REQUEST_ID
+from events.store.connection import translate_errors
+from events.store.errors import (
     DuplicateEventConflict,
+    InvalidEventData,
     LogIsAppendOnly,
     StoreUnavailable,
     VersionConflict,
 )
-from events.store import InvalidEventData, translate_errors
 
 log = structlog.get_logger(__name__)
 

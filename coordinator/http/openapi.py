@@ -15,20 +15,13 @@ from importlib import metadata
 from typing import Any, Final
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from coordinator.actors import Role
-from coordinator.http.access import EVENT_READERS, EVERYONE, FIELD_AND_ADMIN, RECORDERS
-from coordinator.http.bodies import (
-    AppendAnswer,
-    ErrorAnswer,
-    EventRequest,
-    OpenAnswer,
-    OpenOperationRequest,
-    RecordEventsRequest,
-)
+from coordinator.domain.actors import Role
+from coordinator.http.answers import ErrorAnswer
 from coordinator.http.docs_page import render_docs, security_headers
+from coordinator.service.commands import EventRequest
 from events.catalogue import EVENT_TYPES
 
 SCHEMAS: Final = "#/components/schemas/"
@@ -141,172 +134,6 @@ def undocumented_routes(app: web.Application) -> list[str]:
         if route.method != "HEAD" and (route.method, path) not in documented:
             missing.append(f"{route.method} {path}")
     return missing
-
-
-# Answers that handlers build as plain dicts; their shapes are pinned here and checked by tests.
-
-
-class _Answer(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-
-class HealthAnswer(_Answer):
-    """The process is alive."""
-
-    status: str
-
-
-class ReadyAnswer(_Answer):
-    """Whether the service can serve, and what each check found."""
-
-    status: str
-    checks: dict[str, Any]
-
-
-class SurvivorAnswer(_Answer):
-    """A survivor of an operation, by pseudonymous id; `personal` is null where hidden or erased."""
-
-    survivor_id: str
-    gender: str
-    age_at_rescue: int | None
-    status: str
-    personal: dict[str, Any] | None
-
-
-class PartnerAnswer(_Answer):
-    """A partner agency engaged in the operation."""
-
-    agency: str
-    agency_type: str
-    country: str | None
-
-
-class TimelineEntry(_Answer):
-    """Who recorded which event, and when (never its payload)."""
-
-    version: int
-    event_id: str
-    type: str
-    occurred_at: str
-    recorded_at: str
-    recorded_by: str | None
-    role: str | None
-
-
-class OperationAnswer(_Answer):
-    """An operation's stage, version, survivors, partners and timeline."""
-
-    operation_id: str
-    stage: str
-    version: int
-    opened_at: str
-    updated_at: str
-    survivors: list[SurvivorAnswer]
-    partners: list[PartnerAnswer]
-    timeline: list[TimelineEntry]
-
-
-class StoredEvent(_Answer):
-    """One event as stored: envelope, payload, metadata and hash chain."""
-
-    event_id: str
-    operation_id: str
-    version: int
-    position: int
-    type: str
-    schema_version: int
-    occurred_at: str
-    recorded_at: str
-    data: dict[str, Any]
-    metadata: dict[str, Any]
-    prev_hash: str
-    hash: str
-
-
-class StoredEventsAnswer(_Answer):
-    """An operation's stream as stored."""
-
-    operation_id: str
-    events: list[StoredEvent]
-
-
-CASE_REPORT_EXAMPLE: Final = {
-    "occurred_at": "2026-10-01T09:00:00+07:00",
-    "data": {
-        "channel": "family",
-        "reporter": {"relationship": "mother", "personal": {"name": "Reporter Name"}},
-        "missing_persons": [
-            {
-                "gender": "female",
-                "age": 16,
-                "home_province": "Ha Giang",
-                "last_seen": "2026-09-01",
-                "personal": {"name": "Missing Girl"},
-            }
-        ],
-        "suspected_exploitation": "sexual",
-        "suspected_country": "CN",
-    },
-}
-
-EVENT_BATCH_EXAMPLE: Final = {
-    "events": [
-        {"type": "InvestigationOpened", "data": {"lead_investigator": "Investigator A"}},
-        {
-            "type": "LeadRecorded",
-            "occurred_at": "2026-10-02T15:30:00+07:00",
-            "data": {"source": "informant", "reliability": "B", "summary": "seen in a venue"},
-        },
-    ]
-}
-
-CORE_ROUTE_DOCS: Final = (
-    RouteDoc(
-        "GET", "/health", "Liveness: the process is up.", None,
-        response_model=HealthAnswer, tag="service", needs_database=False,
-        response_example={"status": "ok"},
-    ),
-    RouteDoc(
-        "GET", "/ready",
-        "Readiness: database reachable, migrations applied, readers not held back.", None,
-        response_model=ReadyAnswer, tag="service", answers={503: ReadyAnswer},
-    ),
-    RouteDoc(
-        "GET", "/openapi.json", "This OpenAPI 3.1 document.", None,
-        tag="service", needs_database=False,
-    ),
-    RouteDoc(
-        "GET", "/docs", "This API's documentation as a page.", None,
-        tag="service", needs_database=False, content_type="text/html",
-    ),
-    RouteDoc(
-        "POST", "/v1/operations", "Open an operation with its first report (CaseReported).",
-        FIELD_AND_ADMIN, OpenOperationRequest, OpenAnswer, statuses=(409,), success=201,
-        description="Ids may come from the field (UUIDs), so an offline team can prepare the "
-        "report and send it later; re-sending the same ids and content answers as the first time.",
-        request_example=CASE_REPORT_EXAMPLE,
-    ),
-    RouteDoc(
-        "POST", "/v1/operations/{operation_id}/events", "Append a batch of events atomically.",
-        RECORDERS, RecordEventsRequest, AppendAnswer, statuses=(404, 409), success=201,
-        description="Legal may record only legal events, leadership only approvals. With "
-        "`expected_version`, a stale version is a 409 `version_conflict` carrying "
-        "`actual_version`. Re-sending the same `event_id`s with the same content appends "
-        "nothing and answers as the first time; the same id with other content is a 409.",
-        request_example=EVENT_BATCH_EXAMPLE,
-    ),
-    RouteDoc(
-        "GET", "/v1/operations/{operation_id}",
-        "An operation's stage, version, survivors, partners and timeline.",
-        EVERYONE, response_model=OperationAnswer, statuses=(404,),
-        description="Leadership sees no personal data (`personal` is null).",
-    ),
-    RouteDoc(
-        "GET", "/v1/operations/{operation_id}/events", "An operation's stream as stored.",
-        EVENT_READERS, response_model=StoredEventsAnswer, statuses=(404,),
-    ),
-)  # fmt: skip
-"""The routes of `coordinator.http.health`, `.operations` and this module."""
 
 
 def _event_request_variants(schemas: dict[str, Any]) -> dict[str, Any]:
@@ -445,7 +272,6 @@ async def docs_page(request: web.Request) -> web.Response:
 
 
 def setup_openapi_routes(app: web.Application) -> None:
-    """Serve the document and its page, and document the core routes."""
+    """Serve the document and its page."""
     app.router.add_get("/openapi.json", openapi_json)
     app.router.add_get("/docs", docs_page)
-    document(app, *CORE_ROUTE_DOCS)

@@ -6,8 +6,7 @@ import uuid
 
 from aiohttp import web
 
-from coordinator.access_log import Read
-from coordinator.actors import Actor
+from coordinator.domain.actors import Actor
 from coordinator.errors import NotFound
 from coordinator.http.access import (
     EVENT_READERS,
@@ -16,18 +15,15 @@ from coordinator.http.access import (
     RECORDERS,
     authorise,
 )
-from coordinator.http.bodies import (
-    OpenAnswer,
-    OpenOperationRequest,
-    RecordEventsRequest,
-    parse_body,
-    read_json,
-)
+from coordinator.http.answers import OpenAnswer
+from coordinator.http.app_keys import OPERATIONS, PRIVACY, REQUEST_ID, STORE
+from coordinator.http.bodies import parse_body, read_json
 from coordinator.http.read_log import log_read
-from coordinator.keys import OPERATIONS, PRIVACY, REQUEST_ID, STORE
-from coordinator.recording import RequestContext, load, open_operation, record_events
-from coordinator.views import operation_view, stored_event_view
-from events.envelope import Appended
+from coordinator.service.access_log import Read
+from coordinator.service.commands import OpenOperationRequest, RecordEventsRequest
+from coordinator.service.recording import RequestContext, load, open_operation, record_events
+from coordinator.service.views import operation_view, stored_event_view
+from events.store.envelope import Appended
 
 CORRELATION_HEADER = "X-Correlation-Id"
 

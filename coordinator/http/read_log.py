@@ -6,9 +6,9 @@ from uuid import UUID
 
 from aiohttp import web
 
-from coordinator.access_log import Read, record_read
-from coordinator.actors import Actor
-from coordinator.keys import POOL, REQUEST_ID
+from coordinator.domain.actors import Actor
+from coordinator.http.app_keys import POOL, REQUEST_ID
+from coordinator.service.access_log import Read, record_read
 
 
 async def log_read(

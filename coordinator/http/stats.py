@@ -8,8 +8,8 @@ from aiohttp import web
 
 from coordinator.errors import InvalidInput
 from coordinator.http.access import LEADERSHIP_AND_ADMIN, authorise
-from coordinator.keys import POOL
-from projections.impact import impact_figures
+from coordinator.http.app_keys import POOL
+from projections.read_models.impact import impact_figures
 
 
 def _moment(text: str | None, name: str) -> datetime | None:

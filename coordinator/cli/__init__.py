@@ -1,0 +1,1 @@
+"""The `coordinator` command line: serve, migrate, tokens, audit, backup, import and rebuilds."""

@@ -1,0 +1,170 @@
+"""The `coordinator` command line: serve, migrate, and the administrative commands."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import asyncpg
+import structlog
+from aiohttp import web
+
+from coordinator.cli import (
+    audit_commands,
+    backup_commands,
+    import_command,
+    key_commands,
+    rebuild_command,
+)
+from coordinator.cli.workers import supervise
+from coordinator.database import database_url
+from coordinator.domain.actors import Role
+from coordinator.errors import CoordinatorError
+from coordinator.http.app import create_app
+from coordinator.logging import configure_logging
+from coordinator.service.tokens import create_token, list_tokens, revoke_token
+from coordinator.settings import Settings
+from events.store.connection import create_pool
+from events.store.migrate import migrate
+
+log = structlog.get_logger(__name__)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="coordinator", description=__doc__)
+    parser.add_argument("--database-url", help="PostgreSQL URL (default: embedded PostgreSQL)")
+    parser.add_argument("--data-dir", help="folder for the embedded database and key files")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the HTTP service")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    commands.add_parser("migrate", help="bring the database schema up to date")
+    token = commands.add_parser("token", help="create, list and revoke access tokens")
+    token_commands = token.add_subparsers(dest="token_command", required=True)
+    create = token_commands.add_parser("create", help="create a token; it is printed once")
+    create.add_argument("--role", required=True, choices=[role.value for role in Role])
+    create.add_argument("--name", required=True, help="who holds it, e.g. field-team-lao-cai")
+    token_commands.add_parser("list", help="list tokens (never the tokens themselves)")
+    revoke = token_commands.add_parser("revoke", help="revoke a token by name")
+    revoke.add_argument("name")
+    rebuild_command.add_arguments(commands)
+    backup_commands.add_arguments(commands)
+    key_commands.add_arguments(commands)
+    import_command.add_arguments(commands)
+    audit_commands.add_arguments(commands)
+    return parser
+
+
+def _settings(arguments: argparse.Namespace) -> Settings:
+    overrides: dict[str, Any] = {}
+    for name in ("database_url", "data_dir", "host", "port"):
+        value = getattr(arguments, name, None)
+        if value is not None:
+            overrides[name] = value
+    return Settings(**overrides)
+
+
+def event_loop() -> asyncio.AbstractEventLoop:
+    """uvloop's event loop where it is installed (Linux, macOS), else asyncio's own."""
+    try:
+        import uvloop  # noqa: PLC0415  optional: not on Windows
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
+def serve(settings: Settings) -> int:
+    """Run the service until SIGINT or SIGTERM, letting in-flight requests finish.
+
+    With several workers this process supervises them (coordinator/cli/workers.py).
+    """
+    with database_url(settings) as url:
+        if settings.workers > 1:
+            log.info(
+                "service_starting", host=settings.host, port=settings.port, workers=settings.workers
+            )
+            code = supervise(settings, url)
+            log.info("service_stopped")
+            return code
+        log.info("service_starting", host=settings.host, port=settings.port)
+        web.run_app(
+            create_app(settings, url),
+            host=settings.host,
+            port=settings.port,
+            shutdown_timeout=settings.shutdown_timeout_seconds,
+            print=None,
+            access_log=None,
+            reuse_port=settings.reuse_port or None,
+            loop=event_loop(),
+        )
+        log.info("service_stopped")
+    return 0
+
+
+async def _tokens(url: str, arguments: argparse.Namespace) -> int:
+    pool = await create_pool(url, min_size=1, max_size=2)
+    try:
+        async with pool.acquire() as connection:
+            await migrate(connection)
+        if arguments.token_command == "create":
+            token = await create_token(pool, arguments.name, Role(arguments.role))
+            print(f"token for {arguments.name} ({arguments.role}); shown once, keep it safe:")
+            print(token)
+        elif arguments.token_command == "list":
+            for info in await list_tokens(pool):
+                state = f"revoked {info.revoked_at:%Y-%m-%d %H:%M}" if info.revoked_at else "active"
+                print(f"{info.name}\t{info.role.value}\t{info.created_at:%Y-%m-%d}\t{state}")
+        else:
+            await revoke_token(pool, arguments.name)
+            print(f"revoked {arguments.name}")
+    except CoordinatorError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    finally:
+        await pool.close()
+    return 0
+
+
+async def _migrate(url: str, app_role: str | None) -> list[int]:
+    connection = await asyncpg.connect(url)
+    try:
+        return await migrate(connection, app_role=app_role)
+    finally:
+        await connection.close()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `coordinator` console script."""
+    arguments = _parser().parse_args(argv)
+    settings = _settings(arguments)
+    configure_logging(settings.log_format, settings.log_level)
+    if arguments.command == "serve":
+        return serve(settings)
+    if arguments.command == "migrate":
+        with database_url(settings) as url:
+            applied = asyncio.run(_migrate(url, settings.app_role))
+        print(f"applied migrations: {applied or 'none (up to date)'}")
+    elif arguments.command == "projections":
+        with database_url(settings) as url:
+            return asyncio.run(rebuild_command.run(url, arguments))
+    elif arguments.command == "token":
+        with database_url(settings) as url:
+            return asyncio.run(_tokens(url, arguments))
+    elif arguments.command == "import-csv":
+        with database_url(settings) as url:
+            return asyncio.run(import_command.run(url, arguments))
+    elif arguments.command == "keys":
+        with database_url(settings) as url:
+            return asyncio.run(key_commands.run(url, settings))
+    elif arguments.command in {"backup", "restore"}:
+        return backup_commands.run(settings, arguments)
+    elif arguments.command == "audit":
+        return audit_commands.run(settings, arguments)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

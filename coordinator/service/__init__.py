@@ -1,0 +1,1 @@
+"""The service's shell: recording and reading operations, tokens, privacy, audit, import, backup."""

@@ -1,0 +1,148 @@
+"""Sealing and opening the `personal` objects of an event's data.
+
+Every object under a key named `personal`, anywhere in the data, is replaced by
+`{"sealed": "AES-256-GCM", "subject_id", "nonce", "ciphertext"}`. Its subject is the survivor
+whose object holds it (a `survivor_id` beside it), else the operation itself (reporters and
+missing persons). The associated data binds the ciphertext to its event and place, so it cannot
+be moved to another event or field. The event's hash covers the sealed form, so destroying the
+key erases the data and every hash still verifies.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+from uuid import UUID
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from events.verifier.canonical import canonical_json
+
+ALGORITHM = "AES-256-GCM"
+PERSONAL = "personal"
+SEALED_KEYS = frozenset({"sealed", "subject_id", "nonce", "ciphertext"})
+ERASED = {"erased": True}
+
+
+def is_sealed(value: object) -> bool:
+    """Whether a value is a sealed personal object."""
+    return isinstance(value, dict) and set(value) == SEALED_KEYS and value["sealed"] == ALGORITHM
+
+
+def _subject(container: Mapping[str, Any], operation_id: UUID) -> UUID:
+    survivor = container.get("survivor_id")
+    if isinstance(survivor, str):
+        try:
+            return UUID(survivor)
+        except ValueError:
+            pass
+    return operation_id
+
+
+def personal_places(
+    data: Any, operation_id: UUID, path: str = ""
+) -> list[tuple[dict[str, Any], str, UUID]]:
+    """Every (container, path, subject) whose `personal` holds a plain or sealed object."""
+    found: list[tuple[dict[str, Any], str, UUID]] = []
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if key == PERSONAL and isinstance(value, dict):
+                found.append((data, f"{path}/{key}", _subject(data, operation_id)))
+            else:
+                found.extend(personal_places(value, operation_id, f"{path}/{key}"))
+    elif isinstance(data, list):
+        for index, item in enumerate(data):
+            found.extend(personal_places(item, operation_id, f"{path}/{index}"))
+    return found
+
+
+def _aad(event_id: UUID, subject: UUID, path: str) -> bytes:
+    return f"homeward-personal|{event_id}|{subject}|{path}".encode()
+
+
+def _copy(data: dict[str, Any]) -> dict[str, Any]:
+    copied: dict[str, Any] = json.loads(json.dumps(data))
+    return copied
+
+
+async def seal(
+    data: dict[str, Any],
+    *,
+    event_id: UUID,
+    operation_id: UUID,
+    key_for: Callable[[UUID], Awaitable[bytes]],
+) -> dict[str, Any]:
+    """A copy of `data` with every plain `personal` object sealed under its subject's key."""
+    sealed = _copy(data)
+    for container, path, subject in personal_places(sealed, operation_id):
+        plain = container[PERSONAL]
+        if is_sealed(plain):
+            continue
+        nonce = secrets.token_bytes(12)
+        ciphertext = AESGCM(await key_for(subject)).encrypt(
+            nonce, canonical_json(plain), _aad(event_id, subject, path)
+        )
+        container[PERSONAL] = {
+            "sealed": ALGORITHM,
+            "subject_id": str(subject),
+            "nonce": base64.b64encode(nonce).decode(),
+            "ciphertext": base64.b64encode(ciphertext).decode(),
+        }
+    return sealed
+
+
+def subjects_of(data: Any, operation_id: UUID) -> set[UUID]:
+    """The subjects whose keys are needed to open `data`."""
+    return {
+        UUID(container[PERSONAL]["subject_id"])
+        for container, _path, _subject in personal_places(data, operation_id)
+        if is_sealed(container[PERSONAL])
+    }
+
+
+def open_sealed(
+    data: dict[str, Any], *, event_id: UUID, operation_id: UUID, keys: Mapping[UUID, bytes | None]
+) -> dict[str, Any]:
+    """A copy of `data` with sealed objects opened, or `{"erased": true}` where the key is gone."""
+    opened = _copy(data)
+    for container, path, _subject in personal_places(opened, operation_id):
+        sealed = container[PERSONAL]
+        if not is_sealed(sealed):
+            continue
+        subject = UUID(sealed["subject_id"])
+        key = keys.get(subject)
+        if key is None:
+            container[PERSONAL] = dict(ERASED)
+            continue
+        try:
+            plain = AESGCM(key).decrypt(
+                base64.b64decode(sealed["nonce"]),
+                base64.b64decode(sealed["ciphertext"]),
+                _aad(event_id, subject, path),
+            )
+        except InvalidTag:
+            container[PERSONAL] = dict(ERASED)
+            continue
+        container[PERSONAL] = json.loads(plain)
+    return opened
+
+
+def hide(data: dict[str, Any], operation_id: UUID) -> dict[str, Any]:
+    """A copy of `data` with every `personal` object replaced by null (for roles without access)."""
+    hidden = _copy(data)
+    for container, _path, _subject in personal_places(hidden, operation_id):
+        container[PERSONAL] = None
+    return hidden
+
+
+def fingerprint(key: bytes, event_type: str, schema_version: int, data: dict[str, Any]) -> bytes:
+    """What identifies a re-sent event, computed on its plain data but keyed, so that the stored
+    fingerprint reveals nothing about personal data even after its key is destroyed."""
+    document = {"type": event_type, "schema_version": schema_version, "data": data}
+    return hmac.new(key, canonical_json(document), hashlib.sha256).digest()

@@ -1,0 +1,74 @@
+"""The privacy service: seals new events' personal data, opens it for roles that may see it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from coordinator.domain.actors import Role
+from coordinator.errors import InvalidInput
+from coordinator.service.privacy.data_keys import DataKeys
+from coordinator.service.privacy.kek import KeyEncryptionKeys
+from coordinator.service.privacy.sealing import (
+    PERSONAL,
+    fingerprint,
+    hide,
+    is_sealed,
+    open_sealed,
+    personal_places,
+    seal,
+    subjects_of,
+)
+from events.store.envelope import NewEvent, Recorded
+
+PERSONAL_DATA_ROLES = frozenset({Role.FIELD, Role.LEGAL, Role.ADMIN})
+
+
+class Privacy:
+    """Everything the shell needs to keep personal data sealed at rest."""
+
+    def __init__(self, pool: asyncpg.Pool, keks: KeyEncryptionKeys) -> None:
+        self.data_keys = DataKeys(pool, keks)
+        self._fingerprint_key = keks.fingerprint_key
+
+    def fingerprint(self, event_type: str, schema_version: int, data: dict[str, Any]) -> bytes:
+        """The keyed identity of an event's plain content (for idempotent re-sends)."""
+        return fingerprint(self._fingerprint_key, event_type, schema_version, data)
+
+    async def seal_events(self, operation_id: UUID, events: Sequence[NewEvent]) -> list[NewEvent]:
+        """The events with every `personal` object sealed under its subject's data key."""
+        sealed = []
+        for event in events:
+            places = personal_places(event.data, operation_id)
+            if not places:
+                sealed.append(event)
+                continue
+            if any(is_sealed(container[PERSONAL]) for container, _path, _s in places):
+                raise InvalidInput("personal data is sent in the clear; the server seals it")
+            data = await seal(
+                event.data,
+                event_id=event.event_id,
+                operation_id=operation_id,
+                key_for=self.data_keys.for_sealing,
+            )
+            sealed.append(replace(event, data=data))
+        return sealed
+
+    async def readable(self, events: Sequence[Recorded], role: Role) -> dict[UUID, dict[str, Any]]:
+        """Each event's data as `role` may read it: opened, marked erased, or personal hidden."""
+        if role not in PERSONAL_DATA_ROLES:
+            return {event.event_id: hide(event.data, event.stream_id) for event in events}
+        subjects: set[UUID] = set()
+        for event in events:
+            subjects |= subjects_of(event.data, event.stream_id)
+        keys = await self.data_keys.for_opening(subjects)
+        return {
+            event.event_id: open_sealed(
+                event.data, event_id=event.event_id, operation_id=event.stream_id, keys=keys
+            )
+            for event in events
+        }

@@ -1,0 +1,1 @@
+"""The offline verifier of bundles and checkpoints: the standard library and `cryptography` only."""

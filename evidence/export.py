@@ -1,0 +1,191 @@
+"""Export one operation's prosecution bundle from the database, refusing a record that was changed.
+
+The export reads the operation's events with their leaves, waits until a signed checkpoint
+covers all of them (asking the integrator to sign now rather than at its pace), signs the stream
+head, builds the bundle and runs the offline verifier over it with the service's own keys. So a
+row changed behind the triggers' back (its hash recomputed or not) fails here, naming the event,
+and an event row deleted after the log integrated it is named from the log's own leaves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+from uuid import UUID
+
+from events.store.rows import payloads
+from events.verifier.bundle_checks import verify_bundle
+from events.verifier.checkpoints import SignedCheckpoint
+from events.verifier.findings import Failure, Reason, collector_paused
+from evidence.bundle import BundleError, build_bundle
+from evidence.integrator import LogIntegrator
+from evidence.keyring import sign_stream_head
+from evidence.merkle_log import LogInconsistent, latest_checkpoint
+
+# Ids, hashes and times come as the text the bundle holds and the hash covers, written by the
+# database rather than converted here event by event; data and metadata come as text, parsed
+# together in one call (see _read_events). to_char writes a time as events.verifier.chain.timestamp
+# does only in the years 1000 to 9999 (it pads a smaller year, timestamp does not; a larger one
+# is no Python datetime): a time outside them comes as a time, for build_bundle to write.
+_EVENTS = """
+WITH hashed AS (
+    SELECT tstzrange('1000-01-01 00:00:00+00', '10000-01-01 00:00:00+00') AS years,
+           'YYYY-MM-DD"T"HH24:MI:SS.US"Z"' AS time
+)
+SELECT e.event_id::text AS event_id, e.stream_id::text AS stream_id, e.version, e.position,
+       e.type, e.schema_version, e.data::text AS data, e.metadata::text AS metadata,
+       CASE WHEN e.occurred_at <@ h.years
+            THEN to_char(e.occurred_at AT TIME ZONE 'UTC', h.time) END AS occurred_text,
+       CASE WHEN e.recorded_at <@ h.years
+            THEN to_char(e.recorded_at AT TIME ZONE 'UTC', h.time) END AS recorded_text,
+       CASE WHEN NOT e.occurred_at <@ h.years THEN e.occurred_at END AS occurred_at,
+       CASE WHEN NOT e.recorded_at <@ h.years THEN e.recorded_at END AS recorded_at,
+       encode(e.prev_hash, 'hex') AS prev_hash, encode(e.hash, 'hex') AS hash, l.leaf_index
+  FROM events e CROSS JOIN hashed h LEFT JOIN merkle_leaves l ON l.position = e.position
+ WHERE e.stream_id = $1
+ ORDER BY e.version
+"""
+# Served by merkle_leaves_stream (0005_merkle_leaf_streams.sql).
+_LEAVES = "SELECT leaf_index, position, version FROM merkle_leaves WHERE stream_id = $1"
+# How often a waiting export asks again for a checkpoint.
+_ASK_EVERY = 0.5
+
+
+class OperationNotFound(LookupError):
+    """No event of that operation is recorded."""
+
+
+class RecordTampered(RuntimeError):
+    """The stored record does not verify: it was changed outside the service."""
+
+    def __init__(self, failure: Failure) -> None:
+        self.failure = failure
+        where = "" if failure.event_id is None else f" at event {failure.event_id}"
+        version = "" if failure.version is None else f" (version {failure.version})"
+        super().__init__(f"{failure.reason}{where}{version}: {failure.sentence}")
+
+
+class LogBehind(TimeoutError):
+    """No signed checkpoint covered the operation's events in the time allowed."""
+
+
+class KeyringMismatch(LookupError):
+    """The checkpoint was signed by a key this process's keyring does not know (a setup error)."""
+
+
+async def export_bundle(
+    pool: Any, integrator: LogIntegrator, operation_id: UUID, *, wait_seconds: float = 10.0
+) -> dict[str, Any]:
+    """The operation's verified bundle; raises OperationNotFound, LogBehind or RecordTampered."""
+    rows = await _read_events(pool, operation_id)
+    if not rows:
+        raise OperationNotFound(f"operation {operation_id} has no recorded events")
+    signed = await _covering_checkpoint(pool, integrator, rows, wait_seconds)
+    await _check_no_event_deleted(pool, operation_id, rows)
+    keyring = integrator.keyring
+    try:
+        async with pool.acquire() as connection:
+            tree = await integrator.log.refresh(connection)
+        public_keys = await asyncio.to_thread(keyring.public_keys)
+        if signed.checkpoint.key_id not in public_keys:
+            raise KeyringMismatch(
+                f"the latest checkpoint was signed with key {signed.checkpoint.key_id}, which the "
+                "keyring here does not hold: use the service's signing key folder"
+            )
+        head = await asyncio.to_thread(
+            sign_stream_head,
+            keyring,
+            str(operation_id),
+            rows[-1]["version"],
+            bytes.fromhex(rows[-1]["hash"]),
+            signed.checkpoint.tree_size,
+        )
+        bundle = build_bundle(
+            operation_id, rows, tree, signed, public_keys, stream_head=head, check_leaves=False
+        )
+    except (LogInconsistent, BundleError) as error:
+        raise RecordTampered(Failure(Reason.BAD_PROOF, str(error))) from error
+    report = verify_bundle(bundle, trusted_keys=public_keys)
+    if report.first_failure is not None:
+        raise RecordTampered(report.first_failure)
+    return bundle
+
+
+async def _read_events(pool: Any, operation_id: UUID) -> list[dict[str, Any]]:
+    """The operation's events as stored, in version order, with their leaf index if any: ids,
+    hashes and (but for rare years) times in their hashed text, data and metadata parsed."""
+    rows = await pool.fetch(_EVENTS, operation_id)
+    events = []
+    with collector_paused():
+        for row, (data, metadata) in zip(rows, payloads(rows), strict=True):
+            event = dict(row)
+            event["data"], event["metadata"] = data, metadata
+            occurred, recorded = event.pop("occurred_text"), event.pop("recorded_text")
+            if occurred is not None:
+                event["occurred_at"] = occurred
+            if recorded is not None:
+                event["recorded_at"] = recorded
+            events.append(event)
+    return events
+
+
+async def _covering_checkpoint(
+    pool: Any, integrator: LogIntegrator, rows: list[dict[str, Any]], wait_seconds: float
+) -> SignedCheckpoint:
+    deadline = time.monotonic() + wait_seconds
+    asked = 0.0
+    while True:
+        missing = [row for row in rows if row["leaf_index"] is None]
+        if missing:
+            found = await pool.fetch(
+                "SELECT position, leaf_index FROM merkle_leaves WHERE position = ANY($1::bigint[])",
+                [row["position"] for row in missing],
+            )
+            leaves = {leaf["position"]: leaf["leaf_index"] for leaf in found}
+            for row in missing:
+                row["leaf_index"] = leaves.get(row["position"])
+        latest = await latest_checkpoint(pool)
+        needed = 1 + max(-1 if row["leaf_index"] is None else row["leaf_index"] for row in rows)
+        covered = all(row["leaf_index"] is not None for row in rows)
+        if covered and latest is not None and latest.checkpoint.tree_size >= needed:
+            return latest
+        now = time.monotonic()
+        if now > deadline:
+            raise LogBehind(
+                f"the Merkle log did not cover the operation's {len(rows)} events within "
+                f"{wait_seconds:g} s; a long transaction may be holding readers back"
+            )
+        if now - asked >= _ASK_EVERY:
+            asked = now
+            await integrator.request_checkpoint()
+        await asyncio.sleep(0.02)
+
+
+async def _check_no_event_deleted(
+    pool: Any, operation_id: UUID, rows: list[dict[str, Any]]
+) -> None:
+    positions = {row["position"] for row in rows}
+    unread = [
+        leaf
+        for leaf in await pool.fetch(_LEAVES, operation_id)
+        if leaf["position"] not in positions
+    ]
+    if not unread:
+        return
+    # An event appended, and integrated, after `rows` were read is a leaf they lack but not a
+    # deleted event: only a leaf whose event the table no longer holds is one.
+    present = {
+        row["position"]
+        for row in await pool.fetch(
+            "SELECT position FROM events WHERE position = ANY($1::bigint[])",
+            [leaf["position"] for leaf in unread],
+        )
+    }
+    for leaf in sorted(unread, key=lambda leaf: leaf["version"]):
+        if leaf["position"] not in present:
+            sentence = (
+                f"the Merkle log integrated version {leaf['version']} of this operation as leaf "
+                f"{leaf['leaf_index']}, but the database no longer holds that event"
+            )
+            raise RecordTampered(Failure(Reason.MISSING_EVENT, sentence, version=leaf["version"]))

@@ -1,0 +1,186 @@
+"""The Merkle log's integrator and checkpoint publisher: one process at a time, as projections.
+
+The process holding the log's session advisory lock on a dedicated connection is the integrator:
+it follows the event log from the last leaf's cursor, appends leaves in global order, and at a
+steady pace, only when the log grew, signs a checkpoint. Every write goes through that one
+connection, so a process whose connection (and with it the lock) is gone cannot write at all.
+Whoever needs a checkpoint sooner (an export) asks the leader with a notification; when no
+process leads (a command-line export with no service running), the asker integrates and signs
+itself, holding the same lock for that moment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+from typing import Any
+
+import asyncpg
+import structlog
+
+from events.feed.signal import LogSignal
+from events.feed.subscription import subscribe_with
+from events.store.connection import init_connection
+from events.store.event_store import EventStore
+from evidence.keyring import SigningKeyring
+from evidence.merkle_log import (
+    LogInconsistent,
+    MerkleLog,
+    check_against,
+    latest_checkpoint,
+    store_checkpoint,
+)
+
+log = structlog.get_logger(__name__)
+
+LOCK_KEY = int.from_bytes(hashlib.sha256(b"homeward-merkle-log").digest()[:8], "big", signed=True)
+WANTED_CHANNEL = "homeward_checkpoint_wanted"
+
+
+async def connect(dsn: str) -> asyncpg.Connection:
+    """A dedicated connection for the integrator (its session holds the lock)."""
+    connection = await asyncpg.connect(
+        dsn, server_settings={"application_name": "homeward-merkle-log"}
+    )
+    await init_connection(connection)
+    return connection
+
+
+async def _wait(event: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(event.wait(), seconds)
+
+
+class LogIntegrator:
+    """Keeps the Merkle log integrated and its checkpoints signed while this process leads."""
+
+    def __init__(
+        self,
+        merkle_log: MerkleLog,
+        store: EventStore,
+        signal: LogSignal,
+        dsn: str,
+        keyring: SigningKeyring,
+        *,
+        interval_seconds: float = 5.0,
+        batch_size: int = 2000,
+        retry_seconds: float = 1.0,
+    ) -> None:
+        self.log = merkle_log
+        self.keyring = keyring
+        self._store = store
+        self._signal = signal
+        self._dsn = dsn
+        self._interval = interval_seconds
+        self._batch_size = batch_size
+        self._retry = retry_seconds
+        self._wanted = asyncio.Event()
+        # The leader's connection runs one statement at a time: integration or signing.
+        self._writing = asyncio.Lock()
+        self._signed_size = 0
+        self.leading = False
+
+    async def run(self) -> None:
+        """Run forever: wait to lead, then integrate and sign; start again after any failure."""
+        while True:
+            try:
+                await self._lead()
+            except asyncio.CancelledError:
+                raise
+            except LogInconsistent as error:
+                # Never sign on top of a log that does not match its signatures; say so, slowly.
+                log.error("merkle_log_refused", reason=str(error))  # noqa: TRY400  not a bug
+                await asyncio.sleep(self._retry * 29)
+            except Exception:
+                log.exception("merkle_log_integrator_failed")
+            finally:
+                self.leading = False
+            await asyncio.sleep(self._retry)
+
+    async def _lead(self) -> None:
+        connection = await connect(self._dsn)
+        try:
+            # Waits in the server until the current leader's session ends: failover is immediate.
+            await connection.execute("SELECT pg_advisory_lock($1)", LOCK_KEY)
+            await connection.add_listener(WANTED_CHANNEL, self._on_wanted)
+            await self._take_over(connection)
+            self.leading = True
+            log.info("merkle_log_leading", tree_size=self.log.size)
+            tasks = {
+                asyncio.create_task(self._follow(connection), name="merkle-log-follow"),
+                asyncio.create_task(self._publish(connection), name="merkle-log-publish"),
+            }
+            try:
+                done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    task.result()
+            finally:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+        finally:
+            # Stop claiming the lead before the lock goes with the connection.
+            self.leading = False
+            with contextlib.suppress(Exception):
+                await connection.close(timeout=2)
+
+    async def _take_over(self, connection: Any) -> None:
+        """Load the tree and refuse to go on if it is not the tree the last checkpoint signed."""
+        tree = await self.log.refresh(connection)
+        latest = await latest_checkpoint(connection)
+        if latest is not None:
+            public_keys = await asyncio.to_thread(self.keyring.public_keys)
+            check_against(tree, latest, public_keys)
+        self._signed_size = latest.checkpoint.tree_size if latest else 0
+
+    async def _follow(self, connection: Any) -> None:
+        async for batch in subscribe_with(
+            self._store.read_all_hashes,
+            self._store,
+            self._signal,
+            self.log.cursor,
+            batch_size=self._batch_size,
+        ):
+            async with self._writing:
+                await self.log.integrate(connection, batch)
+
+    async def _publish(self, connection: Any) -> None:
+        while True:
+            await _wait(self._wanted, self._interval)
+            self._wanted.clear()
+            async with self._writing:
+                await self._sign_if_grown(connection)
+
+    async def _sign_if_grown(self, connection: Any) -> None:
+        size = self.log.size
+        if size <= self._signed_size:
+            return
+        root = self.log.tree.root(size)
+        signed = await asyncio.to_thread(self.keyring.sign, size, root)
+        await store_checkpoint(connection, signed)
+        self._signed_size = size
+        log.info("checkpoint_signed", tree_size=size, key_id=signed.checkpoint.key_id)
+
+    def _on_wanted(self, _connection: object, _pid: int, _channel: str, _payload: object) -> None:
+        self._wanted.set()
+
+    async def request_checkpoint(self) -> None:
+        """Have a checkpoint of everything readable signed soon: by the leader, or right here."""
+        if self.leading:
+            self._wanted.set()
+            return
+        connection = await connect(self._dsn)
+        try:
+            if not await connection.fetchval("SELECT pg_try_advisory_lock($1)", LOCK_KEY):
+                await connection.execute("SELECT pg_notify($1, '')", WANTED_CHANNEL)
+                return
+            # No process leads: integrate and sign as the leader, for this moment only.
+            await self._take_over(connection)
+            read = self._store.read_all_hashes
+            while batch := await read(self.log.cursor, limit=self._batch_size):
+                await self.log.integrate(connection, batch)
+            await self._sign_if_grown(connection)
+        finally:
+            with contextlib.suppress(Exception):
+                await connection.close(timeout=2)

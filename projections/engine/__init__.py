@@ -1,0 +1,1 @@
+"""The projection machinery: the runner, its checkpoints, and rebuilds by several processes."""

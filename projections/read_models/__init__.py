@@ -1,0 +1,1 @@
+"""The read models themselves: the board, operation status and impact figures."""
