@@ -13,15 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 from typing import Any
 
 import asyncpg
 import structlog
 
+from events.feed.dedicated import Leadership, keep_dedicated, lock_key, open_dedicated
 from events.feed.signal import LogSignal
 from events.feed.subscription import subscribe_with
-from events.store.connection import init_connection
 from events.store.event_store import EventStore
 from evidence.keyring import SigningKeyring
 from evidence.merkle_log import (
@@ -34,17 +33,13 @@ from evidence.merkle_log import (
 
 log = structlog.get_logger(__name__)
 
-LOCK_KEY = int.from_bytes(hashlib.sha256(b"homeward-merkle-log").digest()[:8], "big", signed=True)
+LOCK_KEY = lock_key("homeward-merkle-log")
 WANTED_CHANNEL = "homeward_checkpoint_wanted"
 
 
 async def connect(dsn: str) -> asyncpg.Connection:
     """A dedicated connection for the integrator (its session holds the lock)."""
-    connection = await asyncpg.connect(
-        dsn, server_settings={"application_name": "homeward-merkle-log"}
-    )
-    await init_connection(connection)
-    return connection
+    return await open_dedicated(dsn, "homeward-merkle-log")
 
 
 async def _wait(event: asyncio.Event, seconds: float) -> None:
@@ -83,26 +78,18 @@ class LogIntegrator:
 
     async def run(self) -> None:
         """Run forever: wait to lead, then integrate and sign; start again after any failure."""
-        while True:
-            try:
-                await self._lead()
-            except asyncio.CancelledError:
-                raise
-            except LogInconsistent as error:
-                # Never sign on top of a log that does not match its signatures; say so, slowly.
-                log.error("merkle_log_refused", reason=str(error))  # noqa: TRY400  not a bug
-                await asyncio.sleep(self._retry * 29)
-            except Exception:
-                log.exception("merkle_log_integrator_failed")
-            finally:
-                self.leading = False
-            await asyncio.sleep(self._retry)
+        # Waits in the server until the current leader's session ends: failover is immediate.
+        await keep_dedicated(
+            self._dsn,
+            self._lead,
+            name="merkle_log_integrator",
+            leadership=Leadership(LOCK_KEY, block=True),
+            retry_seconds=self._retry,
+        )
 
-    async def _lead(self) -> None:
-        connection = await connect(self._dsn)
+    async def _lead(self, connection: asyncpg.Connection) -> None:
+        """As the leader: check the tree, then integrate new events and sign checkpoints."""
         try:
-            # Waits in the server until the current leader's session ends: failover is immediate.
-            await connection.execute("SELECT pg_advisory_lock($1)", LOCK_KEY)
             await connection.add_listener(WANTED_CHANNEL, self._on_wanted)
             await self._take_over(connection)
             self.leading = True
@@ -119,11 +106,13 @@ class LogIntegrator:
                 for task in tasks:
                     task.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
+        except LogInconsistent as error:
+            # Never sign on top of a log that does not match its signatures; say so, slowly.
+            log.error("merkle_log_refused", reason=str(error))  # noqa: TRY400  not a bug
+            await asyncio.sleep(self._retry * 29)
         finally:
             # Stop claiming the lead before the lock goes with the connection.
             self.leading = False
-            with contextlib.suppress(Exception):
-                await connection.close(timeout=2)
 
     async def _take_over(self, connection: Any) -> None:
         """Load the tree and refuse to go on if it is not the tree the last checkpoint signed."""

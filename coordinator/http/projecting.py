@@ -18,6 +18,7 @@ from aiohttp import web
 
 from coordinator.http.app_keys import DATABASE_URL, SETTINGS, SIGNAL, STORE
 from coordinator.service.projection_set import build_projections
+from events.feed.dedicated import keep_dedicated
 from projections.engine.runner import ProjectionRunner
 from projections.read_models.board import BOARD_CHANNEL
 
@@ -75,23 +76,17 @@ class BoardFeed:
                 queue.put_nowait(row)
 
     async def _listen(self, dsn: str) -> None:
-        while True:
-            try:
-                connection = await asyncpg.connect(dsn)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-                await asyncio.sleep(1)
-                continue
-            lost = asyncio.Event()
-            connection.add_termination_listener(lambda _connection, lost=lost: lost.set())
-            try:
-                await connection.add_listener(BOARD_CHANNEL, self._deliver)
-                await lost.wait()
-            finally:
-                with contextlib.suppress(Exception):
-                    await connection.close(timeout=2)
+        await keep_dedicated(dsn, self._follow, name="board_feed")
+
+    async def _follow(self, connection: asyncpg.Connection) -> None:
+        lost = asyncio.Event()
+        connection.add_termination_listener(lambda _connection: lost.set())
+        try:
+            await connection.add_listener(BOARD_CHANNEL, self._deliver)
+            await lost.wait()
+        finally:
             # Changes may have been missed: clients reconnect and resume from their event id.
             self.disconnect_all()
-            await asyncio.sleep(1)
 
     def disconnect_all(self) -> None:
         """End every client's stream; each reconnects and resumes from its last event id."""

@@ -16,6 +16,8 @@ import uuid
 import asyncpg
 import structlog
 
+from events.feed.dedicated import keep_dedicated
+
 CHANNEL = "homeward_log"
 _RECONNECT_SECONDS = 1.0
 
@@ -85,26 +87,17 @@ class LogSignal:
             self._task = None
 
     async def _run(self, dsn: str) -> None:
-        while True:
-            try:
-                connection = await asyncpg.connect(dsn)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-                log.warning("log_signal_connect_failed")
-                await asyncio.sleep(_RECONNECT_SECONDS)
-                continue
-            try:
-                await connection.add_listener(CHANNEL, self._on_notification)
-                self.connected = True
-                # Anything may have been appended while we were away.
-                self._wake_all()
-                await self._publish(connection)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-                log.warning("log_signal_connection_lost")
-            finally:
-                self.connected = False
-                with contextlib.suppress(Exception):
-                    await connection.close(timeout=2)
-            await asyncio.sleep(_RECONNECT_SECONDS)
+        await keep_dedicated(dsn, self._listen, name="log_signal", retry_seconds=_RECONNECT_SECONDS)
+
+    async def _listen(self, connection: asyncpg.Connection) -> None:
+        try:
+            await connection.add_listener(CHANNEL, self._on_notification)
+            self.connected = True
+            # Anything may have been appended while we were away.
+            self._wake_all()
+            await self._publish(connection)
+        finally:
+            self.connected = False
 
     async def _publish(self, connection: asyncpg.Connection) -> None:
         while True:

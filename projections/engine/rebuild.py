@@ -20,7 +20,7 @@ from events.store.event_store import EventStore
 from events.store.stream_ranges import count_until
 from events.verifier.findings import collector_paused
 from projections.engine.positions import save_checkpoint
-from projections.engine.runner import Projection, lock_key
+from projections.engine.runner import Projection, projection_lock
 from projections.engine.stream_rebuild import FoldsEachStream, ProjectionFactory, rebuild_by_streams
 
 
@@ -47,7 +47,7 @@ async def rebuild(
     await init_connection(connection)
     try:
         if not await connection.fetchval(
-            "SELECT pg_try_advisory_lock($1)", lock_key(projection.name)
+            "SELECT pg_try_advisory_lock($1)", projection_lock(projection.name)
         ):
             raise ProjectionBusy(
                 f"projection {projection.name} is being kept by a running service; "

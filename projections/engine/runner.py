@@ -9,17 +9,15 @@ unfinished batch rolled back together, and another process takes over from the c
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import hashlib
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
 import asyncpg
 import structlog
 
+from events.feed.dedicated import Leadership, keep_dedicated, lock_key
 from events.feed.signal import LogSignal
 from events.feed.subscription import subscribe
-from events.store.connection import init_connection
 from events.store.envelope import Cursor, Recorded
 from events.store.event_store import EventStore
 from projections.engine.positions import load_checkpoint, save_checkpoint
@@ -44,10 +42,9 @@ class Projection(Protocol):
         """Drop in-memory state after a batch failed (its writes were rolled back)."""
 
 
-def lock_key(name: str) -> int:
+def projection_lock(name: str) -> int:
     """The advisory lock that makes one process the leader of projection `name`."""
-    digest = hashlib.sha256(f"homeward-projection:{name}".encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
+    return lock_key(f"homeward-projection:{name}")
 
 
 async def apply_batch(connection: Any, projection: Projection, events: Sequence[Recorded]) -> None:
@@ -90,28 +87,19 @@ class ProjectionRunner:
 
     async def run(self) -> None:
         """Run forever: wait to lead, then project; start again after any failure."""
-        while True:
-            try:
-                await self._lead_and_follow()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("projection_failed", projection=self.projection.name)
-            finally:
-                self.leading = False
-            await asyncio.sleep(_RETRY_SECONDS)
-
-    async def _lead_and_follow(self) -> None:
-        connection = await asyncpg.connect(
-            self._dsn, server_settings={"application_name": "homeward-projection"}
+        await keep_dedicated(
+            self._dsn,
+            self._project,
+            name="projection",
+            leadership=Leadership(projection_lock(self.projection.name)),
+            retry_seconds=_RETRY_SECONDS,
+            projection=self.projection.name,
         )
-        await init_connection(connection)
+
+    async def _project(self, connection: asyncpg.Connection) -> None:
+        """As the leader: catch up from the checkpoint, then follow the log."""
+        self.leading = True
         try:
-            key = lock_key(self.projection.name)
-            # Polling, not blocking: a waiting process must notice when its own connection dies.
-            while not await connection.fetchval("SELECT pg_try_advisory_lock($1)", key):  # noqa: ASYNC110
-                await asyncio.sleep(_RETRY_SECONDS)
-            self.leading = True
             log.info("projection_leading", projection=self.projection.name)
             self.projection.forget()
             self.cursor = await load_checkpoint(connection, self.projection.name)
@@ -125,5 +113,4 @@ class ProjectionRunner:
                 if self._gather_seconds and len(batch) < self._batch_size:
                     await asyncio.sleep(self._gather_seconds)
         finally:
-            with contextlib.suppress(Exception):
-                await connection.close(timeout=2)
+            self.leading = False
