@@ -4,44 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
 from coordinator.domain.actors import Role
-from coordinator.http.app import create_app
-from coordinator.service.tokens import create_token
 from coordinator.settings import Settings
 from evidence.access_chain import first_broken_entry
-from tests.api import Caller, Client, event
+from tests.api import Caller, event
 
 
 @pytest.fixture(scope="module")
-async def client(
-    database_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Client]:
-    """The real app on the module's database."""
-    settings = Settings(
+def app_settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The real app on the module's database, with its own keys, signing every 100 ms."""
+    return Settings(
         database_url=database_url,
         signing_key_dir=Path(tmp_path_factory.mktemp("keys")),
         checkpoint_interval_seconds=0.1,
     )
-    async with TestClient(TestServer(create_app(settings, database_url))) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-async def callers(client: Client, pool: asyncpg.Pool) -> dict[Role, Caller]:
-    """One caller per role, each with a freshly created token."""
-    return {
-        role: Caller(client, await create_token(pool, f"{role.value}-{uuid.uuid4().hex[:6]}", role))
-        for role in Role
-    }
 
 
 async def entries_of(caller: Caller, operation: str | None = None) -> list[dict[str, Any]]:

@@ -11,10 +11,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
 from coordinator.domain.actors import Role
-from coordinator.http.app import create_app
 from coordinator.service.tokens import create_token
 from coordinator.settings import Settings
 from events.store.migrate import migrate
@@ -51,18 +49,16 @@ async def owner_and_service_urls(server_url: str) -> AsyncIterator[tuple[str, st
 
 
 @pytest.fixture(scope="module")
-async def client(
+def app_settings(
     owner_and_service_urls: tuple[str, str], tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Client]:
+) -> Settings:
     """The real app connected as the service role (COORDINATOR_APP_ROLE left unset)."""
     _, service_url = owner_and_service_urls
-    settings = Settings(
+    return Settings(
         database_url=service_url,
         data_dir=tmp_path_factory.mktemp("app-role-data"),
         checkpoint_interval_seconds=0.1,
     )
-    async with TestClient(TestServer(create_app(settings, service_url))) as client:
-        yield client
 
 
 async def caller(client: Client, owner_url: str, role: Role) -> Caller:

@@ -7,20 +7,16 @@ import json
 import os
 import sys
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
 from coordinator.domain.actors import Role
-from coordinator.http.app import create_app
-from coordinator.service.tokens import create_token
 from coordinator.settings import Settings
-from tests.api import Caller, Client, event
+from tests.api import Caller, event
 
 
 @dataclass(frozen=True)
@@ -39,22 +35,11 @@ def key_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-async def client(database_url: str, key_dir: Path) -> AsyncIterator[Client]:
-    """The running service the command line exports from."""
-    settings = Settings(
+def app_settings(database_url: str, key_dir: Path) -> Settings:
+    """The running service the command line exports from, signing every 200 ms."""
+    return Settings(
         database_url=database_url, signing_key_dir=key_dir, checkpoint_interval_seconds=0.2
     )
-    async with TestClient(TestServer(create_app(settings, database_url))) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-async def callers(client: Client, pool: asyncpg.Pool) -> dict[Role, Caller]:
-    """A field team and a legal team with real tokens."""
-    return {
-        role: Caller(client, await create_token(pool, f"{role.value}-{uuid.uuid4().hex[:6]}", role))
-        for role in (Role.FIELD, Role.LEGAL)
-    }
 
 
 async def coordinator(*arguments: str | Path, env: dict[str, str] | None = None) -> Ran:
@@ -147,6 +132,7 @@ async def test_a_tampered_bundle_exits_1_naming_the_event_and_why(
     assert f"(version {version})" in ran.out
 
 
+@pytest.mark.unit
 async def test_a_file_that_is_not_json_exits_1(tmp_path: Path) -> None:
     """Garbage is not verified, and the command says so instead of crashing."""
     path = tmp_path / "garbage.json"
@@ -156,6 +142,7 @@ async def test_a_file_that_is_not_json_exits_1(tmp_path: Path) -> None:
     assert "NOT verified" in ran.err
 
 
+@pytest.mark.unit
 async def test_the_offline_commands_import_nothing_of_the_service(tmp_path: Path) -> None:
     """`python -m coordinator audit verify` loads no database, web or settings library."""
     path = tmp_path / "empty.json"
@@ -275,6 +262,7 @@ async def test_an_export_from_the_command_line_is_in_the_access_log(
     assert rows[0]["actor_name"].startswith("command line (")
 
 
+@pytest.mark.unit
 async def test_rotating_the_key_from_the_command_line_keeps_the_old_public_key(
     tmp_path: Path,
 ) -> None:

@@ -24,6 +24,8 @@ from evidence.bundle import BundleError, build_bundle, build_consistency
 from evidence.keyring import SigningKeyring, sign_stream_head
 from evidence.merkle_tree import MerkleTree
 
+pytestmark = pytest.mark.unit
+
 Bundle = dict[str, Any]
 START = datetime(2025, 2, 3, 4, 5, 6, 789012, tzinfo=UTC)
 STORY: list[tuple[str, dict[str, Any]]] = [

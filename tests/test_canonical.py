@@ -15,6 +15,8 @@ from hypothesis import strategies as st
 from events.verifier.canonical import NotCanonicalisable, canonical_json
 from events.verifier.chain import body_hash, link_hash, timestamp
 
+pytestmark = pytest.mark.unit
+
 json_values = st.recursive(
     st.none()
     | st.booleans()

@@ -26,6 +26,8 @@ from events.catalogue import (
     parse_event,
 )
 
+pytestmark = pytest.mark.unit
+
 SHA = "ab" * 32
 
 DESIGN_FIELDS: dict[str, set[str]] = {

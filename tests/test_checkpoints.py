@@ -24,6 +24,8 @@ from events.verifier.checkpoints import (
 )
 from evidence.keyring import KeyFileExposed, SigningKeyring
 
+pytestmark = pytest.mark.unit
+
 ROOT = hashlib.sha256(b"a root").digest()
 
 

@@ -17,6 +17,8 @@ import yaml
 
 from coordinator.settings import Settings
 
+pytestmark = pytest.mark.unit
+
 DEPLOY = Path(__file__).resolve().parents[1] / "ops" / "deploy"
 SETTING = re.compile(r"^#?(COORDINATOR_[A-Z0-9_]+)=(.*)$")
 INTERPOLATION = re.compile(r"\$\{(\w+)(?::?[-?][^}]*)?\}")

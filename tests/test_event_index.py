@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from coordinator.domain.event_index import EventIndex
+
+pytestmark = pytest.mark.unit
 
 
 def test_older_views_never_see_later_events() -> None:

@@ -6,17 +6,13 @@ import asyncio
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
 from coordinator.domain.actors import Role
-from coordinator.http.app import create_app
-from coordinator.service.tokens import create_token
 from coordinator.settings import Settings
 from events.store.event_store import EventStore
 from events.verifier.bundle_checks import Reason, verify_bundle
@@ -33,34 +29,11 @@ def key_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-async def client(database_url: str, key_dir: Path) -> AsyncIterator[Client]:
+def app_settings(database_url: str, key_dir: Path) -> Settings:
     """The real app on the module's database, signing checkpoints every 100 ms."""
-    settings = Settings(
+    return Settings(
         database_url=database_url, signing_key_dir=key_dir, checkpoint_interval_seconds=0.1
     )
-    async with TestClient(TestServer(create_app(settings, database_url))) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-async def callers(client: Client, pool: asyncpg.Pool) -> dict[Role, Caller]:
-    """One caller per role, each with a freshly created token."""
-    return {
-        role: Caller(client, await create_token(pool, f"{role.value}-{uuid.uuid4().hex[:6]}", role))
-        for role in Role
-    }
-
-
-@pytest.fixture
-def field(callers: dict[Role, Caller]) -> Caller:
-    """The rescue team in the field."""
-    return callers[Role.FIELD]
-
-
-@pytest.fixture
-def legal(callers: dict[Role, Caller]) -> Caller:
-    """The legal team, who take records to court."""
-    return callers[Role.LEGAL]
 
 
 async def json_of(caller: Caller, path: str, status: int = 200) -> Any:

@@ -3,49 +3,23 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
 from coordinator.domain.actors import Role
 from coordinator.http.access import AUTHENTICATOR
 from coordinator.http.answers import AppendAnswer
-from coordinator.http.app import create_app
 from coordinator.service.tokens import create_token
 from coordinator.settings import Settings
 from tests.api import Caller, Client, a_case_report, a_survivor, event, to_approval
 
 
 @pytest.fixture(scope="module")
-async def client(database_url: str) -> AsyncIterator[Client]:
-    """The real app on the module's database."""
-    settings = Settings(database_url=database_url, max_body_bytes=64 * 1024)
-    async with TestClient(TestServer(create_app(settings, database_url))) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-async def callers(client: Client, pool: asyncpg.Pool) -> dict[Role, Caller]:
-    """One caller per role, each with a freshly created token."""
-    return {
-        role: Caller(client, await create_token(pool, f"{role.value}-{uuid.uuid4().hex[:6]}", role))
-        for role in Role
-    }
-
-
-@pytest.fixture
-def field(callers: dict[Role, Caller]) -> Caller:
-    """The rescue team in the field."""
-    return callers[Role.FIELD]
-
-
-@pytest.fixture
-def leadership(callers: dict[Role, Caller]) -> Caller:
-    """The organisation's leadership, who approve rescues."""
-    return callers[Role.LEADERSHIP]
+def app_settings(database_url: str) -> Settings:
+    """The real app on the module's database, refusing bodies over 64 KiB."""
+    return Settings(database_url=database_url, max_body_bytes=64 * 1024)
 
 
 async def test_opening_an_operation_answers_201_with_version_1(field: Caller) -> None:

@@ -4,39 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
 from coordinator.domain.actors import Role
-from coordinator.http.app import create_app
 from coordinator.service.projection_set import build_projections, rebuilt_projection
-from coordinator.service.tokens import create_token
-from coordinator.settings import Settings
 from events.store.event_store import EventStore
 from projections.engine.rebuild import ProjectionBusy, rebuild
 from tests.api import Caller, Client, a_survivor, event, to_approval
-
-
-@pytest.fixture(scope="module")
-async def client(database_url: str) -> AsyncIterator[Client]:
-    """The real app, projections running, on the module's database."""
-    settings = Settings(database_url=database_url)
-    async with TestClient(TestServer(create_app(settings, database_url))) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-async def callers(client: Client, pool: asyncpg.Pool) -> dict[Role, Caller]:
-    """One caller per role."""
-    return {
-        role: Caller(client, await create_token(pool, f"{role.value}-{uuid.uuid4().hex[:6]}", role))
-        for role in Role
-    }
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], seconds: float = 15) -> None:

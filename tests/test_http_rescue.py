@@ -3,37 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
-import asyncpg
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
 from coordinator.domain.actors import Role
-from coordinator.http.app import create_app
-from coordinator.service.tokens import create_token
-from coordinator.settings import Settings
-from tests.api import Caller, Client, a_case_report, a_survivor, event, to_approval
+from tests.api import Caller, a_case_report, a_survivor, event, to_approval
 
 SHA = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
-
-
-@pytest.fixture(scope="module")
-async def client(database_url: str) -> AsyncIterator[Client]:
-    """The real app on the module's database."""
-    settings = Settings(database_url=database_url)
-    async with TestClient(TestServer(create_app(settings, database_url))) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-async def callers(client: Client, pool: asyncpg.Pool) -> dict[Role, Caller]:
-    """One caller per role, each with a real token."""
-    return {
-        role: Caller(client, await create_token(pool, f"{role.value}-{uuid.uuid4().hex[:6]}", role))
-        for role in Role
-    }
 
 
 async def test_a_whole_rescue_from_first_call_to_prosecution_after_closing(

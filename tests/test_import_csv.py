@@ -103,6 +103,7 @@ async def sample_import(store: EventStore) -> ImportReport:
 # Reading a sheet (no database)
 
 
+@pytest.mark.unit
 def test_headers_are_matched_in_their_common_spellings_whatever_the_case() -> None:
     """A sheet's own headers map to the import's columns; unknown ones are ignored."""
     header = ["CASE NO", "date_rescued", "Country-Found-In", "SEX", "Age", "Trafficked For", "Name"]
@@ -118,18 +119,21 @@ def test_headers_are_matched_in_their_common_spellings_whatever_the_case() -> No
     assert ignored == ("Name",)
 
 
+@pytest.mark.unit
 def test_a_header_without_a_required_column_is_refused_naming_it() -> None:
     """Nothing is imported from a sheet that lacks a required column."""
     with pytest.raises(SheetError, match="age_at_rescue, exploitation"):
         match_header(["Case No", "Date Rescued", "Country", "Sex"])
 
 
+@pytest.mark.unit
 def test_two_headers_meaning_one_column_are_refused() -> None:
     """`Age` and `Age at rescue` in one sheet cannot both be read."""
     with pytest.raises(SheetError, match="both mean age_at_rescue"):
         match_header(["Case No", "Date Rescued", "Country", "Sex", "Age", "Age at rescue"])
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     ("parse", "text", "expected"),
     [
@@ -156,6 +160,7 @@ def test_cells_accept_common_spellings(parse: object, text: str, expected: objec
     assert parse(text) == expected
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     ("parse", "text", "reason"),
     [
@@ -177,12 +182,14 @@ def test_bad_cells_are_refused_with_a_reason(parse: object, text: str, reason: s
         parse(text)
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("text", ["2019-03-14", "14/03/2019", "14.03.2019", "14 Mar 2019"])
 def test_a_calendar_day_is_noon_in_the_organisations_zone(text: str) -> None:
     """Every accepted way of writing a day gives the same moment."""
     assert DateReader(VIETNAM, date(2026, 1, 1)).read(text, "rescued_on") == noon("2019-03-14")
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     ("text", "reason"),
     [("31/02/2019", "is not a date"), ("03/14/2019", "is not a date"), ("2030-01-01", "future")],

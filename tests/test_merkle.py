@@ -19,6 +19,8 @@ from events.verifier.merkle_proofs import (
 )
 from evidence.merkle_tree import MerkleTree
 
+pytestmark = pytest.mark.unit
+
 # The certificate-transparency reference leaves and hashes (google/trillian merkle/testonly,
 # transparency-dev/merkle proof/verify_test.go).
 VECTOR_LEAVES = [

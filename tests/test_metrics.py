@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
@@ -13,11 +12,9 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client.parser import text_string_to_metric_families
 
-from coordinator.domain.actors import Role
 from coordinator.http.app import create_app
 from coordinator.metrics import ProcessState, ServiceMetrics
 from coordinator.service.projection_set import PROJECTION_NAMES
-from coordinator.service.tokens import create_token
 from coordinator.settings import Settings
 from events.store.connection import create_pool
 from events.store.event_store import EventStore
@@ -27,30 +24,13 @@ Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
 @pytest.fixture(scope="module")
-async def client(
-    database_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Client]:
+def app_settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """The real app on the module's database, signing checkpoints every 100 ms."""
-    settings = Settings(
+    return Settings(
         database_url=database_url,
         signing_key_dir=tmp_path_factory.mktemp("metrics-keys"),
         checkpoint_interval_seconds=0.1,
     )
-    async with TestClient(TestServer(create_app(settings, database_url))) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-async def field(client: Client, pool: asyncpg.Pool) -> Caller:
-    """The field team, with a real token."""
-    return Caller(client, await create_token(pool, f"field-{uuid.uuid4().hex[:6]}", Role.FIELD))
-
-
-@pytest.fixture(scope="module")
-async def leadership(client: Client, pool: asyncpg.Pool) -> Caller:
-    """Leadership, who watch the live board."""
-    name = f"leadership-{uuid.uuid4().hex[:6]}"
-    return Caller(client, await create_token(pool, name, Role.LEADERSHIP))
 
 
 def parse(text: str) -> Samples:
@@ -183,6 +163,7 @@ async def test_an_unreachable_database_is_reported_not_raised(database_url: str)
     assert not [key for key in samples if key[0] == "homeward_projection_lag_seconds"]
 
 
+@pytest.mark.unit
 def test_the_route_is_documented_as_plain_text(tmp_path: Path) -> None:
     """/metrics is in the OpenAPI document, needs no token, and answers text/plain."""
     from coordinator.http.openapi import OPENAPI  # noqa: PLC0415

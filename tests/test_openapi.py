@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
-import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from openapi_schema_validator import OAS31Validator
@@ -16,7 +14,6 @@ from coordinator.domain.actors import Role
 from coordinator.http.app import create_app
 from coordinator.http.app_keys import POOL
 from coordinator.http.openapi import OPENAPI, RouteDoc, build_document, undocumented_routes
-from coordinator.service.tokens import create_token
 from coordinator.settings import Settings
 from events.catalogue import EVENT_TYPES
 from tests.api import Caller, Client
@@ -42,17 +39,9 @@ def _media(operation: dict[str, Any], status: int) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-async def client(database_url: str) -> AsyncIterator[Client]:
-    """The real app on the module's database."""
-    settings = Settings(database_url=database_url, max_body_bytes=64 * 1024)
-    async with TestClient(TestServer(create_app(settings, database_url))) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-async def field(client: Client, pool: asyncpg.Pool) -> Caller:
-    """The rescue team in the field, with a real token."""
-    return Caller(client, await create_token(pool, f"field-{uuid.uuid4().hex[:6]}", Role.FIELD))
+def app_settings(database_url: str) -> Settings:
+    """The real app on the module's database, refusing bodies over 64 KiB."""
+    return Settings(database_url=database_url, max_body_bytes=64 * 1024)
 
 
 @pytest.fixture(scope="module")
@@ -71,6 +60,7 @@ def test_the_document_is_valid_openapi_3_1(document: Document) -> None:
     assert errors == []
 
 
+@pytest.mark.unit
 def test_every_registered_route_is_documented_and_nothing_else() -> None:
     """Each route of the app is in the document, and the document names no route the app lacks."""
     app = create_app(Settings(), "postgresql://unused")
@@ -111,6 +101,7 @@ def test_v1_routes_need_a_bearer_token_and_list_their_error_statuses(document: D
                 assert {"400", "413", "422"} <= statuses
 
 
+@pytest.mark.unit
 def test_a_route_documented_twice_is_refused() -> None:
     """Two modules cannot both describe one method and path."""
     app = create_app(Settings(), "postgresql://unused")
@@ -118,6 +109,7 @@ def test_a_route_documented_twice_is_refused() -> None:
         app[OPENAPI].add(RouteDoc("GET", "/health", "again", None))
 
 
+@pytest.mark.unit
 def test_a_new_route_appears_once_documented() -> None:
     """A route added through the registry shows up with its roles and statuses."""
     doc = RouteDoc("GET", "/v1/board", "The live board.", frozenset({Role.ADMIN}))

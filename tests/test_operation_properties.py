@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import event as tally
 from hypothesis import strategies as st
@@ -30,6 +31,8 @@ from coordinator.domain.actors import Actor, Role
 from coordinator.domain.evolve import PAYLOAD_UNREAD
 from coordinator.errors import CoordinatorError
 from events.catalogue import EVENT_TYPES, EventData, parse_event
+
+pytestmark = pytest.mark.unit
 
 T0 = datetime(2024, 3, 1, 8, 0, tzinfo=UTC)
 SHA = "0f" * 32

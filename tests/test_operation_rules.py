@@ -27,6 +27,8 @@ from coordinator.domain.actors import Actor, Role
 from coordinator.errors import Forbidden, InvalidInput, NotFound, RuleBroken
 from events.catalogue import EVENT_TYPES, EventData, parse_event
 
+pytestmark = pytest.mark.unit
+
 T0 = datetime(2024, 3, 1, 8, 0, tzinfo=UTC)
 SHA = "0f" * 32
 

@@ -7,7 +7,6 @@ import json
 import os
 import sys
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -54,28 +53,15 @@ def marked_survivor() -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-async def client(
-    database_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Client]:
+def app_settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """The real app with its own key folders."""
     keys = tmp_path_factory.mktemp("privacy-keys")
-    settings = Settings(
+    return Settings(
         database_url=database_url,
         personal_key_dir=keys / "personal",
         signing_key_dir=keys / "signing",
         checkpoint_interval_seconds=0.2,
     )
-    async with TestClient(TestServer(create_app(settings, database_url))) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-async def callers(client: Client, pool: asyncpg.Pool) -> dict[Role, Caller]:
-    """One caller per role."""
-    return {
-        role: Caller(client, await create_token(pool, f"{role.value}-{uuid.uuid4().hex[:6]}", role))
-        for role in Role
-    }
 
 
 async def rescue_with_markers(callers: dict[Role, Caller]) -> tuple[str, str]:

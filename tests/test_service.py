@@ -2,31 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
-from aiohttp.test_utils import TestClient, TestServer
-
-from coordinator.http.app import create_app
-from coordinator.settings import Settings
+from tests.api import Client
 
 
-@pytest.fixture(scope="module")
-async def client(database_url: str) -> AsyncIterator[TestClient[object, object]]:
-    """The real app on the module's database."""
-    app = create_app(Settings(database_url=database_url), database_url)
-    async with TestClient(TestServer(app)) as client:
-        yield client
-
-
-async def test_health_answers_ok(client: TestClient[object, object]) -> None:
+async def test_health_answers_ok(client: Client) -> None:
     """/health says the process is alive."""
     response = await client.get("/health")
     assert response.status == 200
     assert await response.json() == {"status": "ok"}
 
 
-async def test_ready_checks_database_and_migrations(client: TestClient[object, object]) -> None:
+async def test_ready_checks_database_and_migrations(client: Client) -> None:
     """/ready reports the database reachable and no migration pending."""
     response = await client.get("/ready")
     body = await response.json()
@@ -36,7 +22,7 @@ async def test_ready_checks_database_and_migrations(client: TestClient[object, o
 
 
 async def test_unknown_path_is_a_json_404_with_a_request_id(
-    client: TestClient[object, object],
+    client: Client,
 ) -> None:
     """Errors use the contract's body and every answer carries a request id."""
     response = await client.get("/no/such/page")
@@ -45,7 +31,7 @@ async def test_unknown_path_is_a_json_404_with_a_request_id(
     assert response.headers["X-Request-Id"]
 
 
-async def test_a_plain_client_request_id_is_kept(client: TestClient[object, object]) -> None:
+async def test_a_plain_client_request_id_is_kept(client: Client) -> None:
     """A client's own short request id is echoed back, so it can match its logs to ours."""
     response = await client.get("/health", headers={"X-Request-Id": "field-phone-42"})
     assert response.headers["X-Request-Id"] == "field-phone-42"

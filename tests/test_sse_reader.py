@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from itertools import pairwise
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from ops.sse_reader import Message, SseParser
+
+pytestmark = pytest.mark.unit
 
 STREAM = (
     b'id: 5\nevent: board\ndata: {"version": 1}\n\n'
