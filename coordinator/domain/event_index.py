@@ -1,7 +1,9 @@
 """An immutable map of an operation's event ids to their types that grows in constant time.
 
-Folding a stream adds one entry per event; copying a dict each time made folding quadratic (a
-1,000-event operation took half a second). Every `EventIndex` is a view of the first `size`
+Folding a stream adds one entry per event; copying a dict each time made folding quadratic:
+folding 1,000 event ids costs 0.45 ms here against 1.5 ms with a new dict per event
+(ops/bench_fast_paths.py), and the gap grows with the stream. tests/test_event_index.py pins it
+to plain dicts under any branching. Every `EventIndex` is a view of the first `size`
 entries of a store shared along one line of folding: adding to the newest view appends to the
 shared store, which older views never see (they stop at their own size); adding to an older view
 (a branch, as property tests do) copies first, unless it adds the very event that follows.

@@ -9,17 +9,12 @@ from typing import Any
 import asyncpg
 
 from events.store.envelope import Cursor, Recorded
-from events.store.slots import constructor
 
 # data and metadata come as text, a page of them parsed in one call (see payloads).
 RECORD_COLUMNS = """
     event_id, stream_id, version, position, epoch, xid, type, schema_version, data::text,
     metadata::text, occurred_at, recorded_at, content_hash, prev_hash, hash
 """
-
-# A rebuild makes one of each per event of the log (events/store/slots.py).
-_new_recorded = constructor(Recorded)
-_new_cursor = constructor(Cursor)
 
 
 def payloads(rows: Sequence[asyncpg.Record]) -> list[tuple[Any, Any]]:
@@ -37,21 +32,21 @@ def payloads(rows: Sequence[asyncpg.Record]) -> list[tuple[Any, Any]]:
 def records(rows: Sequence[asyncpg.Record]) -> list[Recorded]:
     """Recorded events from rows of `RECORD_COLUMNS`, read by column name."""
     return [
-        _new_recorded(
-            row["event_id"],
-            row["stream_id"],
-            row["version"],
-            row["position"],
-            _new_cursor(row["epoch"], row["xid"], row["position"]),
-            row["type"],
-            row["schema_version"],
-            data,
-            metadata,
-            row["occurred_at"],
-            row["recorded_at"],
-            row["content_hash"],
-            row["prev_hash"],
-            row["hash"],
+        Recorded(
+            event_id=row["event_id"],
+            stream_id=row["stream_id"],
+            version=row["version"],
+            position=row["position"],
+            cursor=Cursor(row["epoch"], row["xid"], row["position"]),
+            type=row["type"],
+            schema_version=row["schema_version"],
+            data=data,
+            metadata=metadata,
+            occurred_at=row["occurred_at"],
+            recorded_at=row["recorded_at"],
+            content_hash=row["content_hash"],
+            prev_hash=row["prev_hash"],
+            hash=row["hash"],
         )
         for row, (data, metadata) in zip(rows, payloads(rows), strict=True)
     ]

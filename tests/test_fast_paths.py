@@ -1,0 +1,121 @@
+"""Each fast path that bypasses the plain way gives exactly what the plain way gives.
+
+The figures that justify them are in their docstrings, from ops/bench_fast_paths.py. The event
+index and the unread payloads are pinned in test_event_index.py and test_operation_properties.py.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from coordinator.domain import Operation, Stage
+from coordinator.domain.evolve import replace
+from coordinator.domain.state import Partner, SurvivorRecord
+from events.catalogue import AgencyType, Exploitation, Gender
+from events.store.envelope import Cursor
+from events.store.slots import copier
+from events.verifier import canonical
+from events.verifier.chain import link_hash
+
+pytestmark = pytest.mark.unit
+
+# Values the fast encoder takes (`canonical._plain`): no floats, keys within the BMP. Text is
+# Unicode (no lone surrogates: canonical_json refuses those on either path, tested with its own).
+text = st.characters(exclude_categories=("Cs",))
+plain_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**53) + 1, max_value=2**53 - 1)
+    | st.text(text),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.text(st.characters(max_codepoint=0xFFFF, exclude_categories=("Cs",)), max_size=6),
+            children,
+            max_size=4,
+        )
+    ),
+    max_leaves=20,
+)
+
+
+def plainly_written(value: Any) -> str:
+    out: list[str] = []
+    canonical._write(value, out)
+    return "".join(out)
+
+
+@given(plain_values)
+def test_the_reused_encoder_writes_what_the_plain_writer_writes(value: Any) -> None:
+    """For every value the fast path takes, its text is the plain RFC 8785 writer's text."""
+    assert canonical._plain(value)
+    assert canonical.canonical_text(value) == plainly_written(value)
+
+
+@given(st.binary(min_size=32, max_size=32), st.binary(min_size=32, max_size=32), st.integers(1))
+def test_the_written_out_link_hash_is_the_hash_of_its_canonical_document(
+    body: bytes, prev: bytes, version: int
+) -> None:
+    """link_hash is SHA-256 of canonical_json({"body", "prev", "version"}), for any version."""
+    document = {"body": body.hex(), "prev": prev.hex(), "version": version}
+    try:
+        expected = hashlib.sha256(canonical.canonical_json(document)).digest()
+    except canonical.NotCanonicalisable:
+        with pytest.raises(canonical.NotCanonicalisable):
+            link_hash(body, prev, version)
+        return
+    assert link_hash(body, prev, version) == expected
+
+
+T0 = datetime(2026, 10, 1, tzinfo=UTC)
+operations = st.builds(
+    Operation,
+    operation_id=st.uuids(),
+    stage=st.sampled_from(Stage),
+    version=st.integers(1, 10_000),
+    opened_at=st.just(T0),
+    updated_at=st.just(T0 + timedelta(days=3)),
+    country=st.sampled_from([None, "CN", "VN"]),
+    lead_investigator=st.none() | st.text(max_size=10),
+    partners=st.tuples(
+        st.builds(Partner, st.text(max_size=5), st.sampled_from(AgencyType), st.just("CN"))
+    ),
+    unsuccessful_attempts=st.integers(0, 3),
+)
+changes = st.fixed_dictionaries(
+    {},
+    optional={
+        "stage": st.sampled_from(Stage),
+        "version": st.integers(1, 10_000),
+        "country_confirmed": st.booleans(),
+        "approved_by": st.none() | st.text(max_size=10),
+        "testimonies": st.integers(0, 9),
+    },
+)
+
+
+@given(operations, changes)
+def test_the_slot_copier_copies_as_dataclasses_replace_does(
+    state: Operation, changed: dict[str, Any]
+) -> None:
+    """Every field is the original's or the changed value, exactly as `replace` makes it."""
+    assert replace(state, **changed) == dataclasses.replace(state, **changed)
+
+
+def test_the_slot_copier_refuses_a_misspelt_field_as_replace_does() -> None:
+    """A change to a field the class does not have is an error, never silently dropped."""
+    survivor = SurvivorRecord(UUID(int=1), Gender.FEMALE, 15, Exploitation.SEXUAL, None, "CN", None)
+    with pytest.raises(TypeError):
+        dataclasses.replace(survivor, statsu="returned")  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="statsu"):
+        replace(survivor, statsu="returned")
+    with pytest.raises(TypeError, match="xdi"):
+        copier(Cursor)(Cursor(1, 2, 3), {"xid": 4, "xdi": 5})
