@@ -39,6 +39,7 @@ from events.catalogue import (
     CloseReason,
     CustodyTransferred,
     EventCorrected,
+    EventType,
     FamilyReunited,
     OperationClosed,
     PersonalDataErased,
@@ -65,7 +66,7 @@ def decide(state: Operation | None, command: Command, actor: Actor) -> list[Prop
 def _open(state: Operation | None, command: OpenOperation, actor: Actor) -> list[ProposedEvent]:
     if actor.role not in OPENERS:
         raise Forbidden(f"Role {actor.role} may not open an operation; field and admin may.")
-    if command.event.type != "CaseReported":
+    if command.event.type != EventType.CASE_REPORTED:
         raise RuleBroken(f"An operation opens with CaseReported, not {command.event.type}.")
     if state is not None:
         raise RuleBroken(
@@ -96,10 +97,10 @@ def judge(state: Operation | None, command: RecordEvents, actor: Actor) -> Judge
     if repeated:
         raise RuleBroken(f"A batch names each event id once; {repeated} comes twice.")
     for event in command.events:
-        if event.type == "CaseReported":
+        if event.type == EventType.CASE_REPORTED:
             _check_role(state, event, actor)
             raise RuleBroken("CaseReported is allowed only as the first event of an operation.")
-        if event.type == "PersonalDataErased":
+        if event.type == EventType.PERSONAL_DATA_ERASED:
             _check_role(state, event, actor)
             raise RuleBroken(
                 "PersonalDataErased is recorded only by erasing a survivor's personal data.",
@@ -123,7 +124,9 @@ def _erase(
         data = PersonalDataErased(survivor_id=command.survivor_id, reason=command.reason)
     except ValidationError as error:
         raise InvalidInput(f"The erasure's reason is not valid: {error}") from error
-    event = ProposedEvent(command.event_id, "PersonalDataErased", data, command.occurred_at)
+    event = ProposedEvent(
+        command.event_id, EventType.PERSONAL_DATA_ERASED, data, command.occurred_at
+    )
     _fold(state, event, actor)
     return [event]
 
@@ -232,7 +235,7 @@ def _survivors_may_move(state: Operation, event_type: str, survivor_ids: Iterabl
             )
         found_in = state.survivors[survivor_id].found_in_country
         if (
-            event_type == "SurvivorReturned"
+            event_type == EventType.SURVIVOR_RETURNED
             and status is SurvivorStatus.RESCUED
             and found_in != HOME_COUNTRY
         ):

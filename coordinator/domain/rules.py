@@ -37,7 +37,7 @@ from dataclasses import dataclass
 
 from coordinator.domain.actors import Role
 from coordinator.domain.state import Stage, SurvivorStatus
-from events.catalogue import EVENT_TYPES, LEGAL_EVENT_TYPES
+from events.catalogue import EVENT_TYPES, LEGAL_EVENT_TYPES, EventType
 
 HOME_COUNTRY = "VN"
 """Where survivors return to; a survivor found elsewhere crosses a border in someone's custody."""
@@ -57,29 +57,33 @@ class StageRule:
 
 
 STAGE_RULES: dict[str, StageRule] = {
-    "CaseReported": StageRule(frozenset(), "as the first event of an operation"),
-    "InvestigationOpened": StageRule(frozenset({Stage.REPORTED}), "while the case is reported"),
-    "LeadRecorded": StageRule(BEFORE_RESCUE, "before the rescue"),
-    "LocationConfirmed": StageRule(BEFORE_RESCUE, "before the rescue"),
-    "PartnerEngaged": StageRule(OPEN_STAGES, "while the operation is open"),
-    "RescuePlanned": StageRule(
+    EventType.CASE_REPORTED: StageRule(frozenset(), "as the first event of an operation"),
+    EventType.INVESTIGATION_OPENED: StageRule(
+        frozenset({Stage.REPORTED}), "while the case is reported"
+    ),
+    EventType.LEAD_RECORDED: StageRule(BEFORE_RESCUE, "before the rescue"),
+    EventType.LOCATION_CONFIRMED: StageRule(BEFORE_RESCUE, "before the rescue"),
+    EventType.PARTNER_ENGAGED: StageRule(OPEN_STAGES, "while the operation is open"),
+    EventType.RESCUE_PLANNED: StageRule(
         frozenset({Stage.INVESTIGATING, Stage.PLANNING, Stage.APPROVED}),
         "once an investigation is open and before the rescue",
     ),
-    "RescueApproved": StageRule(frozenset({Stage.PLANNING}), "once a rescue is planned"),
-    "RescueExecuted": StageRule(frozenset({Stage.APPROVED}), "once the rescue is approved"),
-    "RescueAborted": StageRule(frozenset({Stage.APPROVED}), "once the rescue is approved"),
-    "CustodyTransferred": StageRule(AFTER_RESCUE, "after the rescue"),
-    "SurvivorReturned": StageRule(AFTER_RESCUE, "after the rescue"),
-    "FamilyReunited": StageRule(AFTER_RESCUE, "after the rescue"),
-    "SupportProvided": StageRule(AFTER_RESCUE, "after the rescue"),
-    "TestimonyRecorded": StageRule(ANY_STAGE, "at any time"),
-    "EvidenceLogged": StageRule(ANY_STAGE, "at any time"),
-    "ProsecutionUpdated": StageRule(ANY_STAGE, "at any time"),
-    "StatusNoted": StageRule(OPEN_STAGES, "while the operation is open"),
-    "EventCorrected": StageRule(ANY_STAGE, "at any time"),
-    "PersonalDataErased": StageRule(ANY_STAGE, "at any time"),
-    "OperationClosed": StageRule(OPEN_STAGES, "while the operation is open"),
+    EventType.RESCUE_APPROVED: StageRule(frozenset({Stage.PLANNING}), "once a rescue is planned"),
+    EventType.RESCUE_EXECUTED: StageRule(
+        frozenset({Stage.APPROVED}), "once the rescue is approved"
+    ),
+    EventType.RESCUE_ABORTED: StageRule(frozenset({Stage.APPROVED}), "once the rescue is approved"),
+    EventType.CUSTODY_TRANSFERRED: StageRule(AFTER_RESCUE, "after the rescue"),
+    EventType.SURVIVOR_RETURNED: StageRule(AFTER_RESCUE, "after the rescue"),
+    EventType.FAMILY_REUNITED: StageRule(AFTER_RESCUE, "after the rescue"),
+    EventType.SUPPORT_PROVIDED: StageRule(AFTER_RESCUE, "after the rescue"),
+    EventType.TESTIMONY_RECORDED: StageRule(ANY_STAGE, "at any time"),
+    EventType.EVIDENCE_LOGGED: StageRule(ANY_STAGE, "at any time"),
+    EventType.PROSECUTION_UPDATED: StageRule(ANY_STAGE, "at any time"),
+    EventType.STATUS_NOTED: StageRule(OPEN_STAGES, "while the operation is open"),
+    EventType.EVENT_CORRECTED: StageRule(ANY_STAGE, "at any time"),
+    EventType.PERSONAL_DATA_ERASED: StageRule(ANY_STAGE, "at any time"),
+    EventType.OPERATION_CLOSED: StageRule(OPEN_STAGES, "while the operation is open"),
 }
 
 AFTER_CLOSING: frozenset[str] = frozenset(
@@ -98,22 +102,22 @@ class SurvivorMove:
 
 
 SURVIVOR_MOVES: dict[str, SurvivorMove] = {
-    "CustodyTransferred": SurvivorMove(
+    EventType.CUSTODY_TRANSFERRED: SurvivorMove(
         frozenset({SurvivorStatus.RESCUED, SurvivorStatus.IN_TRANSIT}),
         SurvivorStatus.IN_TRANSIT,
         "be rescued or in transit",
     ),
-    "SurvivorReturned": SurvivorMove(
+    EventType.SURVIVOR_RETURNED: SurvivorMove(
         frozenset({SurvivorStatus.RESCUED, SurvivorStatus.IN_TRANSIT}),
         SurvivorStatus.RETURNED,
         "be rescued or in transit",
     ),
-    "FamilyReunited": SurvivorMove(
+    EventType.FAMILY_REUNITED: SurvivorMove(
         frozenset({SurvivorStatus.RETURNED}),
         SurvivorStatus.REUNITED,
         "have returned first, and not yet be reunited or in aftercare",
     ),
-    "SupportProvided": SurvivorMove(
+    EventType.SUPPORT_PROVIDED: SurvivorMove(
         frozenset({SurvivorStatus.RETURNED, SurvivorStatus.REUNITED, SurvivorStatus.AFTERCARE}),
         SurvivorStatus.AFTERCARE,
         "have returned first",
@@ -123,10 +127,10 @@ SURVIVOR_MOVES: dict[str, SurvivorMove] = {
 _EVERY_TYPE = frozenset(EVENT_TYPES)
 
 RECORDABLE_BY: dict[Role, frozenset[str]] = {
-    Role.FIELD: _EVERY_TYPE - {"RescueApproved", "PersonalDataErased"},
-    Role.ADMIN: _EVERY_TYPE - {"RescueApproved"},
-    Role.LEGAL: LEGAL_EVENT_TYPES | {"EventCorrected"},
-    Role.LEADERSHIP: frozenset({"RescueApproved"}),
+    Role.FIELD: _EVERY_TYPE - {EventType.RESCUE_APPROVED, EventType.PERSONAL_DATA_ERASED},
+    Role.ADMIN: _EVERY_TYPE - {EventType.RESCUE_APPROVED},
+    Role.LEGAL: LEGAL_EVENT_TYPES | {EventType.EVENT_CORRECTED},
+    Role.LEADERSHIP: frozenset({EventType.RESCUE_APPROVED}),
 }
 """Which event types each role may record at all. Legal may correct legal events only;
 `CaseReported` comes only through `OpenOperation` and `PersonalDataErased` only through

@@ -3,6 +3,10 @@
 The stream's event ids are global positions. A client that reconnects with `Last-Event-ID`
 receives every row that changed after that event (looked up by its cursor, not by position,
 since positions may commit out of order), then the live changes; nothing is missed.
+
+The stream is written here rather than with aiohttp-sse: rows that arrive together go out in one
+write (with many clients, a send per row starved the event loop), and an event is one line of
+`id`, `event` and `data`.
 """
 
 from __future__ import annotations

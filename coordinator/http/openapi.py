@@ -22,7 +22,7 @@ from coordinator.domain.actors import Role
 from coordinator.http.answers import ErrorAnswer
 from coordinator.http.docs_page import render_docs, security_headers
 from coordinator.service.commands import EventRequest
-from events.catalogue import EVENT_TYPES
+from events.catalogue import EVENT_TYPES, EventType
 
 SCHEMAS: Final = "#/components/schemas/"
 
@@ -170,7 +170,9 @@ def component_schemas(routes: Sequence[RouteDoc]) -> dict[str, Any]:
     schemas: dict[str, Any] = top.get("$defs", {})
     schemas["EventRequest"] = _event_request_variants(schemas)
     if "OpenOperationRequest" in schemas:
-        schemas["OpenOperationRequest"]["properties"]["data"] = {"$ref": SCHEMAS + "CaseReported"}
+        schemas["OpenOperationRequest"]["properties"]["data"] = {
+            "$ref": SCHEMAS + EventType.CASE_REPORTED
+        }
     return schemas
 
 

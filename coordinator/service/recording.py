@@ -31,7 +31,7 @@ from coordinator.service.commands import (
     RecordEventsRequest,
     describe,
 )
-from events.catalogue import EVENT_TYPES, EventData, UnknownEventType, parse_event
+from events.catalogue import EVENT_TYPES, EventData, EventType, UnknownEventType, parse_event
 from events.store.envelope import Appended, AppendedEvent, NewEvent, Recorded
 from events.store.errors import DuplicateEventConflict, VersionConflict
 from events.store.event_store import EventStore
@@ -193,8 +193,8 @@ async def open_operation(
     operation_id = request.operation_id or uuid4()
     proposed = ProposedEvent(
         event_id=request.event_id or uuid4(),
-        type="CaseReported",
-        data=_payload("CaseReported", request.data),
+        type=EventType.CASE_REPORTED,
+        data=_payload(EventType.CASE_REPORTED, request.data),
         occurred_at=request.occurred_at or datetime.now(UTC),
     )
     # An id the server just chose has no stream yet: only a client's id is worth reading.

@@ -14,6 +14,8 @@ import json
 from html import escape
 from typing import Any, Final
 
+from events.catalogue import EventType
+
 STYLE: Final = """
 body{font:13px/1.45 Georgia,serif;margin:0 auto;max-width:72rem;padding:1rem 2rem;color:#111}
 h1{font-size:1.5rem;margin-bottom:.25rem}h2{font-size:1.15rem;margin-top:1.5rem}
@@ -55,7 +57,11 @@ def _facts(pairs: list[tuple[str, str]]) -> str:
 
 def _correction_cell(event: dict[str, Any], by_id: dict[str, dict[str, Any]], index: Any) -> str:
     notes = []
-    target = event["data"].get("corrects_event_id") if event["type"] == "EventCorrected" else None
+    target = (
+        event["data"].get("corrects_event_id")
+        if event["type"] == EventType.EVENT_CORRECTED
+        else None
+    )
     if isinstance(target, str):
         original = by_id.get(target)
         where = f"version {original['version']}" if original else f"event {target}"
@@ -72,7 +78,13 @@ def _correction_cell(event: dict[str, Any], by_id: dict[str, dict[str, Any]], in
 def _event_row(event: dict[str, Any], by_id: dict[str, dict[str, Any]], index: Any) -> str:
     metadata = event["metadata"]
     corrected = isinstance(index, dict) and event["event_id"] in index
-    css = "correction" if event["type"] == "EventCorrected" else "corrected" if corrected else ""
+    css = (
+        "correction"
+        if event["type"] == EventType.EVENT_CORRECTED
+        else "corrected"
+        if corrected
+        else ""
+    )
     who = f"{_text(metadata.get('recorded_by', ''))}<br>({_text(metadata.get('role', ''))})"
     data = _text(json.dumps(event["data"], ensure_ascii=False, indent=1, sort_keys=True))
     cells = (

@@ -11,6 +11,7 @@ from uuid import UUID
 
 from coordinator.domain.actors import Role
 from coordinator.service.recording import LoadedOperation
+from events.catalogue import EventType
 from events.store.envelope import Recorded
 
 PERSONAL_DATA_ROLES = frozenset({Role.FIELD, Role.LEGAL, Role.ADMIN})
@@ -21,7 +22,7 @@ def _personal_by_survivor(
 ) -> dict[UUID, Any]:
     personal: dict[UUID, Any] = {}
     for event in events:
-        if event.type == "RescueExecuted":
+        if event.type == EventType.RESCUE_EXECUTED:
             for survivor in readable[event.event_id].get("survivors", []):
                 value = survivor.get("personal")
                 # An erased subject's data reads as {"erased": true}: shown as null.

@@ -14,6 +14,7 @@ from events.catalogue.aftercare import (
 )
 from events.catalogue.base import EventData
 from events.catalogue.countries import ISO_3166_ALPHA_2
+from events.catalogue.event_type import EventType
 from events.catalogue.investigation import (
     CaseReported,
     InvestigationOpened,
@@ -80,6 +81,7 @@ __all__ = [
     "Destination",
     "EventCorrected",
     "EventData",
+    "EventType",
     "EvidenceLogged",
     "Exploitation",
     "FamilyReunited",

@@ -12,6 +12,7 @@ from events.catalogue.aftercare import (
     SurvivorReturned,
 )
 from events.catalogue.base import EventData
+from events.catalogue.event_type import EventType
 from events.catalogue.investigation import (
     CaseReported,
     InvestigationOpened,
@@ -37,7 +38,7 @@ from events.catalogue.rescue import (
 )
 
 EVENT_TYPES: dict[str, type[EventData]] = {
-    event_type.__name__: event_type
+    EventType(event_type.__name__): event_type
     for event_type in (
         CaseReported,
         InvestigationOpened,
@@ -63,15 +64,18 @@ EVENT_TYPES: dict[str, type[EventData]] = {
 }
 """Every event type of an operation's stream, by the name stored with it."""
 
+if set(EVENT_TYPES) != set(EventType):  # pragma: no cover -- a model or a name was left out
+    raise RuntimeError("every EventType needs its payload model, and every model its EventType")
+
 LEGAL_EVENT_TYPES: frozenset[str] = frozenset(
-    {"TestimonyRecorded", "EvidenceLogged", "ProsecutionUpdated"},
+    {EventType.TESTIMONY_RECORDED, EventType.EVIDENCE_LOGGED, EventType.PROSECUTION_UPDATED},
 )
 """The events the legal team records; an `EventCorrected` of one of these is a legal event too."""
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 
 UPCASTERS: dict[tuple[str, int], Upcaster] = {
-    ("RescueExecuted", 1): upcast_rescue_executed_v1,
+    (EventType.RESCUE_EXECUTED, 1): upcast_rescue_executed_v1,
 }
 """(event type, version) to a function giving the payload of the next version."""
 
@@ -100,7 +104,7 @@ class UnknownSchemaVersion(ValueError):
 
 def is_legal_event(event_type: str, corrected_type: str | None = None) -> bool:
     """Whether an event is a legal one; a correction is legal when what it corrects is."""
-    if event_type == "EventCorrected":
+    if event_type == EventType.EVENT_CORRECTED:
         return corrected_type in LEGAL_EVENT_TYPES
     return event_type in LEGAL_EVENT_TYPES
 

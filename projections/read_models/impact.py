@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from events.catalogue import EventType
 from events.store import unnest
 from events.store.envelope import Recorded
 
@@ -52,7 +53,10 @@ class ImpactProjection:
         survivors: list[tuple[Any, ...]] = []
         services: list[tuple[Any, ...]] = []
         for event in events:
-            if event.type == "RescueExecuted" and event.data.get("outcome") in COUNTED_OUTCOMES:
+            if (
+                event.type == EventType.RESCUE_EXECUTED
+                and event.data.get("outcome") in COUNTED_OUTCOMES
+            ):
                 for raw in event.data.get("survivors", []):
                     survivor = _survivor(raw)
                     survivors.append(
@@ -67,7 +71,7 @@ class ImpactProjection:
                             survivor.get("form"),
                         )
                     )
-            elif event.type == "SupportProvided":
+            elif event.type == EventType.SUPPORT_PROVIDED:
                 services.append(
                     (
                         event.event_id,

@@ -47,6 +47,7 @@ from events.catalogue import (
     CloseReason,
     Destination,
     EventData,
+    EventType,
     FamilyReunited,
     LocationConfirmed,
     OperationClosed,
@@ -91,7 +92,7 @@ def plan(operation: ImportedOperation, importer: Actor) -> Plan:
     if operation.closed_at is not None:
         history.record(
             OperationClosed(reason=CloseReason.SURVIVORS_INDEPENDENT),
-            "OperationClosed",
+            EventType.OPERATION_CLOSED,
             operation.closed_at,
         )
     return Plan(tuple(history.planned), history.state)
@@ -153,10 +154,12 @@ class _History:
     def open(self) -> None:
         """CaseReported: who asked, nothing the report did not say (missing persons unknown)."""
         event = self._proposed(
-            CaseReported(channel=self.operation.channel), "CaseReported", self.operation.reported_at
+            CaseReported(channel=self.operation.channel),
+            EventType.CASE_REPORTED,
+            self.operation.reported_at,
         )
         (decided,) = decide(None, OpenOperation(self.operation.operation_id, event), self.importer)
-        self._apply(decided, "CaseReported", self.operation.rows)
+        self._apply(decided, EventType.CASE_REPORTED, self.operation.rows)
 
     def record(
         self, data: EventData, label: str, moment: datetime, rows: tuple[int, ...] | None = None
@@ -185,7 +188,9 @@ class _History:
             for s in self.operation.survivors
         )
         data = RescueExecuted(outcome=RescueOutcome.SUCCESS, survivors=survivors)
-        self._bypass(data, "RescueExecuted", self.operation.rescued_at, self.operation.rows)
+        self._bypass(
+            data, EventType.RESCUE_EXECUTED, self.operation.rescued_at, self.operation.rows
+        )
 
     def returned(self, survivor: ImportedSurvivor, moment: datetime) -> None:
         """SurvivorReturned: judged by the live rules, or bypass 2 for one found abroad."""

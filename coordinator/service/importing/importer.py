@@ -31,7 +31,7 @@ from coordinator.service.importing.survivor_lines import (
     group,
     read_line,
 )
-from events.catalogue import Channel
+from events.catalogue import Channel, EventType
 from events.store.envelope import NewEvent, Recorded
 from events.store.errors import VersionConflict
 from events.store.event_store import EventStore
@@ -231,7 +231,7 @@ def _changed_content(
     now: dict[str, Any],
     survivor_rows: dict[str, int],
 ) -> list[str]:
-    if label != "RescueExecuted":
+    if label != EventType.RESCUE_EXECUTED:
         return [f"{label} (rows {rows}) was imported with other content"]
     earlier = {s["survivor_id"]: s for s in before.get("survivors", [])}
     changes = []

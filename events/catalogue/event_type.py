@@ -1,0 +1,33 @@
+"""The names event types are stored under, as one closed vocabulary."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class EventType(StrEnum):
+    """Every event type of an operation's stream, by the name stored with it (the contract).
+
+    A member equals its name as text, so a stored event's `type` compares with it directly.
+    """
+
+    CASE_REPORTED = "CaseReported"
+    INVESTIGATION_OPENED = "InvestigationOpened"
+    LEAD_RECORDED = "LeadRecorded"
+    LOCATION_CONFIRMED = "LocationConfirmed"
+    PARTNER_ENGAGED = "PartnerEngaged"
+    RESCUE_PLANNED = "RescuePlanned"
+    RESCUE_APPROVED = "RescueApproved"
+    RESCUE_EXECUTED = "RescueExecuted"
+    RESCUE_ABORTED = "RescueAborted"
+    CUSTODY_TRANSFERRED = "CustodyTransferred"
+    SURVIVOR_RETURNED = "SurvivorReturned"
+    FAMILY_REUNITED = "FamilyReunited"
+    SUPPORT_PROVIDED = "SupportProvided"
+    TESTIMONY_RECORDED = "TestimonyRecorded"
+    EVIDENCE_LOGGED = "EvidenceLogged"
+    PROSECUTION_UPDATED = "ProsecutionUpdated"
+    STATUS_NOTED = "StatusNoted"
+    EVENT_CORRECTED = "EventCorrected"
+    PERSONAL_DATA_ERASED = "PersonalDataErased"
+    OPERATION_CLOSED = "OperationClosed"
