@@ -2,11 +2,11 @@
 
 Folding is most of a rebuild's time and runs in Python, one processor per process. Operations are
 independent of each other, so the log's streams are cut into ranges (events/store/stream_ranges.py),
-and the rebuilding process and `workers - 1` helper processes (projections/engine/rebuild_helper.py)
-each take the next unclaimed range until none is left, folding its streams in version order. Helpers
-send the rows they fold back; only the rebuilding process writes, all in its one transaction, so
-readers see the old rows until it commits, and a helper that fails or dies fails the rebuild, which
-then changes nothing.
+and the rebuilding process and `workers - 1` helper processes (a `ProcessPoolExecutor`) each take
+the next unclaimed range until none is left, folding its streams in version order. Helpers return
+the rows they fold; only the rebuilding process writes, all in its one transaction, so readers see
+the old rows until it commits, and a helper that fails or dies fails the rebuild, which then
+changes nothing.
 
 Each row is an operation's state after its last event up to the rebuild's end, written with the
 same "never back a version" upsert as the live runner: the rows are the live projection's rows.
@@ -15,17 +15,20 @@ same "never back a version" upsert as the live runner: the rows are the live pro
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
-import sys
+import traceback
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from multiprocessing import get_context
 from typing import Any, Protocol, runtime_checkable
 
+from events.feed.dedicated import open_dedicated
 from events.store.envelope import Cursor, Recorded
 from events.store.event_store import EventStore
 from events.store.stream_ranges import StreamRange, read_range, stream_ranges
-from projections.engine.frames import read_frame, write_frame
+from events.verifier.findings import collector_paused
 
 # Ranges per process: small enough that the processes finish together (the last range is the
 # only one left to fold), large enough that each is an index scan of many events.
@@ -54,7 +57,7 @@ function, which the helper imports by name (keep its module light: the helper st
 
 @dataclass(frozen=True, slots=True)
 class Work:
-    """What a helper is told at its start: which projection, the ranges, and where the log ends."""
+    """What a helper is given with each range: the projection, the ranges, where the log ends."""
 
     name: str
     factory: ProjectionFactory
@@ -112,32 +115,39 @@ async def rebuild_by_streams(
         ):
             await pages.put(page)
 
-    helpers: list[asyncio.subprocess.Process] = []
+    async def fold_in_helpers(executor: ProcessPoolExecutor, work: Work) -> None:
+        loop = asyncio.get_running_loop()
+        while (index := next(claims, None)) is not None:
+            try:
+                folded = await loop.run_in_executor(executor, fold_range_in_helper, work, index)
+            except BrokenProcessPool:
+                raise HelperFailed(
+                    f"a helper of the rebuild of {work.name} ended before it finished"
+                ) from None
+            for page in folded:
+                await pages.put(page)
+
+    helpers = workers - 1 if factory is not None and workers > 1 else 0
+    # spawn, not fork: a helper starts from a fresh interpreter, not a copy of a running loop.
+    executor = ProcessPoolExecutor(helpers, mp_context=get_context("spawn")) if helpers else None
     try:
-        directing = []
-        if factory is not None and workers > 1:
-            work = Work(projection.name, factory, dsn, ranges, end, batch_size)
-            helpers = [await _start_helper() for _ in range(workers - 1)]
-            directing = [
-                _direct(
-                    helper, f"helper {number} of the rebuild of {work.name}", work, claims, pages
-                )
-                for number, helper in enumerate(helpers, start=1)
-            ]
         async with asyncio.TaskGroup() as group:
             writing = group.create_task(write_pages())
             folding = [group.create_task(fold_here())]
-            folding += [group.create_task(direct) for direct in directing]
+            if executor is not None and factory is not None:
+                work = Work(projection.name, factory, dsn, ranges, end, batch_size)
+                folding += [
+                    group.create_task(fold_in_helpers(executor, work)) for _ in range(helpers)
+                ]
             await asyncio.wait(folding)
             await pages.put(None)
             await writing
     except BaseExceptionGroup as failed:
         raise failed.exceptions[0] from None
     finally:
-        for helper in helpers:
-            with contextlib.suppress(ProcessLookupError):
-                helper.kill()
-            await helper.wait()
+        if executor is not None:
+            # Ranges not begun are dropped; one still being folded is waited for, off the loop.
+            await asyncio.to_thread(executor.shutdown, wait=True, cancel_futures=True)
     return applied
 
 
@@ -159,50 +169,45 @@ async def fold_ranges(
             after = page[-1]
 
 
-async def _start_helper() -> asyncio.subprocess.Process:
-    # Its standard error is dropped, as a traceback can quote an event's data: what failed, and
-    # where, comes back in a message. It gets this process's import path, on which the factory's
-    # module may be (a test's, say).
-    path = os.pathsep.join(entry or os.curdir for entry in sys.path)
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "projections.engine.rebuild_helper",
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
-        env={**os.environ, "PYTHONPATH": path},
-    )
+def fold_range_in_helper(work: Work, index: int) -> list[tuple[list[tuple[Any, ...]], int]]:
+    """In a helper process: fold range `index` on a connection of its own; its pages of rows.
+
+    A failure comes back as `HelperFailed` naming only the kind of error and where it arose:
+    its message, or a traceback, could quote an event's data.
+    """
+    try:
+        with collector_paused():  # millions of short-lived objects, no cycles
+            return asyncio.run(_fold_range(work, index))
+    except Exception as error:  # noqa: BLE001  any error, reported without its message
+        raise HelperFailed(
+            f"a helper of the rebuild of {work.name} failed: {_described(error)}"
+        ) from None
 
 
-async def _direct(
-    helper: asyncio.subprocess.Process,
-    who: str,
-    work: Work,
-    claims: Iterator[int],
-    pages: asyncio.Queue[tuple[list[tuple[Any, ...]], int] | None],
-) -> None:
-    """Give one helper its work and ranges as it asks for them; queue the rows it sends back."""
-    assert helper.stdin is not None  # noqa: S101  piped above
-    assert helper.stdout is not None  # noqa: S101
-    await write_frame(helper.stdin, work)
-    while True:
-        try:
-            message = await read_frame(helper.stdout)
-        except asyncio.IncompleteReadError:
-            code = await helper.wait()
-            raise HelperFailed(f"{who} ended (exit code {code}) before it finished") from None
-        match message:
-            case ("next",):
-                index = next(claims, None)
-                await write_frame(helper.stdin, ("range", index))
-                if index is None:
-                    break
-            case ("rows", rows, count):
-                await pages.put((rows, count))
-            case ("failed", what):
-                raise HelperFailed(f"{who} failed: {what}")
-            case _:
-                raise HelperFailed(f"{who} sent a message it should not: {message!r}")
-    if code := await helper.wait():
-        raise HelperFailed(f"{who} exited with {code}")
+async def _fold_range(work: Work, index: int) -> list[tuple[list[tuple[Any, ...]], int]]:
+    connection = await open_dedicated(work.dsn, "homeward-rebuild-helper")
+    try:
+        store = EventStore(connection)
+        projection = work.factory(store, work.name)
+        if not isinstance(projection, FoldsEachStream):
+            raise TypeError(f"projection {work.name} cannot be rebuilt by streams")
+        return [
+            page
+            async for page in fold_ranges(
+                projection,
+                store,
+                iter([index]),
+                ranges=work.ranges,
+                end=work.end,
+                batch_size=work.batch_size,
+            )
+        ]
+    finally:
+        await connection.close()
+
+
+def _described(error: BaseException) -> str:
+    """The kind of error and where it arose, without its message: that could quote event data."""
+    frames = traceback.extract_tb(error.__traceback__)[-3:]
+    where = " < ".join(f"{frame.name} ({frame.filename}:{frame.lineno})" for frame in frames[::-1])
+    return f"{type(error).__name__}" + (f" in {where}" if where else "")
