@@ -12,6 +12,7 @@ import pytest
 
 from events.store.connection import init_connection
 from events.store.envelope import NewEvent
+from events.store.errors import MigrationError
 from events.store.event_store import EventStore
 from events.store.migrate import available_migrations, migrate, pending_migrations
 from tests.databases import create_database, drop_database
@@ -118,3 +119,42 @@ async def test_the_service_role_may_append_and_read_but_not_change(blank_databas
         await admin.execute("DROP OWNED BY " + role)
         await admin.execute(f"DROP ROLE {role}")
         await admin.close()
+
+
+# The checksums of released migrations. A deployed database refuses to start when an applied
+# migration's text changed (even a comment), so a released migration is never edited: a change
+# goes into a new migration, and its checksum joins this table when it is released.
+RELEASED = {
+    1: ("event_log", "5b18a409774bb44911e121113fa1659dc2ff1df603592628afb7029e5924d7c1"),
+    2: ("access_tokens", "1a8710cff142bea7bc5ddd2e4ec3c3303c5ce53a08c4192b06fe2760c8d9879e"),
+    3: ("projections", "6fbc7030ad1116bc133c6f29f06dc0cf61390becf54c89de2e4fb2414ce5c690"),
+    4: ("merkle_log", "65ba7d30eb00a65e59b04bd0ce81d7e37f84f3033c8353caffbe33478ba63f4f"),
+    5: ("merkle_leaf_streams", "77465e1c4c659162c878f1da18361450e48cc6bf8653afecf8d06bd97f963c7d"),
+    6: ("access_log", "ef622bc7c101a459ac1677efe24febc1f173a164f74684bfb45632400a0e18f4"),
+    10: ("personal_data_keys", "436ba5d76642a517f24b00925bb97fa771649b77b2a80405afdaf30a94c39534"),
+    11: ("survivor_lookup", "f00882d13a87509e794eb9a3b7b89dbb3051ef23785add7acdcff612dd1ebbb4"),
+}
+
+
+@pytest.mark.unit
+def test_released_migrations_are_never_edited() -> None:
+    """Every released migration is shipped byte for byte as released, so upgrades still start."""
+    shipped = {m.version: (m.name, m.checksum) for m in available_migrations()}
+    changed = {v: shipped.get(v) for v, released in RELEASED.items() if shipped.get(v) != released}
+    assert not changed, f"released migrations changed or missing: {sorted(changed)}"
+
+
+async def test_a_database_migrated_by_an_edited_migration_refuses_to_start(
+    blank_database: str,
+) -> None:
+    """The guard the table above protects: an applied migration whose text changed is refused."""
+    connection = await asyncpg.connect(blank_database)
+    try:
+        await migrate(connection)
+        await connection.execute(
+            "UPDATE schema_migrations SET checksum = 'edited' WHERE version = 1"
+        )
+        with pytest.raises(MigrationError, match=r"migration 1 .* was changed after it was applied"):
+            await migrate(connection)
+    finally:
+        await connection.close()

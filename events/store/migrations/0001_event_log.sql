@@ -1,7 +1,7 @@
 -- The append-only event log (invariants 1-3 and 5).
 
 -- An epoch leads every reader's cursor: transaction ids restart after a dump and restore, so a
--- restore (detected at start-up, see events/store/migrate.py) opens a new epoch that sorts after the old.
+-- restore (detected at start-up, see events/migrate.py) opens a new epoch that sorts after the old.
 CREATE TABLE log_epochs (
     epoch integer PRIMARY KEY,
     started_at timestamptz NOT NULL DEFAULT now(),
@@ -58,7 +58,7 @@ CREATE TRIGGER log_epochs_no_truncate BEFORE TRUNCATE ON log_epochs
     FOR EACH STATEMENT EXECUTE FUNCTION refuse_change();
 
 -- One round trip per append: idempotency check, expected version, hash chain and insert. The
--- caller supplies each event's body hash; the chain link (events/verifier/chain.py, link_hash) is
+-- caller supplies each event's body hash; the chain link (events/integrity.py, link_hash) is
 -- computed here because only the database knows the previous hash at commit.
 CREATE FUNCTION append_events(
     p_stream uuid,

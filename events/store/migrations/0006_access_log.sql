@@ -22,7 +22,7 @@ CREATE TRIGGER access_log_no_truncate BEFORE TRUNCATE ON access_log
     FOR EACH STATEMENT EXECUTE FUNCTION refuse_change();
 
 -- Append one entry, chained to the last: hash = SHA-256 of the canonical JSON
--- {"body": hex(body_hash), "entry": n, "prev": hex(previous hash)} (evidence/access_chain.py), where
+-- {"body": hex(body_hash), "entry": n, "prev": hex(previous hash)} (events/access_chain.py), where
 -- the caller computes body_hash over the entry's fields. One round trip per read.
 CREATE FUNCTION record_access(
     p_accessed_at timestamptz,
