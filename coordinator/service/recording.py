@@ -122,28 +122,6 @@ def _new_event(event: ProposedEvent, context: RequestContext, privacy: Privacy) 
     )
 
 
-def _already_recorded(
-    events: Sequence[Recorded], proposed: Sequence[NewEvent], stream_id: UUID
-) -> Appended | None:
-    """The first answer to a re-sent batch, None for a new one; a conflict for a mixed one."""
-    by_id = {recorded.event_id: recorded for recorded in events}
-    found = [by_id[event.event_id] for event in proposed if event.event_id in by_id]
-    if not found:
-        return None
-    same = len(found) == len(proposed) and all(
-        recorded.content_hash == event.content_hash
-        for recorded, event in zip(found, proposed, strict=True)
-    )
-    if not same:
-        raise DuplicateEventConflict([recorded.event_id for recorded in found])
-    return Appended(
-        stream_id=stream_id,
-        version=events[-1].version,
-        events=tuple(AppendedEvent(r.event_id, r.version, r.position, r.hash) for r in found),
-        duplicate=True,
-    )
-
-
 async def _to_append(
     decided: Sequence[ProposedEvent],
     proposed: Sequence[ProposedEvent],
@@ -200,10 +178,12 @@ async def open_operation(
     # An id the server just chose has no stream yet: only a client's id is worth reading.
     existing = [] if request.operation_id is None else await store.read_stream(operation_id)
     new = [_new_event(proposed, context, privacy)]
-    if existing:
-        repeat = _already_recorded(existing[:1], new, operation_id)
-        if repeat is not None:
-            return repeat
+    # A re-send carries the stream's first event: the same id, the same content.
+    repeat = _resent(
+        [e for e in existing[:1] if e.event_id == proposed.event_id], new, operation_id
+    )
+    if repeat is not None:
+        return repeat
     # With events already there, decide refuses a second CaseReported (422), and the expected
     # version 0 makes a race with another opener a conflict.
     decided = decide(fold(existing), OpenOperation(operation_id, proposed), context.actor)
