@@ -14,6 +14,9 @@ import time
 from typing import Any
 from uuid import UUID
 
+import asyncpg
+
+from events.store.connection import Queryable
 from events.store.rows import payloads
 from events.verifier.bundle_checks import verify_bundle
 from events.verifier.checkpoints import SignedCheckpoint
@@ -75,7 +78,7 @@ class KeyringMismatch(LookupError):
 
 
 async def export_bundle(
-    pool: Any, integrator: LogIntegrator, operation_id: UUID, *, wait_seconds: float = 10.0
+    pool: asyncpg.Pool, integrator: LogIntegrator, operation_id: UUID, *, wait_seconds: float = 10.0
 ) -> dict[str, Any]:
     """The operation's verified bundle; raises OperationNotFound, LogBehind or RecordTampered."""
     rows = await _read_events(pool, operation_id)
@@ -112,7 +115,7 @@ async def export_bundle(
     return bundle
 
 
-async def _read_events(pool: Any, operation_id: UUID) -> list[dict[str, Any]]:
+async def _read_events(pool: Queryable, operation_id: UUID) -> list[dict[str, Any]]:
     """The operation's events as stored, in version order, with their leaf index if any: ids,
     hashes and (but for rare years) times in their hashed text, data and metadata parsed."""
     rows = await pool.fetch(_EVENTS, operation_id)
@@ -131,7 +134,7 @@ async def _read_events(pool: Any, operation_id: UUID) -> list[dict[str, Any]]:
 
 
 async def _covering_checkpoint(
-    pool: Any, integrator: LogIntegrator, rows: list[dict[str, Any]], wait_seconds: float
+    pool: Queryable, integrator: LogIntegrator, rows: list[dict[str, Any]], wait_seconds: float
 ) -> SignedCheckpoint:
     deadline = time.monotonic() + wait_seconds
     asked = 0.0
@@ -163,7 +166,7 @@ async def _covering_checkpoint(
 
 
 async def _check_no_event_deleted(
-    pool: Any, operation_id: UUID, rows: list[dict[str, Any]]
+    pool: Queryable, operation_id: UUID, rows: list[dict[str, Any]]
 ) -> None:
     positions = {row["position"] for row in rows}
     unread = [

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any
 
 import asyncpg
 import structlog
@@ -21,6 +20,7 @@ import structlog
 from events.feed.dedicated import Leadership, keep_dedicated, lock_key, open_dedicated
 from events.feed.signal import LogSignal
 from events.feed.subscription import subscribe_with
+from events.store.connection import Connection
 from events.store.event_store import EventStore
 from evidence.keyring import SigningKeyring
 from evidence.merkle_log import (
@@ -114,7 +114,7 @@ class LogIntegrator:
             # Stop claiming the lead before the lock goes with the connection.
             self.leading = False
 
-    async def _take_over(self, connection: Any) -> None:
+    async def _take_over(self, connection: Connection) -> None:
         """Load the tree and refuse to go on if it is not the tree the last checkpoint signed."""
         tree = await self.log.refresh(connection)
         latest = await latest_checkpoint(connection)
@@ -123,7 +123,7 @@ class LogIntegrator:
             check_against(tree, latest, public_keys)
         self._signed_size = latest.checkpoint.tree_size if latest else 0
 
-    async def _follow(self, connection: Any) -> None:
+    async def _follow(self, connection: Connection) -> None:
         async for batch in subscribe_with(
             self._store.read_all_hashes,
             self._store,
@@ -134,14 +134,14 @@ class LogIntegrator:
             async with self._writing:
                 await self.log.integrate(connection, batch)
 
-    async def _publish(self, connection: Any) -> None:
+    async def _publish(self, connection: Connection) -> None:
         while True:
             await _wait(self._wanted, self._interval)
             self._wanted.clear()
             async with self._writing:
                 await self._sign_if_grown(connection)
 
-    async def _sign_if_grown(self, connection: Any) -> None:
+    async def _sign_if_grown(self, connection: Connection) -> None:
         size = self.log.size
         if size <= self._signed_size:
             return

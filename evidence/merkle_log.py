@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 from uuid import UUID
 
+from events.store.connection import Connection, Queryable
 from events.store.envelope import START, Cursor
 from events.verifier.checkpoints import (
     CheckpointRejected,
@@ -97,7 +98,7 @@ class MerkleLog:
             raise LogInconsistent("the Merkle log is not loaded; refresh it first")
         return self._tree
 
-    async def refresh(self, connection: Any) -> MerkleTree:
+    async def refresh(self, connection: Connection) -> MerkleTree:
         """Load the tree, or append the leaves other processes committed since the last call."""
         async with self._lock:
             if self._tree is None:
@@ -119,7 +120,7 @@ class MerkleLog:
             self._size = self._tree.size
             return self._tree
 
-    async def integrate(self, connection: Any, events: Sequence[Leaf]) -> int:
+    async def integrate(self, connection: Connection, events: Sequence[Leaf]) -> int:
         """Append `events` (read in global order) as leaves, in one transaction; return how many.
 
         Only the holder of the log's advisory lock calls this; if anyone else wrote leaves
@@ -185,7 +186,7 @@ def _completed_chunks(tree: MerkleTree, old_size: int) -> list[tuple[int, int, b
     return runs
 
 
-async def _load(connection: Any, *, check: bool) -> tuple[MerkleTree, Cursor]:
+async def _load(connection: Connection, *, check: bool) -> tuple[MerkleTree, Cursor]:
     last = await connection.fetchrow(
         "SELECT leaf_index, epoch, xid, position FROM merkle_leaves "
         "ORDER BY leaf_index DESC LIMIT 1"
@@ -226,7 +227,7 @@ def _document(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
 
 
-async def latest_checkpoint(connection: Any) -> SignedCheckpoint | None:
+async def latest_checkpoint(connection: Queryable) -> SignedCheckpoint | None:
     """The checkpoint of the largest tree signed so far (None before the first)."""
     document = await connection.fetchval(
         "SELECT document FROM signed_checkpoints ORDER BY tree_size DESC LIMIT 1"
@@ -234,7 +235,7 @@ async def latest_checkpoint(connection: Any) -> SignedCheckpoint | None:
     return None if document is None else SignedCheckpoint.from_json(_document(document))
 
 
-async def checkpoint_of_size(connection: Any, tree_size: int) -> SignedCheckpoint | None:
+async def checkpoint_of_size(connection: Queryable, tree_size: int) -> SignedCheckpoint | None:
     """The checkpoint signed at exactly `tree_size` leaves, if one was."""
     document = await connection.fetchval(
         "SELECT document FROM signed_checkpoints WHERE tree_size = $1", tree_size
@@ -242,7 +243,7 @@ async def checkpoint_of_size(connection: Any, tree_size: int) -> SignedCheckpoin
     return None if document is None else SignedCheckpoint.from_json(_document(document))
 
 
-async def store_checkpoint(connection: Any, signed: SignedCheckpoint) -> bool:
+async def store_checkpoint(connection: Queryable, signed: SignedCheckpoint) -> bool:
     """Record a signed checkpoint; False if one of that size was already recorded."""
     checkpoint = signed.checkpoint
     stored = await connection.fetchval(

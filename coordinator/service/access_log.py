@@ -14,7 +14,7 @@ from typing import Any
 from uuid import UUID
 
 from coordinator.domain.actors import Actor
-from events.store.connection import translate_errors
+from events.store.connection import Queryable, translate_errors
 from events.verifier.chain import timestamp
 from evidence.access_chain import body_hash
 
@@ -28,7 +28,7 @@ class Read(StrEnum):
 
 
 async def record_read(
-    pool: Any,
+    pool: Queryable,
     actor: Actor,
     operation_id: UUID,
     what: Read,
@@ -71,7 +71,7 @@ _COLUMNS = """
 
 
 async def read_access_log(
-    pool: Any, *, operation_id: UUID | None = None, after: int = 0, limit: int = 500
+    pool: Queryable, *, operation_id: UUID | None = None, after: int = 0, limit: int = 500
 ) -> list[dict[str, Any]]:
     """Up to `limit` entries after entry `after`, in order, of one operation or of all."""
     with translate_errors():

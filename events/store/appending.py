@@ -20,7 +20,7 @@ from uuid import UUID
 import asyncpg
 
 from events.store.batch import Batch, prepare_batch
-from events.store.connection import translate_errors
+from events.store.connection import Queryable, translate_errors
 from events.store.envelope import Appended, AppendedEvent, NewEvent
 from events.store.errors import DuplicateEventConflict, InvalidEventData, VersionConflict
 from events.store.group_commit import GroupCommit
@@ -93,7 +93,7 @@ class StreamWriter:
 
     def __init__(
         self,
-        pool: asyncpg.Pool | asyncpg.Connection,
+        pool: Queryable,
         heads: StreamHeads,
         *,
         on_append: Callable[[], None] | None,
@@ -254,7 +254,7 @@ class StreamWriter:
         return self._appended(stream_id, rows, duplicate=bool(rows[0]["out_duplicate"]))
 
 
-async def stream_version(pool: asyncpg.Pool | asyncpg.Connection, stream_id: UUID) -> int:
+async def stream_version(pool: Queryable, stream_id: UUID) -> int:
     """The stream's current version: the number of events in it (0 if it has none)."""
     with translate_errors():
         version = await pool.fetchval(

@@ -11,8 +11,14 @@ from contextlib import contextmanager
 from typing import Any
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 from events.store.errors import InvalidEventData, LogIsAppendOnly, StoreUnavailable
+
+Connection = asyncpg.Connection | PoolConnectionProxy
+"""One connection: a dedicated one, or one acquired from the pool (for a transaction)."""
+Queryable = Connection | asyncpg.Pool
+"""What runs a statement: one connection, or the pool (each statement on a free connection)."""
 
 # One encoder for every jsonb value: json.dumps with options would build a new one per call.
 _JSONB = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))

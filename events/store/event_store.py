@@ -16,7 +16,7 @@ from uuid import UUID
 import asyncpg
 
 from events.store.appending import StreamHeads, StreamWriter, stream_version
-from events.store.connection import create_pool, translate_errors
+from events.store.connection import Queryable, create_pool, translate_errors
 from events.store.envelope import START, Appended, Cursor, Logged, NewEvent, Recorded
 from events.store.rows import RECORD_COLUMNS, records
 
@@ -34,7 +34,7 @@ class EventStore:
 
     def __init__(
         self,
-        pool: asyncpg.Pool | asyncpg.Connection,
+        pool: Queryable,
         *,
         on_append: Callable[[], None] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -44,7 +44,7 @@ class EventStore:
         self._writer = StreamWriter(pool, self._heads, on_append=on_append, clock=clock)
 
     @property
-    def pool(self) -> asyncpg.Pool | asyncpg.Connection:
+    def pool(self) -> Queryable:
         """What the store reads and writes through: a pool, or one connection (in a transaction)."""
         return self._pool
 

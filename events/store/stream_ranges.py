@@ -11,10 +11,9 @@ add up to exactly the log up to `end`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 from uuid import UUID
 
-from events.store.connection import translate_errors
+from events.store.connection import Connection, Queryable, translate_errors
 from events.store.envelope import Cursor, Recorded
 from events.store.rows import RECORD_COLUMNS, records
 
@@ -40,12 +39,12 @@ class StreamRange:
     until: UUID | None
 
 
-async def count_until(connection: Any, end: Cursor) -> int:
+async def count_until(connection: Connection, end: Cursor) -> int:
     """How many events the log holds up to and including `end`."""
     return int(await connection.fetchval(_COUNT_UNTIL, end.epoch, end.xid, end.position))
 
 
-async def stream_ranges(connection: Any, parts: int) -> list[StreamRange]:
+async def stream_ranges(connection: Connection, parts: int) -> list[StreamRange]:
     """Up to `parts` ranges that cover every stream id, each holding about as many events.
 
     The shares are cut where the log's events are, not evenly over the id space: operation ids
@@ -62,7 +61,7 @@ async def stream_ranges(connection: Any, parts: int) -> list[StreamRange]:
 
 
 async def read_range(
-    pool: Any, part: StreamRange, end: Cursor, *, after: Recorded | None, limit: int
+    pool: Queryable, part: StreamRange, end: Cursor, *, after: Recorded | None, limit: int
 ) -> list[Recorded]:
     """Up to `limit` events of `part`'s streams after `after`, up to `end`, in stream order."""
     stream, version = (part.first, 0) if after is None else (after.stream_id, after.version)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from events.store.connection import Connection
 from events.store.envelope import START, Cursor
 
 
@@ -11,7 +10,7 @@ class CheckpointMovedBack(RuntimeError):
     """Another runner advanced this projection past us: two runners must never both apply."""
 
 
-async def load_checkpoint(connection: Any, name: str) -> Cursor:
+async def load_checkpoint(connection: Connection, name: str) -> Cursor:
     """Where projection `name` has got to (the start of the log if it never ran)."""
     row = await connection.fetchrow(
         "SELECT epoch, xid, position FROM projection_checkpoints WHERE name = $1", name
@@ -19,7 +18,7 @@ async def load_checkpoint(connection: Any, name: str) -> Cursor:
     return START if row is None else Cursor(row["epoch"], row["xid"], row["position"])
 
 
-async def save_checkpoint(connection: Any, name: str, cursor: Cursor, applied: int) -> None:
+async def save_checkpoint(connection: Connection, name: str, cursor: Cursor, applied: int) -> None:
     """Move `name`'s checkpoint to `cursor`, in the caller's transaction, only ever forward."""
     saved = await connection.fetchval(
         """
@@ -41,7 +40,7 @@ async def save_checkpoint(connection: Any, name: str, cursor: Cursor, applied: i
         raise CheckpointMovedBack(f"projection {name} is already at or past {cursor}")
 
 
-async def lag_seconds(connection: Any, name: str) -> float:
+async def lag_seconds(connection: Connection, name: str) -> float:
     """How old the oldest event not yet applied by `name` is (0 when it is up to date)."""
     cursor = await load_checkpoint(connection, name)
     age = await connection.fetchval(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Protocol
+from typing import Protocol
 
 import asyncpg
 import structlog
@@ -18,6 +18,7 @@ import structlog
 from events.feed.dedicated import Leadership, keep_dedicated, lock_key
 from events.feed.signal import LogSignal
 from events.feed.subscription import subscribe
+from events.store.connection import Connection
 from events.store.envelope import Cursor, Recorded
 from events.store.event_store import EventStore
 from projections.engine.positions import load_checkpoint, save_checkpoint
@@ -32,10 +33,10 @@ class Projection(Protocol):
 
     name: str
 
-    async def apply(self, connection: Any, events: Sequence[Recorded]) -> None:
+    async def apply(self, connection: Connection, events: Sequence[Recorded]) -> None:
         """Apply `events` (in global order) with idempotent writes on `connection`."""
 
-    async def reset(self, connection: Any) -> None:
+    async def reset(self, connection: Connection) -> None:
         """Remove every row, before a rebuild from the start of the log."""
 
     def forget(self) -> None:
@@ -47,7 +48,9 @@ def projection_lock(name: str) -> int:
     return lock_key(f"homeward-projection:{name}")
 
 
-async def apply_batch(connection: Any, projection: Projection, events: Sequence[Recorded]) -> None:
+async def apply_batch(
+    connection: Connection, projection: Projection, events: Sequence[Recorded]
+) -> None:
     """Apply a batch and move the checkpoint in one transaction."""
     try:
         async with connection.transaction():

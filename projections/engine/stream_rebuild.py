@@ -25,6 +25,7 @@ from multiprocessing import get_context
 from typing import Any, Protocol, runtime_checkable
 
 from events.feed.dedicated import open_dedicated
+from events.store.connection import Connection
 from events.store.envelope import Cursor, Recorded
 from events.store.event_store import EventStore
 from events.store.stream_ranges import StreamRange, read_range, stream_ranges
@@ -46,7 +47,7 @@ class FoldsEachStream(Protocol):
     async def rows(self, events: Sequence[Recorded]) -> list[tuple[Any, ...]]:
         """Fold `events` (each stream's in version order): each touched operation's row."""
 
-    async def write(self, connection: Any, rows: Sequence[tuple[Any, ...]]) -> None:
+    async def write(self, connection: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
         """Store `rows`, keeping an operation's row of a later version where there is one."""
 
 
@@ -81,7 +82,7 @@ def default_workers() -> int:
 
 
 async def rebuild_by_streams(
-    connection: Any,
+    connection: Connection,
     projection: FoldsEachStream,
     store: EventStore,
     end: Cursor,

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from events.store import unnest
+from events.store.connection import Connection
 from events.store.envelope import Cursor, Recorded
 from events.store.event_store import EventStore
 from projections.read_models.operation_summary import Folded, Folder, FoldingCache, OperationSummary
@@ -115,7 +116,7 @@ class BoardProjection:
         # A rebuild announces nothing: its rows are not news, and it commits once at the end.
         self._announce = announce
 
-    async def apply(self, connection: Any, events: Sequence[Recorded]) -> None:
+    async def apply(self, connection: Connection, events: Sequence[Recorded]) -> None:
         """Fold each event; write and announce each touched operation's latest row."""
         rows = await self.rows(events)
         if not self._announce:
@@ -142,12 +143,12 @@ class BoardProjection:
             for folded, event in latest.values()
         ]
 
-    async def write(self, connection: Any, rows: Sequence[tuple[Any, ...]]) -> None:
+    async def write(self, connection: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
         """Store rows from `rows`, without announcing them (a row never goes back a version)."""
         if rows:
             await connection.execute(_WRITE, *unnest.columns(rows))
 
-    async def reset(self, connection: Any) -> None:
+    async def reset(self, connection: Connection) -> None:
         """Empty the board for a rebuild."""
         await connection.execute("DELETE FROM board")
         self._cache.forget()
@@ -157,7 +158,7 @@ class BoardProjection:
         self._cache.forget()
 
 
-async def board_rows_after(connection: Any, cursor: Cursor | None) -> list[dict[str, Any]]:
+async def board_rows_after(connection: Connection, cursor: Cursor | None) -> list[dict[str, Any]]:
     """Rows changed after `cursor` (all open rows when None), in the order they changed."""
     if cursor is None:
         rows = await connection.fetch(

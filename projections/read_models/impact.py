@@ -13,6 +13,7 @@ from uuid import UUID
 
 from events.catalogue import EventType
 from events.store import unnest
+from events.store.connection import Connection
 from events.store.envelope import Recorded
 
 COUNTED_OUTCOMES = frozenset({"success", "partial"})
@@ -48,7 +49,7 @@ class ImpactProjection:
 
     name = "impact"
 
-    async def apply(self, connection: Any, events: Sequence[Recorded]) -> None:
+    async def apply(self, connection: Connection, events: Sequence[Recorded]) -> None:
         """Record each counted survivor once and each service provided."""
         survivors: list[tuple[Any, ...]] = []
         services: list[tuple[Any, ...]] = []
@@ -86,7 +87,7 @@ class ImpactProjection:
         if services:
             await connection.execute(_SERVICES, *unnest.columns(services))
 
-    async def reset(self, connection: Any) -> None:
+    async def reset(self, connection: Connection) -> None:
         """Empty the tables for a rebuild."""
         await connection.execute("DELETE FROM impact_survivors")
         await connection.execute("DELETE FROM impact_services")
@@ -96,14 +97,15 @@ class ImpactProjection:
 
 
 async def impact_figures(
-    connection: Any, start: datetime | None, end: datetime | None
+    connection: Connection, start: datetime | None, end: datetime | None
 ) -> dict[str, Any]:
     """The published figures for rescues in [start, end), and services in the same period."""
     where = (
         "($1::timestamptz IS NULL OR rescued_at >= $1) "
         "AND ($2::timestamptz IS NULL OR rescued_at < $2)"
     )
-    totals = await connection.fetchrow(
+    # An aggregate without GROUP BY answers exactly one row.
+    (totals,) = await connection.fetch(
         f"SELECT count(*) AS people, count(DISTINCT operation_id) AS operations, "  # noqa: S608  fixed text
         f"count(*) FILTER (WHERE age_at_rescue < {ADULT_AGE}) AS minors "
         f"FROM impact_survivors WHERE {where}",

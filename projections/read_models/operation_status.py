@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from events.store import unnest
+from events.store.connection import Connection
 from events.store.envelope import Recorded
 from events.store.event_store import EventStore
 from projections.read_models.operation_summary import Folded, Folder, FoldingCache, OperationSummary
@@ -50,7 +51,7 @@ class OperationStatusProjection:
     def __init__(self, folder: Folder, store: EventStore, *, cache_size: int = 5_000) -> None:
         self._cache = FoldingCache(folder, store, capacity=cache_size)
 
-    async def apply(self, connection: Any, events: Sequence[Recorded]) -> None:
+    async def apply(self, connection: Connection, events: Sequence[Recorded]) -> None:
         """Fold each event; write each touched operation's latest row once per batch."""
         await self.write(connection, await self.rows(events))
 
@@ -62,12 +63,12 @@ class OperationStatusProjection:
             for folded, event in latest.values()
         ]
 
-    async def write(self, connection: Any, rows: Sequence[tuple[Any, ...]]) -> None:
+    async def write(self, connection: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
         """Store rows from `rows` (a row never goes back a version)."""
         if rows:
             await connection.execute(_UPSERT, *unnest.columns(rows))
 
-    async def reset(self, connection: Any) -> None:
+    async def reset(self, connection: Connection) -> None:
         """Empty the table for a rebuild."""
         await connection.execute("DELETE FROM operation_status")
         self._cache.forget()
