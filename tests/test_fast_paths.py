@@ -20,8 +20,8 @@ from coordinator.domain import Operation, Stage
 from coordinator.domain.evolve import replace
 from coordinator.domain.state import Partner, SurvivorRecord
 from events.catalogue import AgencyType, Exploitation, Gender
-from events.store.envelope import Cursor
-from events.store.slots import copier
+from events.store.envelope import Cursor, Recorded
+from events.store.slots import constructor, copier
 from events.verifier import canonical
 from events.verifier.chain import link_hash
 
@@ -119,3 +119,50 @@ def test_the_slot_copier_refuses_a_misspelt_field_as_replace_does() -> None:
         replace(survivor, statsu="returned")
     with pytest.raises(TypeError, match="xdi"):
         copier(Cursor)(Cursor(1, 2, 3), {"xid": 4, "xdi": 5})
+
+
+@given(
+    st.uuids(),
+    st.uuids(),
+    st.integers(1, 2**31),
+    st.integers(1, 2**62),
+    st.text(max_size=20),
+    st.dictionaries(st.text(max_size=5), st.integers()),
+    st.datetimes(timezones=st.just(UTC)),
+    st.binary(max_size=32),
+)
+def test_the_slot_constructor_builds_what_the_dataclass_builds(
+    event_id: UUID,
+    stream_id: UUID,
+    version: int,
+    position: int,
+    event_type: str,
+    data: dict[str, Any],
+    moment: datetime,
+    digest: bytes,
+) -> None:
+    """Every field lands where `__init__` puts it, the cursor too."""
+    cursor = (position, position + 1, position)
+    new_cursor, new_recorded = constructor(Cursor), constructor(Recorded)
+    fields = (event_id, stream_id, version, position)
+    rest = (event_type, 1, data, {}, moment, moment, digest, digest, digest)
+    made = new_recorded(*fields, new_cursor(*cursor), *rest)
+    assert made == Recorded(*fields, Cursor(*cursor), *rest)
+    assert dataclasses.asdict(made) == dataclasses.asdict(Recorded(*fields, Cursor(*cursor), *rest))
+
+
+def test_the_slot_constructor_refuses_a_wrong_count_and_a_checked_class() -> None:
+    """Too few fields is an error, and a class that checks fields in __post_init__ is refused."""
+    with pytest.raises(TypeError):
+        constructor(Cursor)(1, 2)
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Checked:
+        value: int
+
+        def __post_init__(self) -> None:
+            if self.value < 0:
+                raise ValueError("negative")
+
+    with pytest.raises(TypeError, match="__post_init__"):
+        constructor(Checked)

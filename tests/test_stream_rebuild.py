@@ -16,7 +16,7 @@ from events.store.envelope import NewEvent, Recorded
 from events.store.event_store import EventStore
 from events.store.stream_ranges import read_range, stream_ranges
 from projections.engine.rebuild import rebuild
-from projections.engine.stream_rebuild import HelperFailed
+from projections.engine.stream_folding import HelperFailed
 from tests import rebuild_faults
 from tests.commands import run_coordinator
 

@@ -9,6 +9,11 @@ from typing import Any
 import asyncpg
 
 from events.store.envelope import Cursor, Recorded
+from events.store.slots import constructor
+
+# A rebuild makes one of each per event of the log (events/store/slots.py has the figures).
+_new_recorded = constructor(Recorded)
+_new_cursor = constructor(Cursor)
 
 # data and metadata come as text, a page of them parsed in one call (see payloads).
 RECORD_COLUMNS = """
@@ -30,23 +35,42 @@ def payloads(rows: Sequence[asyncpg.Record]) -> list[tuple[Any, Any]]:
 
 
 def records(rows: Sequence[asyncpg.Record]) -> list[Recorded]:
-    """Recorded events from rows of `RECORD_COLUMNS`, read by column name."""
-    return [
-        Recorded(
-            event_id=row["event_id"],
-            stream_id=row["stream_id"],
-            version=row["version"],
-            position=row["position"],
-            cursor=Cursor(row["epoch"], row["xid"], row["position"]),
-            type=row["type"],
-            schema_version=row["schema_version"],
-            data=data,
-            metadata=metadata,
-            occurred_at=row["occurred_at"],
-            recorded_at=row["recorded_at"],
-            content_hash=row["content_hash"],
-            prev_hash=row["prev_hash"],
-            hash=row["hash"],
+    """Recorded events from rows of `RECORD_COLUMNS` (in that order)."""
+    recorded = []
+    for row, (data, metadata) in zip(rows, payloads(rows), strict=True):
+        (
+            event_id,
+            stream_id,
+            version,
+            position,
+            epoch,
+            xid,
+            event_type,
+            schema_version,
+            _data_text,
+            _metadata_text,
+            occurred_at,
+            recorded_at,
+            content_hash,
+            prev_hash,
+            event_hash,
+        ) = row
+        recorded.append(
+            _new_recorded(
+                event_id,
+                stream_id,
+                version,
+                position,
+                _new_cursor(epoch, xid, position),
+                event_type,
+                schema_version,
+                data,
+                metadata,
+                occurred_at,
+                recorded_at,
+                content_hash,
+                prev_hash,
+                event_hash,
+            )
         )
-        for row, (data, metadata) in zip(rows, payloads(rows), strict=True)
-    ]
+    return recorded
