@@ -56,8 +56,7 @@ from events.store.event_store import EventStore
 from events.store.migrate import migrate
 from projections.engine.positions import lag_seconds
 from projections.engine.rebuild import rebuild
-from projections.engine.stream_folding import FoldsEachStream
-from projections.engine.stream_rebuild import default_workers
+from projections.engine.stream_rebuild import FoldsEachStream, default_workers
 
 BIN = Path(sys.executable).parent
 META = {"recorded_by": "bench", "role": "field", "request_id": "bench"}

@@ -16,7 +16,7 @@ from events.store.envelope import NewEvent, Recorded
 from events.store.event_store import EventStore
 from events.store.stream_ranges import read_range, stream_ranges
 from projections.engine.rebuild import rebuild
-from projections.engine.stream_folding import HelperFailed
+from projections.engine.stream_rebuild import HelperFailed
 from tests import rebuild_faults
 from tests.commands import run_coordinator
 
@@ -157,7 +157,7 @@ async def test_a_rebuild_by_several_processes_writes_what_one_writes(
 @pytest.mark.usefixtures("log")
 @pytest.mark.parametrize(
     ("factory", "named"),
-    [(rebuild_faults.failing, "failed: ValueError in "), (rebuild_faults.dying, "ended before")],
+    [(rebuild_faults.failing, "failed: ValueError in "), (rebuild_faults.dying, "exit code 7")],
     ids=["fails", "dies"],
 )
 async def test_a_helper_that_fails_or_dies_fails_the_rebuild_which_changes_nothing(

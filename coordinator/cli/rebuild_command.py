@@ -22,8 +22,7 @@ from coordinator.service.projection_set import (
 from events.store.connection import create_pool, init_connection
 from events.store.migrate import migrate
 from projections.engine.rebuild import ProjectionBusy, rebuild
-from projections.engine.stream_folding import HelperFailed
-from projections.engine.stream_rebuild import default_workers
+from projections.engine.stream_rebuild import HelperFailed, default_workers
 
 
 def add_arguments(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

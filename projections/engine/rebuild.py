@@ -21,8 +21,7 @@ from events.store.stream_ranges import count_until
 from events.verifier.findings import collector_paused
 from projections.engine.positions import save_checkpoint
 from projections.engine.runner import Projection, projection_lock
-from projections.engine.stream_folding import FoldsEachStream, ProjectionFactory
-from projections.engine.stream_rebuild import rebuild_by_streams
+from projections.engine.stream_rebuild import FoldsEachStream, ProjectionFactory, rebuild_by_streams
 
 
 class ProjectionBusy(RuntimeError):

@@ -1,85 +1,75 @@
-"""The helper processes of a parallel rebuild, as a `ProcessPoolExecutor` runs them.
+"""A helper process of a parallel rebuild (projections/engine/stream_rebuild.py), which starts it as
+`python -m projections.engine.rebuild_helper`; it is not run by hand.
 
-Each helper starts once (`start_helper`, the executor's initializer): its own event loop, one
-dedicated connection and the projection its factory builds. Then `fold_range_in_helper` folds one
-range of streams at a time on them, as the rebuilding process hands ranges out, and returns the
-rows; a connection per range cost a tenth of a two-process rebuild. A failure comes back as
-`HelperFailed` naming only the kind of error and where it arose: its message, or a traceback,
-could quote an event's data.
+It reads its `Work` from standard input, then asks for a range of streams at a time, folds their
+events with the projection its factory builds, and sends the rows back on standard output, until
+no range is left. Anything else written to standard output goes to standard error instead, so
+that it cannot break the messages. If the rebuilding process goes away, its pipes close and this
+process ends.
 """
 
 from __future__ import annotations
 
 import asyncio
-import atexit
+import contextlib
+import os
+import sys
 import traceback
-from typing import Any
+from collections.abc import Iterator
+from typing import BinaryIO
 
-from events.feed.dedicated import open_dedicated
+from events.store.connection import create_pool
 from events.store.event_store import EventStore
 from events.verifier.findings import collector_paused
-from projections.engine.stream_folding import FoldsEachStream, HelperFailed, Work, fold_ranges
+from projections.engine.frames import receive, send
+from projections.engine.stream_rebuild import FoldsEachStream, Work, fold_ranges
 
-Pages = list[tuple[list[tuple[Any, ...]], int]]
+
+def main() -> int:
+    """Help with one rebuild; 0 once no range is left, 1 after reporting a failure."""
+    requests = sys.stdin.buffer
+    answers = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    try:
+        work: Work = receive(requests)
+        asyncio.run(_help(work, requests, answers))
+    except BaseException as error:  # noqa: BLE001  reported to the rebuilding process
+        with contextlib.suppress(OSError):  # if the rebuilding process is gone, nobody is told
+            send(answers, ("failed", _described(error)))
+        return 1
+    return 0
 
 
-class _Helper:
-    """This helper process's loop, connection and projection, made when the process starts."""
-
-    def __init__(self, work: Work) -> None:
-        self.work = work
-        self.loop = asyncio.new_event_loop()
-        self.connection = self.loop.run_until_complete(
-            open_dedicated(work.dsn, "homeward-rebuild-helper")
-        )
-        atexit.register(self.close)
-        self.store = EventStore(self.connection)
-        projection = work.factory(self.store, work.name)
+async def _help(work: Work, requests: BinaryIO, answers: BinaryIO) -> None:
+    pool = await create_pool(work.dsn, min_size=1, max_size=2)
+    try:
+        store = EventStore(pool)
+        projection = work.factory(store, work.name)
         if not isinstance(projection, FoldsEachStream):
             raise TypeError(f"projection {work.name} cannot be rebuilt by streams")
-        self.projection: FoldsEachStream = projection
-
-    def fold(self, index: int) -> Pages:
-        """The pages of rows of range `index`, with each page's number of events."""
-        return self.loop.run_until_complete(self._fold(index))
-
-    async def _fold(self, index: int) -> Pages:
-        work = self.work
-        return [
-            page
-            async for page in fold_ranges(
-                self.projection,
-                self.store,
-                iter([index]),
+        claims = _ranges_given(requests, answers)
+        with collector_paused():  # millions of short-lived objects, no cycles
+            async for rows, count in fold_ranges(
+                projection,
+                store,
+                claims,
                 ranges=work.ranges,
                 end=work.end,
                 batch_size=work.batch_size,
-            )
-        ]
-
-    def close(self) -> None:
-        self.loop.run_until_complete(self.connection.close(timeout=2))
-        self.loop.close()
+            ):
+                send(answers, ("rows", rows, count))
+    finally:
+        await pool.close()
 
 
-_helper: list[_Helper] = []
-"""This process's helper, once `start_helper` made it (only ever set in a helper process)."""
-
-
-def start_helper(work: Work) -> None:
-    """The executor's initializer: connect and build the projection, once per helper process."""
-    _helper.append(_Helper(work))
-
-
-def fold_range_in_helper(index: int) -> Pages:
-    """In a helper process: fold range `index`; its pages of rows."""
-    helper = _helper[0]
-    try:
-        with collector_paused():  # millions of short-lived objects, no cycles
-            return helper.fold(index)
-    except Exception as error:  # noqa: BLE001  any error, reported without its message
-        failed = f"a helper of the rebuild of {helper.work.name} failed: {_described(error)}"
-        raise HelperFailed(failed) from None
+def _ranges_given(requests: BinaryIO, answers: BinaryIO) -> Iterator[int]:
+    """Ask for the next range each time; the rebuilding process answers None when none is left."""
+    while True:
+        send(answers, ("next",))
+        _, index = receive(requests)
+        if index is None:
+            return
+        yield index
 
 
 def _described(error: BaseException) -> str:
@@ -87,3 +77,7 @@ def _described(error: BaseException) -> str:
     frames = traceback.extract_tb(error.__traceback__)[-3:]
     where = " < ".join(f"{frame.name} ({frame.filename}:{frame.lineno})" for frame in frames[::-1])
     return f"{type(error).__name__}" + (f" in {where}" if where else "")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
