@@ -1,15 +1,33 @@
 """The answer shapes of the HTTP contract, as the OpenAPI document publishes them.
 
-Handlers on hot paths build some answers as plain dicts of the same shape; tests validate what
-they answer against these models, so the document cannot drift from the answers.
+Handlers answer through `answer(Model, content)`, which checks the content against the model the
+document is generated from and sends what the model dumps: an answer cannot carry a field the
+document does not show, nor miss one it promises, without failing (and the tests call every
+route).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
+from aiohttp import web
 from pydantic import BaseModel, ConfigDict
+
+
+def answer(
+    model: type[BaseModel],
+    content: Mapping[str, Any],
+    *,
+    status: int = 200,
+    headers: Mapping[str, str] | None = None,
+) -> web.Response:
+    """`content` as JSON, after checking it is the `model` the OpenAPI document describes."""
+    checked = model.model_validate(content)
+    return web.json_response(
+        checked.model_dump(mode="json", exclude_unset=True), status=status, headers=headers
+    )
 
 
 class AppendedEventAnswer(BaseModel):
@@ -41,27 +59,26 @@ class ErrorAnswer(BaseModel):
     detail: str
 
 
-# Answers that handlers build as plain dicts; their shapes are pinned here and checked by tests.
+class Answer(BaseModel):
+    """An answer's shape: exactly the fields documented, no others."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
-class _Answer(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-
-class HealthAnswer(_Answer):
+class HealthAnswer(Answer):
     """The process is alive."""
 
     status: str
 
 
-class ReadyAnswer(_Answer):
+class ReadyAnswer(Answer):
     """Whether the service can serve, and what each check found."""
 
     status: str
     checks: dict[str, Any]
 
 
-class SurvivorAnswer(_Answer):
+class SurvivorAnswer(Answer):
     """A survivor of an operation, by pseudonymous id; `personal` is null where hidden or erased."""
 
     survivor_id: str
@@ -71,7 +88,7 @@ class SurvivorAnswer(_Answer):
     personal: dict[str, Any] | None
 
 
-class PartnerAnswer(_Answer):
+class PartnerAnswer(Answer):
     """A partner agency engaged in the operation."""
 
     agency: str
@@ -79,7 +96,7 @@ class PartnerAnswer(_Answer):
     country: str | None
 
 
-class TimelineEntry(_Answer):
+class TimelineEntry(Answer):
     """Who recorded which event, and when (never its payload)."""
 
     version: int
@@ -91,7 +108,7 @@ class TimelineEntry(_Answer):
     role: str | None
 
 
-class OperationAnswer(_Answer):
+class OperationAnswer(Answer):
     """An operation's stage, version, survivors, partners and timeline."""
 
     operation_id: str
@@ -104,7 +121,7 @@ class OperationAnswer(_Answer):
     timeline: list[TimelineEntry]
 
 
-class StoredEvent(_Answer):
+class StoredEvent(Answer):
     """One event as stored: envelope, payload, metadata and hash chain."""
 
     event_id: str
@@ -121,7 +138,7 @@ class StoredEvent(_Answer):
     hash: str
 
 
-class StoredEventsAnswer(_Answer):
+class StoredEventsAnswer(Answer):
     """An operation's stream as stored."""
 
     operation_id: str

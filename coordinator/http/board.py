@@ -20,8 +20,10 @@ from aiohttp import web
 
 from coordinator.errors import BadRequest
 from coordinator.http.access import LEADERSHIP_AND_ADMIN, authorise
+from coordinator.http.answers import answer
 from coordinator.http.app_keys import POOL, STORE
 from coordinator.http.projecting import BOARD_FEED
+from coordinator.http.read_answers import BoardAnswer
 from events.store.envelope import Cursor
 from projections.read_models.board import COLUMNS, board_row, board_rows_after
 
@@ -44,7 +46,7 @@ async def get_board(request: web.Request) -> web.Response:
     rows = await request.app[POOL].fetch(
         f"SELECT {COLUMNS} FROM board WHERE open ORDER BY updated_at DESC"  # noqa: S608  fixed columns
     )
-    return web.json_response({"operations": [board_row(row) for row in rows]})
+    return answer(BoardAnswer, {"operations": [board_row(row) for row in rows]})
 
 
 def _sse(row: dict[str, Any]) -> bytes:

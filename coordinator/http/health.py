@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from coordinator.http.answers import HealthAnswer, ReadyAnswer, answer
 from coordinator.http.app_keys import POOL, SETTINGS, SIGNAL, STORE
 from coordinator.service.projection_set import PROJECTION_NAMES
 from events.store.errors import StoreError
@@ -16,7 +17,7 @@ MAX_READER_LAG_SECONDS = 30.0
 
 async def health(_request: web.Request) -> web.Response:
     """The process is alive."""
-    return web.json_response({"status": "ok"})
+    return answer(HealthAnswer, {"status": "ok"})
 
 
 async def ready(request: web.Request) -> web.Response:
@@ -46,6 +47,5 @@ async def ready(request: web.Request) -> web.Response:
         checks["database"] = "unreachable"
         ok = False
     checks["notifications"] = "connected" if request.app[SIGNAL].connected else "reconnecting"
-    return web.json_response(
-        {"status": "ready" if ok else "not_ready", "checks": checks}, status=200 if ok else 503
-    )
+    status = "ready" if ok else "not_ready"
+    return answer(ReadyAnswer, {"status": status, "checks": checks}, status=200 if ok else 503)

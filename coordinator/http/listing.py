@@ -9,7 +9,9 @@ from aiohttp import web
 from coordinator.domain import Stage
 from coordinator.errors import InvalidInput
 from coordinator.http.access import EVERYONE, authorise
+from coordinator.http.answers import answer
 from coordinator.http.app_keys import POOL
+from coordinator.http.read_answers import OperationsAnswer
 from events.catalogue import ISO_3166_ALPHA_2
 
 MAX_ROWS = 500
@@ -60,4 +62,4 @@ async def list_operations(request: web.Request) -> web.Response:
         country,
         limit,
     )
-    return web.json_response({"operations": [_status(row) for row in rows]})
+    return answer(OperationsAnswer, {"operations": [_status(row) for row in rows]})

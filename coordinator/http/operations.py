@@ -15,7 +15,13 @@ from coordinator.http.access import (
     RECORDERS,
     authorise,
 )
-from coordinator.http.answers import OpenAnswer
+from coordinator.http.answers import (
+    AppendAnswer,
+    OpenAnswer,
+    OperationAnswer,
+    StoredEventsAnswer,
+    answer,
+)
 from coordinator.http.app_keys import OPERATIONS, PRIVACY, REQUEST_ID, STORE
 from coordinator.http.bodies import parse_body, read_json
 from coordinator.http.read_log import log_read
@@ -44,13 +50,9 @@ def _context(request: web.Request, actor: Actor) -> RequestContext:
 
 
 def _append_answer(appended: Appended) -> web.Response:
-    # The shape of AppendAnswer (the documented schema), built directly: this is the hot path.
-    answer = {
-        "operation_id": str(appended.stream_id),
-        "version": appended.version,
-        "events": [{"event_id": str(e.event_id), "version": e.version} for e in appended.events],
-    }
-    return web.json_response(answer, status=201)
+    events = [{"event_id": e.event_id, "version": e.version} for e in appended.events]
+    content = {"operation_id": appended.stream_id, "version": appended.version, "events": events}
+    return answer(AppendAnswer, content, status=201)
 
 
 async def post_operation(request: web.Request) -> web.Response:
@@ -60,8 +62,8 @@ async def post_operation(request: web.Request) -> web.Response:
     appended = await open_operation(
         request.app[STORE], request.app[PRIVACY], _context(request, actor), body
     )
-    answer = OpenAnswer(operation_id=appended.stream_id, version=appended.events[-1].version)
-    return web.json_response(answer.model_dump(mode="json"), status=201)
+    opened = {"operation_id": appended.stream_id, "version": appended.events[-1].version}
+    return answer(OpenAnswer, opened, status=201)
 
 
 async def post_events(request: web.Request) -> web.Response:
@@ -87,7 +89,7 @@ async def get_operation(request: web.Request) -> web.Response:
     loaded = await load(request.app[STORE], operation_id)
     await log_read(request, actor, operation_id, Read.OPERATION)
     readable = await request.app[PRIVACY].readable(loaded.events, actor.role)
-    return web.json_response(operation_view(loaded, actor.role, readable))
+    return answer(OperationAnswer, operation_view(loaded, actor.role, readable))
 
 
 async def get_events(request: web.Request) -> web.Response:
@@ -99,12 +101,8 @@ async def get_events(request: web.Request) -> web.Response:
         raise NotFound(f"operation {operation_id} does not exist")
     await log_read(request, actor, operation_id, Read.EVENTS)
     readable = await request.app[PRIVACY].readable(events, actor.role)
-    return web.json_response(
-        {
-            "operation_id": str(operation_id),
-            "events": [stored_event_view(e, readable[e.event_id]) for e in events],
-        }
-    )
+    stored = [stored_event_view(e, readable[e.event_id]) for e in events]
+    return answer(StoredEventsAnswer, {"operation_id": str(operation_id), "events": stored})
 
 
 def setup_operation_routes(app: web.Application) -> None:

@@ -4,17 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
 from coordinator.http.access import EVERYONE, LEADERSHIP_AND_ADMIN
+from coordinator.http.answers import Answer
 from coordinator.http.openapi import RouteDoc
 
 
-class _Answer(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-
-class StatusRow(_Answer):
+class StatusRow(Answer):
     """One operation's status: stage, version, pseudonymous survivors and partners."""
 
     operation_id: str
@@ -29,13 +24,13 @@ class StatusRow(_Answer):
     stage_since: str
 
 
-class OperationsAnswer(_Answer):
+class OperationsAnswer(Answer):
     """Operations, most recently updated first."""
 
     operations: list[StatusRow]
 
 
-class BoardRow(_Answer):
+class BoardRow(Answer):
     """An operation on the leadership board: no personal data."""
 
     operation_id: str
@@ -52,13 +47,13 @@ class BoardRow(_Answer):
     position: int
 
 
-class BoardAnswer(_Answer):
+class BoardAnswer(Answer):
     """Every open operation's board row."""
 
     operations: list[BoardRow]
 
 
-class ImpactAnswer(_Answer):
+class ImpactAnswer(Answer):
     """Impact figures over survivors of successful and partial rescues."""
 
     operations: int
@@ -71,7 +66,7 @@ class ImpactAnswer(_Answer):
     services: dict[str, dict[str, int]]
 
 
-class Page(_Answer):
+class Page(Answer):
     """A page or asset for the browser."""
 
 

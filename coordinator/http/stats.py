@@ -8,7 +8,9 @@ from aiohttp import web
 
 from coordinator.errors import InvalidInput
 from coordinator.http.access import LEADERSHIP_AND_ADMIN, authorise
+from coordinator.http.answers import answer
 from coordinator.http.app_keys import POOL
+from coordinator.http.read_answers import ImpactAnswer
 from projections.read_models.impact import impact_figures
 
 
@@ -31,4 +33,4 @@ async def get_impact(request: web.Request) -> web.Response:
         raise InvalidInput("to must be after from")
     async with request.app[POOL].acquire() as connection:
         figures = await impact_figures(connection, start, end)
-    return web.json_response(figures)
+    return answer(ImpactAnswer, figures)
