@@ -26,7 +26,9 @@ def answer(
     """`content` as JSON, after checking it is the `model` the OpenAPI document describes."""
     checked = model.model_validate(content)
     return web.json_response(
-        checked.model_dump(mode="json", exclude_unset=True), status=status, headers=headers
+        checked.model_dump(mode="json", by_alias=True, exclude_unset=True),
+        status=status,
+        headers=headers,
     )
 
 
@@ -84,7 +86,12 @@ class SurvivorAnswer(Answer):
     survivor_id: str
     gender: str
     age_at_rescue: int | None
+    exploitation: str
+    form: str | None
+    found_in_country: str
+    home_province: str | None
     status: str
+    personal_erased: bool
     personal: dict[str, Any] | None
 
 
@@ -116,6 +123,13 @@ class OperationAnswer(Answer):
     version: int
     opened_at: str
     updated_at: str
+    country: str | None
+    country_confirmed: bool
+    lead_investigator: str | None
+    planned_by: str | None
+    approved_by: str | None
+    close_reason: str | None
+    prosecution_phase: str | None
     survivors: list[SurvivorAnswer]
     partners: list[PartnerAnswer]
     timeline: list[TimelineEntry]

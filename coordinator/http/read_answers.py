@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import Field
+
 from coordinator.http.access import EVERYONE, LEADERSHIP_AND_ADMIN
 from coordinator.http.answers import Answer
 from coordinator.http.openapi import RouteDoc
@@ -56,6 +58,8 @@ class BoardAnswer(Answer):
 class ImpactAnswer(Answer):
     """Impact figures over survivors of successful and partial rescues."""
 
+    period_from: str | None = Field(alias="from")
+    period_to: str | None = Field(alias="to")
     operations: int
     people_rescued: int
     by_country: dict[str, int]
