@@ -344,16 +344,24 @@ async def test_bad_rows_are_rejected_with_reasons_and_their_operations_left_out(
 async def test_the_rejects_file_holds_every_row_not_imported_ready_to_fix(
     sample_import: ImportReport, tmp_path: Path
 ) -> None:
-    """The rejects CSV has the row number, the reason and the original cells."""
+    """The rejects CSV has the row number, the reason and the cells the importer reads; only its
+    owner may read it, and the columns the importer ignores (notes, names) stay out of it."""
     path = tmp_path / "rejects.csv"
+    path.write_text("an older file anyone could read", encoding="utf-8")
+    path.chmod(0o644)
     assert write_rejects(sample_import, path) == 10
+    assert path.stat().st_mode & 0o777 == 0o600
+    text = path.read_text(encoding="utf-8")
     with path.open(encoding="utf-8") as file:
         rows = list(csv.reader(file))
     assert rows[0][:3] == ["row", "reason", "Case No"]
+    assert "Notes" not in rows[0]
+    assert "Country typed as a three-letter code" not in text  # row 29's note
+    assert "Gender not filled in" not in text
     by_row = {row[0]: row for row in rows[1:]}
     assert by_row["28"][1] == "operation BD-2011-009 skipped: row 29 rejected"
     assert by_row["29"][2:4] == ["BD-2011-009", "S2"]
-    assert read_sheet(path).ignored == ("row", "reason", "Notes")  # fix it and import it again
+    assert read_sheet(path).ignored == ("row", "reason")  # fix it and import it again
 
 
 async def test_a_changed_row_is_reported_and_nothing_is_appended(

@@ -1,13 +1,16 @@
 """The import's report: a summary and every refusal with its reason, and the rejects file.
 
-The rejects file holds every row that is not in the log after the run, with the original cells
-after `row` and `reason` columns, so it can be fixed in a spreadsheet and imported again (the
-importer ignores the two extra columns).
+The rejects file holds every row that is not in the log after the run, with the cells of the
+columns the importer reads after `row` and `reason` columns, so it can be fixed in a spreadsheet
+and imported again (the importer ignores the two extra columns). Columns the importer does not
+read (names, notes) are left out, as they may hold personal data, and the file is readable by
+its owner alone (0600).
 """
 
 from __future__ import annotations
 
 import csv
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -73,9 +76,13 @@ def write_rejects(report: ImportReport, path: Path) -> int:
     """Write the rows not imported to a CSV at `path`; returns how many."""
     rows = {row.number: row for row in report.sheet.rows}
     refused = not_imported(report)
-    with path.open("w", encoding="utf-8", newline="") as file:
+    read = sorted(report.sheet.columns)  # positions of the columns the importer reads
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)  # also when the file was there before, with other modes
+    with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as file:
         writer = csv.writer(file)
-        writer.writerow(["row", "reason", *report.sheet.header])
+        writer.writerow(["row", "reason", *(report.sheet.header[at] for at in read)])
         for number, reason in refused.items():
-            writer.writerow([number, reason, *rows[number].raw])
+            raw = rows[number].raw
+            writer.writerow([number, reason, *(raw[at] if at < len(raw) else "" for at in read)])
     return len(refused)
