@@ -82,3 +82,7 @@ class SigningKeyUnknown(CoordinatorError):
 
     status = 503
     code = "signing_key_unknown"
+
+
+class StartupRefused(Exception):
+    """The service cannot start as configured; the message says which key is missing and where."""

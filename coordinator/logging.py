@@ -1,12 +1,15 @@
 """Structured logs: JSON lines in production, readable on a terminal; personal data never logged.
 
 `merge_contextvars` comes first so every line carries the request id bound by the middleware.
-`drop_sensitive` removes anything that may hold personal data or a secret, wherever it appears.
+`drop_sensitive` removes anything that may hold personal data or a secret, wherever it appears,
+and `redact_secrets` any bearer token or `hw_` token left in a text. The standard library's
+records (aiohttp's, asyncpg's) go through the same processors, never straight to the stream.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import traceback
 from collections.abc import Mapping, MutableMapping
@@ -31,6 +34,8 @@ SENSITIVE_KEYS = frozenset(
     }
 )
 REDACTED = "[redacted]"
+# A bearer credential, or a token of ours wherever it sits in a text (a request line, a header).
+_SECRET = re.compile(r"(?i:bearer)\s+\S+|hw_[A-Za-z0-9_-]{8,}")
 
 
 def _scrub(value: Any) -> Any:
@@ -56,6 +61,25 @@ def drop_sensitive(
     return event_dict
 
 
+def _redacted_text(value: Any) -> Any:
+    if isinstance(value, str):
+        return _SECRET.sub(REDACTED, value)
+    if isinstance(value, Mapping):
+        return {key: _redacted_text(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redacted_text(item) for item in value]
+    return value
+
+
+def redact_secrets(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """Replace bearer credentials and tokens inside any text of the line."""
+    for key, value in event_dict.items():
+        event_dict[key] = _redacted_text(value)
+    return event_dict
+
+
 def safe_exception(
     _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
 ) -> MutableMapping[str, Any]:
@@ -78,18 +102,19 @@ def safe_exception(
 
 
 def configure_logging(log_format: str = "auto", level: str = "info") -> None:
-    """Configure structlog once, at the entry point."""
+    """Configure structlog once, at the entry point, and route the standard library's logging
+    (aiohttp, asyncpg) through the same processors."""
     as_json = log_format == "json" or (log_format == "auto" and not sys.stderr.isatty())
     renderer: Any = (
         structlog.processors.JSONRenderer() if as_json else structlog.dev.ConsoleRenderer()
     )
+    redaction = [drop_sensitive, safe_exception, redact_secrets]
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
-            drop_sensitive,
-            safe_exception,
+            *redaction,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(
@@ -98,3 +123,22 @@ def configure_logging(log_format: str = "auto", level: str = "info") -> None:
         logger_factory=structlog.PrintLoggerFactory(sys.stderr),
         cache_logger_on_first_use=True,
     )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[
+                structlog.contextvars.merge_contextvars,
+                structlog.stdlib.add_log_level,
+                structlog.stdlib.add_logger_name,
+                structlog.processors.TimeStamper(fmt="iso", utc=True),
+            ],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                *redaction,
+                renderer,
+            ],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(max(logging.getLevelNamesMapping()[level.upper()], logging.INFO))

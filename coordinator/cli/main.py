@@ -22,7 +22,7 @@ from coordinator.cli import (
 from coordinator.cli.workers import supervise
 from coordinator.database import database_url
 from coordinator.domain.actors import Role
-from coordinator.errors import CoordinatorError
+from coordinator.errors import CoordinatorError, StartupRefused
 from coordinator.http.app import create_app
 from coordinator.logging import configure_logging
 from coordinator.service.tokens import create_token, list_tokens, revoke_token
@@ -90,16 +90,20 @@ def serve(settings: Settings) -> int:
             log.info("service_stopped")
             return code
         log.info("service_starting", host=settings.host, port=settings.port)
-        web.run_app(
-            create_app(settings, url),
-            host=settings.host,
-            port=settings.port,
-            shutdown_timeout=settings.shutdown_timeout_seconds,
-            print=None,
-            access_log=None,
-            reuse_port=settings.reuse_port or None,
-            loop=event_loop(),
-        )
+        try:
+            web.run_app(
+                create_app(settings, url),
+                host=settings.host,
+                port=settings.port,
+                shutdown_timeout=settings.shutdown_timeout_seconds,
+                print=None,
+                access_log=None,
+                reuse_port=settings.reuse_port or None,
+                loop=event_loop(),
+            )
+        except StartupRefused as refused:
+            print(f"error: {refused}", file=sys.stderr)
+            return 1
         log.info("service_stopped")
     return 0
 

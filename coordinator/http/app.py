@@ -8,6 +8,7 @@ import structlog
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
+from coordinator.errors import StartupRefused
 from coordinator.http.access import AUTHENTICATOR
 from coordinator.http.app_keys import (
     DATABASE_URL,
@@ -27,7 +28,7 @@ from coordinator.http.erasure import ERASURE_ROUTE_DOC, erase_personal_data
 from coordinator.http.health import health, ready
 from coordinator.http.limits import LIMITER, WriteLimiter
 from coordinator.http.listing import list_operations
-from coordinator.http.middleware import request_context
+from coordinator.http.middleware import plain_headers, request_context
 from coordinator.http.openapi import document, setup_openapi_routes
 from coordinator.http.operations import setup_operation_routes
 from coordinator.http.projecting import run_projections
@@ -65,7 +66,18 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     app[SIGNAL] = signal
     app[STORE] = MeteredEventStore(pool, app[METRICS], on_append=signal.appended)
     app[AUTHENTICATOR] = Authenticator(pool)
-    app[PRIVACY] = Privacy(pool, load_keks(personal_key_folder(settings)))
+    folder = personal_key_folder(settings)
+    privacy = Privacy(pool, load_keks(folder))
+    missing = await privacy.data_keys.missing_keks()
+    if missing:
+        await signal.stop()
+        await pool.close()
+        raise StartupRefused(
+            f"the database's personal data keys are wrapped by KEK {', '.join(missing)}, whose "
+            f"key file is not in {folder}: start with the key folder that belongs to this "
+            "database (restore it from the backup taken with it)"
+        )
+    app[PRIVACY] = privacy
     app[OPERATIONS] = OperationCache(int(settings.operation_cache_mb * 1024 * 1024))
     yield
     await signal.stop()
@@ -95,6 +107,7 @@ def create_app(settings: Settings, database_url: str) -> web.Application:
     if settings.cors_origins:
         middlewares.insert(0, cors_middleware(settings.cors_origins))
     app = web.Application(middlewares=middlewares, client_max_size=settings.max_body_bytes)
+    app.on_response_prepare.append(plain_headers)
     app[SETTINGS] = settings
     app[LIMITER] = WriteLimiter(settings.write_rate_per_minute, settings.write_burst)
     app[DATABASE_URL] = database_url

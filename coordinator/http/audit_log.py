@@ -14,11 +14,12 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from coordinator.http.app_keys import DATABASE_URL, SETTINGS, SIGNAL, STORE
+from coordinator.errors import StartupRefused
+from coordinator.http.app_keys import DATABASE_URL, POOL, SETTINGS, SIGNAL, STORE
 from coordinator.settings import signing_key_folder
 from evidence.integrator import LogIntegrator
 from evidence.keyring import SigningKeyring
-from evidence.merkle_log import MerkleLog
+from evidence.merkle_log import MerkleLog, latest_checkpoint
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +43,14 @@ async def run_audit_log(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     keyring = SigningKeyring(signing_key_folder(settings))
     # The first start of a new installation generates the key, before anything is signed.
-    await asyncio.to_thread(keyring.public_keys)
+    public_keys = await asyncio.to_thread(keyring.public_keys)
+    latest = await latest_checkpoint(app[POOL])
+    if latest is not None and latest.checkpoint.key_id not in public_keys:
+        raise StartupRefused(
+            f"the log's latest checkpoint is signed by key {latest.checkpoint.key_id}, which is "
+            f"not in {signing_key_folder(settings)}: start with the signing key folder that "
+            "belongs to this database (restore it from the backup taken with it)"
+        )
     integrator = LogIntegrator(
         MerkleLog(),
         app[STORE],

@@ -70,10 +70,10 @@ async def _resume_cursor(request: web.Request) -> Cursor | None:
         return None
     try:
         position = int(last)
-    except ValueError as error:
-        raise BadRequest(
-            "Last-Event-ID is the global position of the last event received"
-        ) from error
+    except ValueError:
+        position = 0
+    if not 0 < position < 2**63:  # a bigint: the database could not even compare a larger one
+        raise BadRequest("Last-Event-ID is the global position of the last event received")
     cursor = await request.app[STORE].cursor_at(position)
     if cursor is None:
         raise BadRequest(f"no event has position {position}")

@@ -7,6 +7,7 @@ body limit is aiohttp's `client_max_size` (413 above it).
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -35,11 +36,37 @@ def _no_constants(name: str) -> Any:
 _STRICT = json.JSONDecoder(object_pairs_hook=_no_duplicate_keys, parse_constant=_no_constants)
 
 
+MAX_DEPTH = 64
+"""How deeply a body may nest objects and lists; deeper would exhaust the parser's recursion."""
+# A string (escapes included) or a bracket: brackets inside strings do not nest anything.
+_STRUCTURE = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def _check_depth(text: str) -> None:
+    """Refuse text nesting deeper than MAX_DEPTH, before any recursive parser sees it."""
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return  # too few brackets to nest that deep: no scan needed
+    depth = 0
+    for match in _STRUCTURE.finditer(text):
+        bracket = match.group()
+        if bracket in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise BadRequest(f"the body nests deeper than {MAX_DEPTH} levels")
+        elif bracket in "]}":
+            depth -= 1
+
+
 def loads_strict(raw: bytes) -> Any:
-    """Parse JSON, refusing duplicate keys and NaN/Infinity."""
+    """Parse JSON, refusing duplicate keys, NaN/Infinity and nesting deeper than MAX_DEPTH."""
     try:
-        return _STRICT.decode(raw.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError) as error:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise BadRequest(f"the body is not valid JSON: {error}") from error
+    _check_depth(text)
+    try:
+        return _STRICT.decode(text)
+    except ValueError as error:
         raise BadRequest(f"the body is not valid JSON: {error}") from error
 
 

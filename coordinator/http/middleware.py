@@ -67,6 +67,13 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
     return response
 
 
+async def plain_headers(_request: web.Request, response: web.StreamResponse) -> None:
+    """Headers of every answer, streams too: the type is never sniffed (a JSON error is never
+    read as a page), and the server names no software versions to look up flaws for."""
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers["Server"] = "Homeward"
+
+
 async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         # Handlers that query the pool themselves (board, lists, figures) meet a database that

@@ -34,6 +34,10 @@ from events.store.envelope import Appended
 CORRELATION_HEADER = "X-Correlation-Id"
 
 
+PERSONAL_DATA_HEADERS = {"Cache-Control": "no-store"}
+"""An answer that may hold a survivor's personal data is kept in no cache, shared or private."""
+
+
 def operation_id_in(request: web.Request) -> uuid.UUID:
     """The operation id of the path, or NotFound: ids that are not UUIDs name nothing."""
     try:
@@ -89,7 +93,8 @@ async def get_operation(request: web.Request) -> web.Response:
     loaded = await load(request.app[STORE], operation_id)
     await log_read(request, actor, operation_id, Read.OPERATION)
     readable = await request.app[PRIVACY].readable(loaded.events, actor.role)
-    return answer(OperationAnswer, operation_view(loaded, actor.role, readable))
+    view = operation_view(loaded, actor.role, readable)
+    return answer(OperationAnswer, view, headers=PERSONAL_DATA_HEADERS)
 
 
 async def get_events(request: web.Request) -> web.Response:
@@ -102,7 +107,8 @@ async def get_events(request: web.Request) -> web.Response:
     await log_read(request, actor, operation_id, Read.EVENTS)
     readable = await request.app[PRIVACY].readable(events, actor.role)
     stored = [stored_event_view(e, readable[e.event_id]) for e in events]
-    return answer(StoredEventsAnswer, {"operation_id": str(operation_id), "events": stored})
+    content = {"operation_id": str(operation_id), "events": stored}
+    return answer(StoredEventsAnswer, content, headers=PERSONAL_DATA_HEADERS)
 
 
 def setup_operation_routes(app: web.Application) -> None:

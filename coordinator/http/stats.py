@@ -21,7 +21,12 @@ def _moment(text: str | None, name: str) -> datetime | None:
         moment = datetime.fromisoformat(text)
     except ValueError as error:
         raise InvalidInput(f"{name} is an ISO 8601 date or time, such as 2020-01-01") from error
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    try:
+        moment.astimezone(UTC)
+    except OverflowError:
+        raise InvalidInput(f"{name} falls outside the calendar once put in UTC") from None
+    return moment
 
 
 async def get_impact(request: web.Request) -> web.Response:

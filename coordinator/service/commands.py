@@ -27,7 +27,13 @@ def describe(error: ValidationError) -> str:
 
 
 def _in_the_past(moment: datetime | None) -> datetime | None:
-    if moment is not None and moment > datetime.now(UTC) + CLOCK_SKEW:
+    if moment is None:
+        return None
+    try:
+        in_utc = moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("occurred_at falls outside the calendar once put in UTC") from None
+    if in_utc > datetime.now(UTC) + CLOCK_SKEW:
         raise ValueError("occurred_at is in the future")
     return moment
 

@@ -7,6 +7,8 @@ version the state was read at (so a concurrent append is a conflict, never a los
 
 from __future__ import annotations
 
+import asyncio
+import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,9 +33,10 @@ from coordinator.service.commands import (
     RecordEventsRequest,
     describe,
 )
+from coordinator.service.resends import resent
 from events.catalogue import EVENT_TYPES, EventData, EventType, UnknownEventType, parse_event
-from events.store.envelope import Appended, AppendedEvent, NewEvent, Recorded
-from events.store.errors import DuplicateEventConflict, VersionConflict
+from events.store.envelope import Appended, NewEvent, Recorded
+from events.store.errors import VersionConflict
 from events.store.event_store import EventStore
 from events.verifier.canonical import NotCanonicalisable
 
@@ -141,29 +144,6 @@ async def _to_append(
     return await privacy.seal_events(operation_id, new)
 
 
-def _resent(found: Sequence[Recorded], new: Sequence[NewEvent], stream_id: UUID) -> Appended | None:
-    """The first answer to a re-sent batch (`found`: its ids already recorded), None for a new
-    batch; a conflict when the ids were recorded with other content, elsewhere, or in part."""
-    if not found:
-        return None
-    by_id = {recorded.event_id: recorded for recorded in found}
-    same = len(found) == len(new) and all(
-        event.event_id in by_id
-        and by_id[event.event_id].stream_id == stream_id
-        and by_id[event.event_id].content_hash == event.content_hash
-        for event in new
-    )
-    if not same:
-        raise DuplicateEventConflict([recorded.event_id for recorded in found])
-    ordered = [by_id[event.event_id] for event in new]
-    return Appended(
-        stream_id=stream_id,
-        version=max(recorded.version for recorded in ordered),
-        events=tuple(AppendedEvent(r.event_id, r.version, r.position, r.hash) for r in ordered),
-        duplicate=True,
-    )
-
-
 async def open_operation(
     store: EventStore, privacy: Privacy, context: RequestContext, request: OpenOperationRequest
 ) -> Appended:
@@ -179,9 +159,7 @@ async def open_operation(
     existing = [] if request.operation_id is None else await store.read_stream(operation_id)
     new = [_new_event(proposed, context, privacy)]
     # A re-send carries the stream's first event: the same id, the same content.
-    repeat = _resent(
-        [e for e in existing[:1] if e.event_id == proposed.event_id], new, operation_id
-    )
+    repeat = resent([e for e in existing[:1] if e.event_id == proposed.event_id], new, operation_id)
     if repeat is not None:
         return repeat
     # With events already there, decide refuses a second CaseReported (422), and the expected
@@ -209,9 +187,47 @@ async def record_events(
     proposed = [_proposed(event) for event in request.events]
     new = [_new_event(e, context, privacy) for e in proposed]
     if any(event.event_id is not None for event in request.events):  # ids chosen offline
-        repeat = _resent(await store.find_events([e.event_id for e in new]), new, operation_id)
+        repeat = resent(await store.find_events([e.event_id for e in new]), new, operation_id)
         if repeat is not None:
             return repeat
+    attempt = 0
+    while True:
+        try:
+            return await _judge_and_append(
+                store,
+                privacy,
+                context,
+                operation_id,
+                request,
+                proposed=proposed,
+                new=new,
+                cache=cache,
+            )
+        except VersionConflict:
+            # A caller who stated no version asked for the batch to go on top of whatever is
+            # there: another writer got in first, so judge it again on the new state.
+            attempt += 1
+            if request.expected_version is not None or attempt > UNSTATED_VERSION_ATTEMPTS:
+                raise
+            await asyncio.sleep(random.uniform(0, 0.001 * min(attempt, 20)))  # noqa: S311
+
+
+UNSTATED_VERSION_ATTEMPTS = 1000
+"""How often a batch that states no version is judged again after others got in first: more
+than the writers one operation ever has at once, so such a caller sees no version conflict."""
+
+
+async def _judge_and_append(
+    store: EventStore,
+    privacy: Privacy,
+    context: RequestContext,
+    operation_id: UUID,
+    request: RecordEventsRequest,
+    *,
+    proposed: list[ProposedEvent],
+    new: list[NewEvent],
+    cache: OperationCache,
+) -> Appended:
     state = await cache.current(store, operation_id, request.expected_version)
     version = state.version
     if request.expected_version is not None and request.expected_version != version:

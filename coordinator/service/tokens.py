@@ -25,6 +25,10 @@ _TOKEN_BYTES = 32
 _PREFIX = "hw_"
 
 
+MAX_TOKEN_LENGTH = 200
+"""Longer than any token this service makes (`hw_` and 43 characters)."""
+
+
 def token_hash(token: str) -> bytes:
     """The SHA-256 under which a token is stored."""
     return hashlib.sha256(token.encode()).digest()
@@ -90,7 +94,11 @@ class Authenticator:
         """The actor of an `Authorization: Bearer ...` header, or `Unauthorized`."""
         if not authorization or not authorization.startswith("Bearer "):
             raise Unauthorized("send the header Authorization: Bearer TOKEN")
-        presented = token_hash(authorization.removeprefix("Bearer ").strip())
+        token = authorization.removeprefix("Bearer ").strip()
+        # A token is short printable ASCII; anything else (a stray byte, a megabyte) is no token.
+        if not (0 < len(token) <= MAX_TOKEN_LENGTH and token.isascii() and token.isprintable()):
+            raise Unauthorized("the token is unknown or revoked")
+        presented = token_hash(token)
         now = time.monotonic()
         cached = self._cache.get(presented)
         if cached is not None and now - cached[0] < self._cache_seconds:

@@ -8,7 +8,7 @@ which are free-form because they are encrypted wholesale before they are stored.
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
 
@@ -62,7 +62,19 @@ Age = Annotated[int, Field(strict=True, ge=0, le=120)]
 Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 """A SHA-256 digest as 64 lower-case hexadecimal digits."""
 
-Moment = Annotated[AwareDatetime | date, Field(union_mode="left_to_right")]
+
+def _placeable_in_utc(moment: datetime) -> datetime:
+    try:
+        moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("the time falls outside the calendar once put in UTC") from None
+    return moment
+
+
+Instant = Annotated[AwareDatetime, AfterValidator(_placeable_in_utc)]
+"""A time with its zone that has a UTC form (0001-01-01T00:00+14:00 has none)."""
+
+Moment = Annotated[Instant | date, Field(union_mode="left_to_right")]
 """A time with its zone, or a calendar day when the time is not known."""
 
 PersonalText = Annotated[StrictStr, StringConstraints(max_length=2000)]
@@ -156,6 +168,7 @@ __all__ = [
     "Age",
     "Country",
     "EventData",
+    "Instant",
     "LongText",
     "Moment",
     "Part",

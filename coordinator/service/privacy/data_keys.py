@@ -52,6 +52,14 @@ class DataKeys:
         self.keks = keks
         self._sealing: dict[UUID, tuple[float, bytes]] = {}
 
+    async def missing_keks(self) -> list[str]:
+        """The KEKs that wrap live data keys in the database but have no key file here."""
+        with translate_errors():
+            rows = await self._pool.fetch(
+                "SELECT DISTINCT kek_id FROM personal_data_keys WHERE wrapped_key IS NOT NULL"
+            )
+        return sorted(row["kek_id"] for row in rows if row["kek_id"] not in self.keks.keys)
+
     async def for_sealing(self, subject_id: UUID) -> bytes:
         """The subject's data key, created on first use; refused once it was erased."""
         cached = self._sealing.get(subject_id)
