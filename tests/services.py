@@ -132,9 +132,14 @@ async def start_service(
     """Start `coordinator serve` on a free port, keys and logs under `folder`; not yet ready."""
     port = free_port()
     log_path = folder / f"{name}-{port}.log"
+    # The keys of the session's apps, which wrap the data keys and sign the checkpoints already
+    # in the module's database: a service with other key folders would refuse to start.
+    session_data = Path(os.environ["COORDINATOR_DATA_DIR"])
     env = {
         **os.environ,
-        "COORDINATOR_DATA_DIR": str(folder / "data"),  # replicas share the signing keys
+        "COORDINATOR_DATA_DIR": str(folder / "data"),
+        "COORDINATOR_PERSONAL_KEY_DIR": str(session_data / "keys" / "personal"),
+        "COORDINATOR_SIGNING_KEY_DIR": str(session_data / "keys"),
         "COORDINATOR_LOG_FORMAT": "json",
         "COORDINATOR_LOG_LEVEL": "info",
         # One test token writes as much as many field teams: lift the per-token allowance.

@@ -189,8 +189,16 @@ async def test_a_replica_without_the_database_keys_refuses_to_start_naming_them(
     """A key folder that lacks the KEK (or the signing key) the database uses is a clear refusal
     at start, naming the key, never a service that answers 500 on every read."""
     database_url, pool = own_database
+
+    def keys(personal: Path, signing: Path) -> dict[str, str]:
+        return {
+            "COORDINATOR_PERSONAL_KEY_DIR": str(personal),
+            "COORDINATOR_SIGNING_KEY_DIR": str(signing),
+        }
+
     first = tmp_path / "first"
     environment = {"COORDINATOR_CHECKPOINT_INTERVAL_SECONDS": "0.2"}
+    environment |= keys(first / "personal", first / "signing")
     token = await create_token(pool, f"field-{uuid.uuid4().hex[:6]}", Role.FIELD)
     async with running_service(database_url, first, environment=environment) as service:
         async with aiohttp.ClientSession() as session:
@@ -203,16 +211,14 @@ async def test_a_replica_without_the_database_keys_refuses_to_start_naming_them(
         await eventually(
             lambda: bool(service.logged("checkpoint_signed")), 10, "a checkpoint signed"
         )
-    kek_id = next((first / "data" / "keys" / "personal").glob("kek-*.key")).stem[4:]
-    out = await _refused_start(database_url, tmp_path / "empty", {})
+    kek_id = next((first / "personal").glob("kek-*.key")).stem[4:]
+    empty = tmp_path / "empty"
+    out = await _refused_start(database_url, empty, keys(empty / "personal", empty / "signing"))
     assert f"wrapped by KEK {kek_id}, whose key file is not in" in out
     assert "Traceback" not in out
     # The personal keys are there, the signing keys are not.
-    out = await _refused_start(
-        database_url,
-        tmp_path / "half",
-        {"COORDINATOR_PERSONAL_KEY_DIR": str(first / "data" / "keys" / "personal")},
-    )
+    half = tmp_path / "half"
+    out = await _refused_start(database_url, half, keys(first / "personal", half / "signing"))
     key_ids = {line["key_id"] for line in service.logged("checkpoint_signed")}
     assert any(f"signed by key {key_id}, which is not in" in out for key_id in key_ids), out
 

@@ -142,10 +142,12 @@ async def test_live_board_clients_are_counted_while_connected(leadership: Caller
         await asyncio.sleep(0.05)
 
 
-async def test_every_app_counts_in_its_own_registry(database_url: str, client: Client) -> None:
+async def test_every_app_counts_in_its_own_registry(
+    database_url: str, client: Client, app_settings: Settings
+) -> None:
     """A second app starts from zero, whatever the first has counted."""
     assert (await client.get("/health")).status == 200
-    other = create_app(Settings(database_url=database_url, run_projections=False), database_url)
+    other = create_app(app_settings.model_copy(update={"run_projections": False}), database_url)
     async with TestClient(TestServer(other)) as second:
         _, samples = await scrape(second)
     assert requests_of(samples, "/health", "200") == 0

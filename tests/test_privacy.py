@@ -209,16 +209,10 @@ async def test_a_resend_with_personal_data_appends_nothing(callers: dict[Role, C
 
 
 async def test_writes_beyond_a_tokens_allowance_get_429_with_retry_after(
-    database_url: str, pool: asyncpg.Pool, tmp_path: Path
+    database_url: str, pool: asyncpg.Pool, app_settings: Settings
 ) -> None:
     """A token that writes too fast is refused with 429 and told when to come back."""
-    settings = Settings(
-        database_url=database_url,
-        write_rate_per_minute=6,
-        write_burst=2,
-        personal_key_dir=tmp_path / "personal",
-        signing_key_dir=tmp_path / "signing",
-    )
+    settings = app_settings.model_copy(update={"write_rate_per_minute": 6, "write_burst": 2})
     async with TestClient(TestServer(create_app(settings, database_url))) as client:
         field = Caller(client, await create_token(pool, f"fast-{uuid.uuid4().hex[:6]}", Role.FIELD))
         statuses = []
@@ -237,14 +231,9 @@ async def test_no_cors_unless_configured(client: Client) -> None:
     assert "Access-Control-Allow-Origin" not in response.headers
 
 
-async def test_cors_for_a_configured_origin(database_url: str, tmp_path: Path) -> None:
+async def test_cors_for_a_configured_origin(database_url: str, app_settings: Settings) -> None:
     """A configured origin gets CORS headers and its preflight is answered."""
-    settings = Settings(
-        database_url=database_url,
-        cors_origins=("https://board.example.org",),
-        personal_key_dir=tmp_path / "personal",
-        signing_key_dir=tmp_path / "signing",
-    )
+    settings = app_settings.model_copy(update={"cors_origins": ("https://board.example.org",)})
     async with TestClient(TestServer(create_app(settings, database_url))) as client:
         origin = {"Origin": "https://board.example.org"}
         response = await client.get("/health", headers=origin)
@@ -256,13 +245,17 @@ async def test_cors_for_a_configured_origin(database_url: str, tmp_path: Path) -
 
 
 async def test_no_log_line_of_a_whole_rescue_holds_personal_data_or_tokens(
-    database_url: str, pool: asyncpg.Pool, tmp_path: Path
+    database_url: str, pool: asyncpg.Pool, tmp_path: Path, app_settings: Settings
 ) -> None:
     """The real service at debug level logs nothing of the markers, tokens or bodies, even when
     requests fail with personal data in them."""
-    async with running_service(
-        database_url, tmp_path, environment={"COORDINATOR_LOG_LEVEL": "debug"}
-    ) as service:
+    environment = {
+        "COORDINATOR_LOG_LEVEL": "debug",
+        # This module's key folders, which wrap its database's data keys.
+        "COORDINATOR_PERSONAL_KEY_DIR": str(app_settings.personal_key_dir),
+        "COORDINATOR_SIGNING_KEY_DIR": str(app_settings.signing_key_dir),
+    }
+    async with running_service(database_url, tmp_path, environment=environment) as service:
         tokens = {
             role: await create_token(pool, f"log-{role.value}-{uuid.uuid4().hex[:6]}", role)
             for role in Role
