@@ -1,1 +1,2 @@
-"""The HTTP side of the service: middleware, handlers and routes."""
+"""The running web service: `create_app` (the composition root), its background tasks, middleware,
+handlers and routes."""
