@@ -7,15 +7,17 @@ plain reference, and the ratio; the figures in the fast paths' docstrings come f
 fast path is pinned to its plain reference by tests/test_fast_paths.py (and, for the event
 index and the unread payloads, by tests/test_event_index.py and test_operation_properties.py).
 
-Removed after timing here: the body hash written member by member (no gain once the encoder is
-reused) and CPython's private `json.encoder.c_make_encoder` (the public encoder, reused, is within
-a microsecond of it).
+Kept after timing in the service itself: CPython's private `json.encoder.c_make_encoder`, built
+once (the public `JSONEncoder.encode` builds one per call), and the body hash written member by
+member. Replaced by the plain way, both looked even here, but under load they doubled the body
+hash's share of the service's processor time (py-spy, ops/bench_http.py --profile).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import timeit
 import uuid
 from collections.abc import Callable
@@ -30,7 +32,7 @@ from events.catalogue import parse_event
 from events.store.envelope import Cursor, Recorded
 from events.store.slots import constructor
 from events.verifier import canonical
-from events.verifier.chain import link_hash
+from events.verifier.chain import body_hash_of_text, link_hash
 
 NOW = datetime(2026, 10, 1, 2, 0, tzinfo=UTC)
 BODY: dict[str, Any] = {
@@ -71,6 +73,33 @@ def canonical_paths() -> None:
         "canonical JSON of an event body",
         lambda: canonical.canonical_text(BODY),
         plain_writer,
+        20_000,
+    )
+    public = json.JSONEncoder(
+        ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
+    )
+    show(
+        "an event's metadata, private C encoder kept",
+        lambda: canonical.canonical_text(METADATA),
+        lambda: public.encode(METADATA),
+        200_000,
+    )
+    text_form: dict[str, Any] = {
+        "event_id": str(uuid.uuid4()),
+        "stream_id": str(uuid.uuid4()),
+        "event_type": "CaseReported",
+        "schema_version": 1,
+        "data": BODY,
+        "metadata": METADATA,
+        "occurred_at": "2026-10-01T02:00:00.000000Z",
+        "recorded_at": "2026-10-01T02:00:01.000000Z",
+    }
+    document = dict(text_form)
+    document["type"] = document.pop("event_type")
+    show(
+        "body hash, written member by member",
+        lambda: body_hash_of_text(**text_form),
+        lambda: hashlib.sha256(canonical.canonical_json(document)).digest(),
         20_000,
     )
     body, prev = bytes(range(32)), bytes(32)

@@ -54,8 +54,8 @@ def plainly_written(value: Any) -> str:
 
 
 @given(plain_values)
-def test_the_reused_encoder_writes_what_the_plain_writer_writes(value: Any) -> None:
-    """For every value the fast path takes, its text is the plain RFC 8785 writer's text."""
+def test_the_c_encoder_writes_what_the_plain_writer_writes(value: Any) -> None:
+    """For every value the fast path takes, the C encoder's text is the plain RFC 8785 writer's."""
     assert canonical._plain(value)
     assert canonical.canonical_text(value) == plainly_written(value)
 

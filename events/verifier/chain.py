@@ -22,8 +22,10 @@ from uuid import UUID
 
 from events.verifier.canonical import (
     SAFE_INTEGER,
+    NotCanonicalisable,
     canonical_json,
     canonical_text,
+    json_string,
 )
 
 GENESIS = bytes(32)
@@ -83,18 +85,24 @@ def body_hash_of_text(
     recorded_at: str,
 ) -> bytes:
     """`body_hash` over the text forms the hash covers: ids as `str(UUID)`, times as
-    `timestamp` writes them. The verifier checks a bundle's text is that form, then hashes it."""
-    document = {
-        "data": data,
-        "event_id": event_id,
-        "metadata": metadata,
-        "occurred_at": occurred_at,
-        "recorded_at": recorded_at,
-        "schema_version": schema_version,
-        "stream_id": stream_id,
-        "type": event_type,
-    }
-    return hashlib.sha256(canonical_json(document)).digest()
+    `timestamp` writes them. The verifier checks a bundle's text is that form, then hashes it.
+
+    The document's canonical form is written member by member, in RFC 8785 order: the same text
+    as canonical_json of the whole document (tests/test_canonical.py pins it), without building,
+    walking and sorting it: 9.3 us against 10.2 us per event (ops/bench_fast_paths.py), and
+    under load in the service the plain way doubled the body hash's share of processor time.
+    """
+    # Ids and times are text by type: their member form is json_string's, without _member's test.
+    text = (
+        f'{{"data":{canonical_text(data)},"event_id":{json_string(event_id)},'
+        f'"metadata":{canonical_text(metadata)},"occurred_at":{json_string(occurred_at)},'
+        f'"recorded_at":{json_string(recorded_at)},"schema_version":{_member(schema_version)},'
+        f'"stream_id":{json_string(stream_id)},"type":{_member(event_type)}}}'
+    )
+    try:
+        return hashlib.sha256(text.encode("utf-8")).digest()
+    except UnicodeEncodeError as error:
+        raise NotCanonicalisable("text holds a lone surrogate, which is not Unicode") from error
 
 
 def link_hash(body: bytes, prev: bytes, version: int) -> bytes:
@@ -105,11 +113,14 @@ def link_hash(body: bytes, prev: bytes, version: int) -> bytes:
     path every append and every check of a bundle takes. tests/test_canonical.py pins it to
     `canonical_json` of that document.
     """
-    text = f'{{"body":"{body.hex()}","prev":"{prev.hex()}","version":{_integer(version)}}}'
+    text = f'{{"body":"{body.hex()}","prev":"{prev.hex()}","version":{_member(version)}}}'
     return hashlib.sha256(text.encode("ascii")).digest()
 
 
-def _integer(value: int) -> str:
+def _member(value: object) -> str:
+    """The canonical form of one member's value, with the common cases written directly."""
+    if type(value) is str:
+        return json_string(value)
     if type(value) is int and -SAFE_INTEGER < value < SAFE_INTEGER:
         return str(value)
     return canonical_text(value)
