@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import TextIO
 
 import asyncpg
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from coordinator.cli.progress import progress_bar
 from coordinator.service.importing import cells
 from coordinator.service.importing.cells import BadCell, DateReader
 from coordinator.service.importing.importer import import_sheet
@@ -85,13 +85,7 @@ async def run(url: str, arguments: argparse.Namespace, out: TextIO = sys.stdout)
         sys.stderr.write(f"error: cannot use the database: {error}\n")
         return EXIT_NOTHING_IMPORTED
     try:
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            disable=not sys.stderr.isatty(),
-        ) as progress:
+        with progress_bar() as progress:
             task = progress.add_task(f"importing {arguments.file.name}", total=None)
             report = await import_sheet(
                 EventStore(pool),

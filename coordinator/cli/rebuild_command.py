@@ -5,15 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeRemainingColumn,
-)
+from rich.progress import TaskID
 
+from coordinator.cli.progress import progress_bar
 from coordinator.service.projection_set import (
     PROJECTION_NAMES,
     build_projections,
@@ -62,13 +56,7 @@ async def run(url: str, arguments: argparse.Namespace) -> int:
     store = EventStore(pool)
     chosen = [p for p in build_projections(store, live=False) if arguments.name in {None, p.name}]
     try:
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            disable=not sys.stderr.isatty(),
-        ) as progress:
+        with progress_bar() as progress:
             for projection in chosen:
                 task = progress.add_task(f"rebuilding {projection.name}", total=None)
 
