@@ -2,7 +2,8 @@
 
 `merge_contextvars` comes first so every line carries the request id bound by the middleware.
 `drop_sensitive` removes anything that may hold personal data or a secret, wherever it appears,
-and `redact_secrets` any bearer token or `hw_` token left in a text. The standard library's
+and any bearer token or `hw_` token left in a text (a traceback's too: it runs after
+`safe_exception`). The standard library's
 records (aiohttp's, asyncpg's) go through the same processors, never straight to the stream.
 """
 
@@ -39,6 +40,8 @@ _SECRET = re.compile(r"(?i:bearer)\s+\S+|hw_[A-Za-z0-9_-]{8,}")
 
 
 def _scrub(value: Any) -> Any:
+    if isinstance(value, str):
+        return _SECRET.sub(REDACTED, value)
     if isinstance(value, Mapping):
         return {
             key: REDACTED if str(key).lower() in SENSITIVE_KEYS else _scrub(item)
@@ -52,31 +55,13 @@ def _scrub(value: Any) -> Any:
 def drop_sensitive(
     _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
 ) -> MutableMapping[str, Any]:
-    """Replace values under sensitive keys (tokens, personal data, bodies) at any depth."""
+    """Replace values under sensitive keys (tokens, personal data, bodies) at any depth, and any
+    bearer credential or token inside a text."""
     for key in list(event_dict):
         if key.lower() in SENSITIVE_KEYS:
             event_dict[key] = REDACTED
         else:
             event_dict[key] = _scrub(event_dict[key])
-    return event_dict
-
-
-def _redacted_text(value: Any) -> Any:
-    if isinstance(value, str):
-        return _SECRET.sub(REDACTED, value)
-    if isinstance(value, Mapping):
-        return {key: _redacted_text(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_redacted_text(item) for item in value]
-    return value
-
-
-def redact_secrets(
-    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
-) -> MutableMapping[str, Any]:
-    """Replace bearer credentials and tokens inside any text of the line."""
-    for key, value in event_dict.items():
-        event_dict[key] = _redacted_text(value)
     return event_dict
 
 
@@ -108,7 +93,7 @@ def configure_logging(log_format: str = "auto", level: str = "info") -> None:
     renderer: Any = (
         structlog.processors.JSONRenderer() if as_json else structlog.dev.ConsoleRenderer()
     )
-    redaction = [drop_sensitive, safe_exception, redact_secrets]
+    redaction = [safe_exception, drop_sensitive]
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import structlog
 from aiohttp import web
@@ -48,6 +49,16 @@ from events.store.migrate import migrate
 log = structlog.get_logger(__name__)
 
 
+async def _refuse_missing_keks(privacy: Privacy, folder: Path) -> None:
+    missing = await privacy.data_keys.missing_keks()
+    if missing:
+        raise StartupRefused(
+            f"the database's personal data keys are wrapped by KEK {', '.join(missing)}, whose "
+            f"key file is not in {folder}: start with the key folder that belongs to this "
+            "database (restore it from the backup taken with it)"
+        )
+
+
 async def _database(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     pool = await create_pool(
@@ -56,8 +67,15 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         max_size=settings.pool_max_size,
         idle_in_transaction_timeout_ms=settings.idle_in_transaction_timeout_ms,
     )
-    async with pool.acquire() as connection:
-        applied = await migrate(connection, app_role=settings.app_role)
+    try:
+        async with pool.acquire() as connection:
+            applied = await migrate(connection, app_role=settings.app_role)
+        folder = personal_key_folder(settings)
+        privacy = Privacy(pool, load_keks(folder))
+        await _refuse_missing_keks(privacy, folder)
+    except BaseException:
+        await pool.close()
+        raise
     if applied:
         log.info("migrations_applied", versions=applied)
     signal = LogSignal()
@@ -66,17 +84,6 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     app[SIGNAL] = signal
     app[STORE] = MeteredEventStore(pool, app[METRICS], on_append=signal.appended)
     app[AUTHENTICATOR] = Authenticator(pool)
-    folder = personal_key_folder(settings)
-    privacy = Privacy(pool, load_keks(folder))
-    missing = await privacy.data_keys.missing_keks()
-    if missing:
-        await signal.stop()
-        await pool.close()
-        raise StartupRefused(
-            f"the database's personal data keys are wrapped by KEK {', '.join(missing)}, whose "
-            f"key file is not in {folder}: start with the key folder that belongs to this "
-            "database (restore it from the backup taken with it)"
-        )
     app[PRIVACY] = privacy
     app[OPERATIONS] = OperationCache(int(settings.operation_cache_mb * 1024 * 1024))
     yield

@@ -11,6 +11,7 @@ from coordinator.http.access import LEADERSHIP_AND_ADMIN, authorise
 from coordinator.http.answers import answer
 from coordinator.http.app_keys import POOL
 from coordinator.http.read_answers import ImpactAnswer
+from events.catalogue.base import placeable_in_utc
 from projections.read_models.impact import impact_figures
 
 
@@ -21,12 +22,10 @@ def _moment(text: str | None, name: str) -> datetime | None:
         moment = datetime.fromisoformat(text)
     except ValueError as error:
         raise InvalidInput(f"{name} is an ISO 8601 date or time, such as 2020-01-01") from error
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     try:
-        moment.astimezone(UTC)
-    except OverflowError:
-        raise InvalidInput(f"{name} falls outside the calendar once put in UTC") from None
-    return moment
+        return placeable_in_utc(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+    except ValueError as error:
+        raise InvalidInput(f"{name}: {error}") from None
 
 
 async def get_impact(request: web.Request) -> web.Response:

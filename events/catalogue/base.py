@@ -63,7 +63,8 @@ Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 """A SHA-256 digest as 64 lower-case hexadecimal digits."""
 
 
-def _placeable_in_utc(moment: datetime) -> datetime:
+def placeable_in_utc(moment: datetime) -> datetime:
+    """`moment` if it has a UTC form; ValueError for one that falls off the calendar in UTC."""
     try:
         moment.astimezone(UTC)
     except OverflowError:
@@ -71,7 +72,7 @@ def _placeable_in_utc(moment: datetime) -> datetime:
     return moment
 
 
-Instant = Annotated[AwareDatetime, AfterValidator(_placeable_in_utc)]
+Instant = Annotated[AwareDatetime, AfterValidator(placeable_in_utc)]
 """A time with its zone that has a UTC form (0001-01-01T00:00+14:00 has none)."""
 
 Moment = Annotated[Instant | date, Field(union_mode="left_to_right")]
@@ -175,4 +176,5 @@ __all__ = [
     "Personal",
     "Sha256",
     "ShortText",
+    "placeable_in_utc",
 ]
