@@ -26,10 +26,9 @@ from coordinator.service.importing.report import lines, write_rejects
 from coordinator.service.importing.sheet import SheetError, read_sheet
 from events.catalogue import Channel
 from events.feed.signal import CHANNEL
-from events.store.connection import create_pool, init_connection
 from events.store.errors import StoreError
 from events.store.event_store import EventStore
-from events.store.migrate import migrate
+from events.store.migrate import migrated_pool
 
 EXIT_CLEAN = 0
 EXIT_REFUSED_ROWS = 1
@@ -74,13 +73,7 @@ async def run(url: str, arguments: argparse.Namespace, out: TextIO = sys.stdout)
         sys.stderr.write(f"error: {error}\n")
         return EXIT_NOTHING_IMPORTED
     try:
-        connection = await asyncpg.connect(url)
-        try:
-            await init_connection(connection)
-            await migrate(connection)
-        finally:
-            await connection.close()
-        pool = await create_pool(url, min_size=1, max_size=8)
+        pool = await migrated_pool(url, max_size=8)
     except (OSError, asyncpg.PostgresError, StoreError) as error:
         sys.stderr.write(f"error: cannot use the database: {error}\n")
         return EXIT_NOTHING_IMPORTED

@@ -8,8 +8,7 @@ import argparse
 from coordinator.service.privacy.data_keys import DataKeys
 from coordinator.service.privacy.kek import add_kek, load_keks
 from coordinator.settings import Settings, personal_key_folder
-from events.store.connection import create_pool
-from events.store.migrate import migrate
+from events.store.migrate import migrated_pool
 
 
 def add_arguments(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -23,10 +22,8 @@ async def run(url: str, settings: Settings) -> int:
     """Rotate the KEK and re-wrap every live data key."""
     folder = personal_key_folder(settings)
     kek_id = add_kek(folder)
-    pool = await create_pool(url, min_size=1, max_size=2)
+    pool = await migrated_pool(url, max_size=2)
     try:
-        async with pool.acquire() as connection:
-            await migrate(connection)
         rewrapped = await DataKeys(pool, load_keks(folder)).rewrap()
     finally:
         await pool.close()

@@ -27,8 +27,7 @@ from coordinator.http.app import create_app
 from coordinator.logging import configure_logging
 from coordinator.service.tokens import create_token, list_tokens, revoke_token
 from coordinator.settings import Settings
-from events.store.connection import create_pool
-from events.store.migrate import migrate
+from events.store.migrate import migrate, migrated_pool
 
 log = structlog.get_logger(__name__)
 
@@ -109,10 +108,8 @@ def serve(settings: Settings) -> int:
 
 
 async def _tokens(url: str, arguments: argparse.Namespace) -> int:
-    pool = await create_pool(url, min_size=1, max_size=2)
+    pool = await migrated_pool(url, max_size=2)
     try:
-        async with pool.acquire() as connection:
-            await migrate(connection)
         if arguments.token_command == "create":
             token = await create_token(pool, arguments.name, Role(arguments.role))
             print(f"token for {arguments.name} ({arguments.role}); shown once, keep it safe:")

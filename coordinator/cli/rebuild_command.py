@@ -13,8 +13,7 @@ from coordinator.service.projection_set import (
     build_projections,
     rebuilt_projection,
 )
-from events.store.connection import create_pool, init_connection
-from events.store.migrate import migrate
+from events.store.migrate import migrated_pool
 from projections.engine.rebuild import ProjectionBusy, rebuild
 from projections.engine.stream_rebuild import HelperFailed, default_workers
 
@@ -42,17 +41,9 @@ def _processes(text: str) -> int:
 
 async def run(url: str, arguments: argparse.Namespace) -> int:
     """Rebuild the named projection (or every one); 1 if a running service holds one."""
-    import asyncpg  # noqa: PLC0415  kept local: this module is imported by the CLI at start
-
     from events.store.event_store import EventStore  # noqa: PLC0415
 
-    connection = await asyncpg.connect(url)
-    try:
-        await init_connection(connection)
-        await migrate(connection)
-    finally:
-        await connection.close()
-    pool = await create_pool(url, min_size=1, max_size=4)
+    pool = await migrated_pool(url, max_size=4)
     store = EventStore(pool)
     chosen = [p for p in build_projections(store, live=False) if arguments.name in {None, p.name}]
     try:

@@ -13,6 +13,7 @@ from importlib import resources
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
+from events.store.connection import create_pool
 from events.store.errors import MigrationError
 
 Connection = asyncpg.Connection | PoolConnectionProxy
@@ -143,3 +144,15 @@ async def _grant_append_only(connection: Connection, role: str) -> None:
         await connection.execute(f"GRANT {rights} ON {table['name']} TO {quoted}")
     await connection.execute(f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {quoted}")
     await connection.execute(f"GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO {quoted}")
+
+
+async def migrated_pool(dsn: str, *, max_size: int) -> asyncpg.Pool:
+    """A store pool on a schema brought up to date first: what a command line tool opens."""
+    pool = await create_pool(dsn, min_size=1, max_size=max_size)
+    try:
+        async with pool.acquire() as connection:
+            await migrate(connection)
+    except BaseException:
+        await pool.close()
+        raise
+    return pool
