@@ -26,7 +26,8 @@ from typing import Any
 
 from coordinator.domain import Operation, Stage
 from coordinator.domain.event_index import EventIndex
-from coordinator.domain.evolve import PAYLOAD_UNREAD, replace
+from coordinator.domain.copying import replace
+from coordinator.domain.evolve import PAYLOAD_UNREAD
 from coordinator.service.projection_folder import _stored_payload
 from events.catalogue import parse_event
 from events.store.envelope import Cursor, Recorded

@@ -1,21 +1,22 @@
-"""The rescue operation's rules as pure functions: `evolve` folds events, `decide` judges commands.
+"""The rules of the three kinds of stream as pure functions: folds apply events, judges decide.
 
-No I/O here: a handler parses, authorises, loads the state by folding stored events with
-`evolve`, calls `decide`, appends what it returns and answers.
+An operation (a rescue mission and its attempts), a survivor's case (one person across every
+operation that found her) and a prosecution (a case against traffickers). No I/O here: a handler
+parses, authorises, loads the state by folding stored events, calls the judge, appends what it
+returns and answers.
 """
 
 from __future__ import annotations
 
 from coordinator.domain.decide import Judged, decide, judge
-from coordinator.domain.evolve import NotAnOperationStream, evolve
+from coordinator.domain.evolve import NotAnOperationStream, evolve, fold_operation
 from coordinator.domain.rules import (
     AFTER_CLOSING,
-    HOME_COUNTRY,
     RECORDABLE_BY,
     STAGE_RULES,
-    SURVIVOR_MOVES,
 )
 from coordinator.domain.state import (
+    HOME_COUNTRY,
     Command,
     DomainEvent,
     EraseSurvivorData,
@@ -24,7 +25,9 @@ from coordinator.domain.state import (
     Partner,
     ProposedEvent,
     RecordEvents,
+    Registration,
     Stage,
+    Standing,
     SurvivorRecord,
     SurvivorStatus,
 )
@@ -34,7 +37,6 @@ __all__ = [
     "HOME_COUNTRY",
     "RECORDABLE_BY",
     "STAGE_RULES",
-    "SURVIVOR_MOVES",
     "Command",
     "DomainEvent",
     "EraseSurvivorData",
@@ -45,10 +47,13 @@ __all__ = [
     "Partner",
     "ProposedEvent",
     "RecordEvents",
+    "Registration",
     "Stage",
+    "Standing",
     "SurvivorRecord",
     "SurvivorStatus",
     "decide",
     "evolve",
+    "fold_operation",
     "judge",
 ]

@@ -1,30 +1,39 @@
-"""Decide what a command records: the role matrix first (403), then the operation's rules (422).
+"""Decide what a command records on an operation: the role matrix first (403), then the
+operation's rules (422).
 
 A batch is decided event by event, each folded into the state before the next is judged, so a
-batch may plan, approve and execute a rescue in one go if the actors allow it.
+batch may plan, approve and execute a rescue in one go if the actors allow it. What the rules
+need from beyond the operation (each named survivor's registrations and case) comes in as
+`standings`; a correction needs the stream's `history`, since every later event is judged again
+with the corrected payload.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from uuid import UUID
 
-from pydantic import ValidationError
-
 from coordinator.domain.actors import Actor, Role
+from coordinator.domain.corrections import (
+    UNCORRECTABLE,
+    CorrectionInvalid,
+    corrected_payload,
+    with_corrections,
+)
 from coordinator.domain.evolve import evolve
 from coordinator.domain.rules import (
     AFTER_CLOSING,
-    ERASERS,
-    HOME_COUNTRY,
+    EMERGENCY,
     OPENERS,
     RECORDABLE_BY,
     STAGE_RULES,
-    SURVIVOR_MOVES,
 )
 from coordinator.domain.state import (
+    FIRST_REGISTRATION,
+    HOME_COUNTRY,
+    NO_STANDING,
     Command,
     DomainEvent,
     EraseSurvivorData,
@@ -32,35 +41,51 @@ from coordinator.domain.state import (
     Operation,
     ProposedEvent,
     RecordEvents,
+    Registration,
+    Standing,
+    SurvivorRecord,
     SurvivorStatus,
 )
-from coordinator.errors import Forbidden, InvalidInput, NotFound, RuleBroken
+from coordinator.errors import Forbidden, NotFound, RuleBroken
 from events.catalogue import (
+    KIND_EVENT_TYPES,
     CloseReason,
+    Crossing,
     CustodyTransferred,
     EventCorrected,
     EventType,
     FamilyReunited,
     OperationClosed,
-    PersonalDataErased,
     RescueApproved,
     RescueExecuted,
+    StreamKind,
     SupportProvided,
+    Survivor,
+    SurvivorRecovered,
     SurvivorReturned,
     TestimonyRecorded,
     is_legal_event,
 )
 
+Standings = Mapping[UUID, Standing]
 
-def decide(state: Operation | None, command: Command, actor: Actor) -> list[ProposedEvent]:
+
+def decide(
+    state: Operation | None,
+    command: Command,
+    actor: Actor,
+    *,
+    standings: Standings | None = None,
+    history: Sequence[DomainEvent] = (),
+) -> list[ProposedEvent]:
     """The events `command` records on `state`, or `Forbidden`/`RuleBroken`/`NotFound`."""
     match command:
         case OpenOperation():
             return _open(state, command, actor)
         case RecordEvents():
-            return judge(state, command, actor).events
+            return judge(state, command, actor, standings=standings, history=history).events
         case EraseSurvivorData():
-            return _erase(state, command, actor)
+            raise RuleBroken("PersonalDataErased is recorded on the survivor's case.")
 
 
 def _open(state: Operation | None, command: OpenOperation, actor: Actor) -> list[ProposedEvent]:
@@ -73,19 +98,43 @@ def _open(state: Operation | None, command: OpenOperation, actor: Actor) -> list
             f"CaseReported is allowed only as the first event of an operation; operation "
             f"{state.operation_id} already has one.",
         )
+    _missing_persons_named_once(command.event)
     return [command.event]
 
 
 @dataclass(frozen=True, slots=True)
 class Judged:
-    """A batch the rules accept, and the state it leaves the operation in once recorded at the
-    versions after the judged state's."""
+    """A batch the rules accept, the state it leaves the operation in once recorded at the
+    versions after the judged state's, and the survivor registrations it takes."""
 
     events: list[ProposedEvent]
     state: Operation
+    registrations: list[Registration] = field(default_factory=list)
 
 
-def judge(state: Operation | None, command: RecordEvents, actor: Actor) -> Judged:
+def needs_history(events: Iterable[ProposedEvent]) -> bool:
+    """Whether judging these events needs the stream's stored events (a correction does)."""
+    return any(event.type == EventType.EVENT_CORRECTED for event in events)
+
+
+def survivors_to_register(events: Iterable[ProposedEvent]) -> set[UUID]:
+    """The survivors a batch registers, whose standing the shell must load for `judge`."""
+    return {
+        survivor.survivor_id
+        for event in events
+        if isinstance(event.data, RescueExecuted | SurvivorRecovered)
+        for survivor in event.data.survivors
+    }
+
+
+def judge(
+    state: Operation | None,
+    command: RecordEvents,
+    actor: Actor,
+    *,
+    standings: Standings | None = None,
+    history: Sequence[DomainEvent] = (),
+) -> Judged:
     """`decide` for a batch, with the state it leads to, so the shell need not fold it again."""
     if state is None:
         raise NotFound(f"Operation {command.operation_id} does not exist.")
@@ -96,7 +145,15 @@ def judge(state: Operation | None, command: RecordEvents, actor: Actor) -> Judge
     repeated = _repeated(event.event_id for event in command.events)
     if repeated:
         raise RuleBroken(f"A batch names each event id once; {repeated} comes twice.")
+    known = standings or {}
+    recorded: list[DomainEvent] = list(history)
+    registrations: list[Registration] = []
     for event in command.events:
+        if event.type not in KIND_EVENT_TYPES[StreamKind.OPERATION]:
+            raise RuleBroken(
+                f"{event.type} is not recorded on an operation; it belongs on a "
+                f"{_kind_of(event.type)}.",
+            )
         if event.type == EventType.CASE_REPORTED:
             _check_role(state, event, actor)
             raise RuleBroken("CaseReported is allowed only as the first event of an operation.")
@@ -105,39 +162,29 @@ def judge(state: Operation | None, command: RecordEvents, actor: Actor) -> Judge
             raise RuleBroken(
                 "PersonalDataErased is recorded only by erasing a survivor's personal data.",
             )
-        state = _fold(state, event, actor)
-    return Judged(list(command.events), state)
+        _check_role(state, event, actor)
+        registrations.extend(_registrations(state, event, known))
+        domain = _recorded(state, event, actor)
+        if isinstance(event.data, EventCorrected):
+            if len(recorded) < state.version:
+                raise ValueError("judging a correction needs the stream's history")
+            state = _corrected(state, domain, recorded, known)
+        else:
+            _check_stage(state, event)
+            _check_payload(state, event, actor, known)
+            state = evolve(state, domain)
+        recorded.append(domain)
+    return Judged(list(command.events), state, registrations)
 
 
-def _erase(
-    state: Operation | None,
-    command: EraseSurvivorData,
-    actor: Actor,
-) -> list[ProposedEvent]:
-    if actor.role not in ERASERS:
-        raise Forbidden(f"Role {actor.role} may not erase personal data; admin may.")
-    if state is None or command.survivor_id not in state.survivors:
-        raise NotFound(f"No operation holds survivor {command.survivor_id}.")
-    if state.survivors[command.survivor_id].personal_erased:
-        return []  # erased already: answering again records nothing
-    try:
-        data = PersonalDataErased(survivor_id=command.survivor_id, reason=command.reason)
-    except ValidationError as error:
-        raise InvalidInput(f"The erasure's reason is not valid: {error}") from error
-    event = ProposedEvent(
-        command.event_id, EventType.PERSONAL_DATA_ERASED, data, command.occurred_at
-    )
-    _fold(state, event, actor)
-    return [event]
+def _kind_of(event_type: str) -> str:
+    kinds = [kind for kind, types in KIND_EVENT_TYPES.items() if event_type in types]
+    return " or ".join(kind.value.replace("_", " ") for kind in kinds) or "stream of no kind"
 
 
-def _fold(state: Operation, event: ProposedEvent, actor: Actor) -> Operation:
-    """Judge `event` against `state`, then return the state with it applied."""
-    _check_role(state, event, actor)
-    _check_stage(state, event)
-    _check_payload(state, event, actor)
-    recorded = DomainEvent(
-        operation_id=state.operation_id,
+def _recorded(state: Operation, event: ProposedEvent, actor: Actor) -> DomainEvent:
+    return DomainEvent(
+        stream_id=state.operation_id,
         event_id=event.event_id,
         type=event.type,
         data=event.data,
@@ -145,7 +192,6 @@ def _fold(state: Operation, event: ProposedEvent, actor: Actor) -> Operation:
         recorded_by=actor,
         version=state.version + 1,
     )
-    return evolve(state, recorded)
 
 
 def _check_role(state: Operation, event: ProposedEvent, actor: Actor) -> None:
@@ -167,39 +213,125 @@ def _corrected_type(state: Operation, correction: EventCorrected) -> str:
     return corrected
 
 
+def _corrected(
+    state: Operation,
+    correction: DomainEvent,
+    history: Sequence[DomainEvent],
+    standings: Standings,
+) -> Operation:
+    """The state once `correction` takes effect: every event judged again with its effective
+    payload (a correction that would make a later event break a rule is refused)."""
+    data = correction.data
+    assert isinstance(data, EventCorrected)  # noqa: S101  the caller matched it
+    target_type = _corrected_type(state, data)
+    if target_type in UNCORRECTABLE:
+        raise RuleBroken(
+            f"EventCorrected cannot correct {target_type}; "
+            + (
+                "correct the original event again (the latest correction wins)."
+                if target_type == EventType.EVENT_CORRECTED
+                else "an erasure is final."
+            ),
+        )
+    target = next(event for event in history if event.event_id == data.corrects_event_id)
+    try:
+        corrected_payload(target.type, target.data, data)
+    except CorrectionInvalid as error:
+        raise RuleBroken(f"EventCorrected is refused: {error}.") from None
+    return replay([*history, correction], standings)
+
+
+def replay(events: Sequence[DomainEvent], standings: Standings | None = None) -> Operation:
+    """Judge a whole stream again with its corrections in effect, and fold it.
+
+    `RuleBroken` names the first event that the corrected record would no longer allow but the
+    record as it was did allow: an event that was let in past a rule before (an imported history
+    records what the sheet cannot show, coordinator/service/importing) is not a correction's
+    fault.
+    """
+    _, let_in = _judged_leniently(events, standings, corrected=False)
+    before = {event.event_id for event, _reason in let_in}
+    state, broken = _judged_leniently(events, standings, corrected=True)
+    for event, reason in broken:
+        if event.event_id not in before:
+            raise RuleBroken(
+                f"EventCorrected is refused: with it, {event.type} (version {event.version}) "
+                f"would break a rule. {reason}",
+            )
+    return state
+
+
+def _judged_leniently(
+    events: Sequence[DomainEvent], standings: Standings | None, *, corrected: bool
+) -> tuple[Operation, list[tuple[DomainEvent, str]]]:
+    """The fold of `events` (corrected or as recorded), and each event that breaks a rule."""
+    state: Operation | None = None
+    broken: list[tuple[DomainEvent, str]] = []
+    folded = with_corrections(events) if corrected else events
+    for event in folded:
+        if state is not None and not isinstance(event.data, EventCorrected):
+            proposed = ProposedEvent(event.event_id, event.type, event.data, event.occurred_at)
+            try:
+                _check_stage(state, proposed)
+                _check_payload(state, proposed, event.recorded_by, standings or {})
+            except RuleBroken as error:
+                broken.append((event, str(error)))
+        state = evolve(state, event)
+    if state is None:
+        raise ValueError("an empty stream cannot be replayed")
+    return state, broken
+
+
 def _check_stage(state: Operation, event: ProposedEvent) -> None:
     if state.closed and event.type not in AFTER_CLOSING:
         raise RuleBroken(
             f"{event.type} cannot be recorded after the operation closed; only legal events, "
-            f"corrections and erasures can.",
+            f"reviews, corrections and erasures can (a survivor's later life goes on her case).",
         )
     rule = STAGE_RULES[event.type]
-    if state.stage not in rule.allowed:
+    allowed = rule.allowed
+    if isinstance(event.data, RescueExecuted) and event.data.emergency:
+        allowed = EMERGENCY
+    if state.phase not in allowed:
         raise RuleBroken(
-            f"{event.type} is allowed only {rule.when}; the operation is at stage {state.stage}.",
+            f"{event.type} is allowed only {rule.when}; the operation is at stage {state.phase}.",
         )
 
 
-def _check_payload(state: Operation, event: ProposedEvent, actor: Actor) -> None:
+def _check_payload(
+    state: Operation, event: ProposedEvent, actor: Actor, standings: Standings
+) -> None:
     match event.data:
         case RescueApproved() if actor.name == state.planned_by:
             raise RuleBroken(
                 f"RescueApproved needs an approver other than the planner, {actor.name}.",
             )
-        case RescueExecuted(survivors=freed):
-            # One rescue per operation (no plan after it), so ids can only clash within it.
-            _names_each_once(event.type, [survivor.survivor_id for survivor in freed])
-        case CustodyTransferred(survivor_ids=ids) | SurvivorReturned(survivor_ids=ids):
+        case RescueExecuted(survivors=freed) | SurvivorRecovered(survivors=freed):
+            _may_register(state, event.type, freed)
+        case CustodyTransferred(survivor_ids=ids):
             _names_each_once(event.type, ids)
-            _survivors_may_move(state, event.type, ids)
-        case FamilyReunited(survivor_id=survivor_id) | SupportProvided(survivor_id=survivor_id):
-            _survivors_may_move(state, event.type, (survivor_id,))
-        case TestimonyRecorded(survivor_id=survivor_id):
-            _survivor_of(state, event.type, survivor_id)
-        case EventCorrected() as correction:
-            _corrected_type(state, correction)
+            for survivor_id in ids:
+                if _record(state, event.type, survivor_id).returned:
+                    raise RuleBroken(
+                        f"CustodyTransferred needs the survivor not to have returned yet; "
+                        f"survivor {survivor_id} has returned.",
+                    )
+        case SurvivorReturned(survivor_ids=ids, crossing=crossing):
+            _names_each_once(event.type, ids)
+            for survivor_id in ids:
+                _may_return(state, survivor_id, crossing)
+        case FamilyReunited(survivor_id=survivor_id):
+            _record(state, event.type, survivor_id)
+        case SupportProvided(survivor_id=survivor_id):
+            if survivor_id is None:
+                raise RuleBroken("SupportProvided on an operation names its survivor_id.")
+            _record(state, event.type, survivor_id)
+        case TestimonyRecorded(survivor_id=survivor_id) if survivor_id is not None:
+            _record(state, event.type, survivor_id)
+        case _ if event.type == EventType.RESCUE_REVIEWED and not state.awaiting_review:
+            raise RuleBroken("RescueReviewed needs an emergency rescue that awaits review.")
         case OperationClosed(reason=reason):
-            _may_close(state, reason)
+            _may_close(state, reason, standings)
         case _:
             pass
 
@@ -215,50 +347,161 @@ def _names_each_once(event_type: str, survivor_ids: Iterable[UUID]) -> None:
         raise RuleBroken(f"{event_type} names each survivor once; {repeated} comes twice.")
 
 
-def _survivor_of(state: Operation, event_type: str, survivor_id: UUID) -> SurvivorStatus:
+def _missing_persons_named_once(event: ProposedEvent) -> None:
+    ids = [person.missing_person_id for person in getattr(event.data, "missing_persons", ())]
+    repeated = _repeated(each for each in ids if each is not None)
+    if repeated is not None:
+        raise RuleBroken(f"CaseReported names each missing person once; {repeated} comes twice.")
+
+
+def _record(state: Operation, event_type: str, survivor_id: UUID) -> SurvivorRecord:
     record = state.survivors.get(survivor_id)
     if record is None:
         raise RuleBroken(
-            f"{event_type} names survivor {survivor_id}, who is not part of this operation.",
+            f"{event_type} names survivor {survivor_id}, who is not registered by this operation.",
         )
-    return record.status
+    return record
 
 
-def _survivors_may_move(state: Operation, event_type: str, survivor_ids: Iterable[UUID]) -> None:
-    move = SURVIVOR_MOVES[event_type]
-    for survivor_id in survivor_ids:
-        status = _survivor_of(state, event_type, survivor_id)
-        if status not in move.allowed:
+def _may_register(state: Operation, event_type: str, survivors: Sequence[Survivor]) -> None:
+    _names_each_once(event_type, [survivor.survivor_id for survivor in survivors])
+    claimed = {
+        record.missing_person_id: record.survivor_id
+        for record in state.survivors.values()
+        if record.missing_person_id is not None
+    }
+    for survivor in survivors:
+        if survivor.survivor_id in state.survivors:
             raise RuleBroken(
-                f"{event_type} needs the survivor to {move.needs}; survivor {survivor_id} "
-                f"is at status {status}.",
+                f"{event_type} registers survivor {survivor.survivor_id}, whom this operation "
+                f"registered already (one registration per operation).",
             )
-        found_in = state.survivors[survivor_id].found_in_country
-        if (
-            event_type == EventType.SURVIVOR_RETURNED
-            and status is SurvivorStatus.RESCUED
-            and found_in != HOME_COUNTRY
-        ):
+        missing = survivor.missing_person_id
+        if missing is None:
+            continue
+        if missing not in state.missing_persons:
             raise RuleBroken(
-                f"SurvivorReturned needs a survivor found abroad to come through a "
-                f"CustodyTransferred first; survivor {survivor_id} was found in {found_in}.",
+                f"{event_type} names missing person {missing}, who is not in this "
+                f"operation's report.",
             )
+        if missing in claimed:
+            raise RuleBroken(
+                f"{event_type} names missing person {missing} for survivor "
+                f"{survivor.survivor_id}; survivor {claimed[missing]} is that person already.",
+            )
+        claimed[missing] = survivor.survivor_id
 
 
-def _may_close(state: Operation, reason: CloseReason) -> None:
-    statuses = [record.status for record in state.survivors.values()]
-    if reason is CloseReason.UNFOUNDED and statuses:
+def _registrations(
+    state: Operation, event: ProposedEvent, standings: Standings
+) -> list[Registration]:
+    """The registration slot each survivor of a rescue or recovery takes: her first, or one
+    left open by a re-trafficking in her case that names this operation."""
+    if not isinstance(event.data, RescueExecuted | SurvivorRecovered):
+        return []
+    taken: list[Registration] = []
+    for survivor in event.data.survivors:
+        standing = standings.get(survivor.survivor_id, NO_STANDING)
+        if standing.erased and survivor.personal is not None:
+            raise RuleBroken(
+                f"{event.type} carries personal data for survivor {survivor.survivor_id}, whose "
+                f"personal data was erased; register her without it.",
+            )
+        slot = _slot(state.operation_id, standing)
+        if slot is None:
+            if state.operation_id in standing.registered_by:
+                continue  # judged below: one registration per operation
+            elsewhere = ", ".join(str(each) for each in standing.registered_by)
+            raise RuleBroken(
+                f"{event.type} registers survivor {survivor.survivor_id}, who is registered "
+                f"already by operation {elsewhere}; another operation may register her only "
+                f"once her case records SurvivorRetrafficked naming it.",
+            )
+        taken.append(Registration(survivor.survivor_id, slot, state.operation_id, event.event_id))
+    return taken
+
+
+def _slot(operation_id: UUID, standing: Standing) -> str | None:
+    if not standing.registered:
+        return FIRST_REGISTRATION
+    if operation_id in standing.registered_by:
+        return None
+    for event_id, named in standing.open_retraffickings:
+        if named == operation_id:
+            return str(event_id)
+    return None
+
+
+def _may_return(state: Operation, survivor_id: UUID, crossing: Crossing | None) -> None:
+    record = _record(state, EventType.SURVIVOR_RETURNED, survivor_id)
+    if record.returned:
+        raise RuleBroken(
+            f"SurvivorReturned needs the survivor not to have returned yet; survivor "
+            f"{survivor_id} has returned.",
+        )
+    found = record.found_in_country
+    if crossing is None:
+        if not record.found_abroad or record.handed_off:
+            return  # domestic, or the recorded handoff
+        raise RuleBroken(
+            f"SurvivorReturned needs a survivor found abroad to come through a "
+            f"CustodyTransferred first, or `crossing` to say how she crossed (with_staff, "
+            f"deported, on_own); survivor {survivor_id} was found in {found}.",
+        )
+    if crossing is Crossing.HANDOFF and not record.handed_off:
+        raise RuleBroken(
+            f"SurvivorReturned with crossing handoff needs a CustodyTransferred naming survivor "
+            f"{survivor_id} first.",
+        )
+    if crossing is Crossing.DOMESTIC and record.found_abroad:
+        raise RuleBroken(
+            f"SurvivorReturned with crossing domestic is for a survivor found in "
+            f"{HOME_COUNTRY}; survivor {survivor_id} was found in {found}.",
+        )
+    if crossing in _BORDER_CROSSINGS and not record.found_abroad:
+        raise RuleBroken(
+            f"SurvivorReturned with crossing {crossing} is for a survivor found abroad; "
+            f"survivor {survivor_id} was found in {found}.",
+        )
+
+
+_BORDER_CROSSINGS = frozenset({Crossing.WITH_STAFF, Crossing.DEPORTED, Crossing.ON_OWN})
+
+HANDED_ON = frozenset(
+    {
+        SurvivorStatus.INDEPENDENT,
+        SurvivorStatus.RE_TRAFFICKED,
+        SurvivorStatus.DECLINED_SUPPORT,
+        SurvivorStatus.LOST_CONTACT,
+    }
+)
+"""What her case may say of a survivor who need not have returned for the operation to close as
+handed to aftercare."""
+
+
+def _may_close(state: Operation, reason: CloseReason, standings: Standings) -> None:
+    records = list(state.survivors.values())
+    if reason is CloseReason.UNFOUNDED and records:
         raise RuleBroken("OperationClosed as unfounded needs an operation with no survivors.")
     if reason is CloseReason.SURVIVORS_INDEPENDENT:
-        if not statuses:
+        if not records:
             raise RuleBroken(
                 "OperationClosed as survivors_independent needs at least one survivor.",
             )
-        if any(status in _NOT_HOME for status in statuses):
+        if not all(record.returned for record in records):
             raise RuleBroken(
                 "OperationClosed as survivors_independent needs every survivor to have "
                 "returned first.",
             )
-
-
-_NOT_HOME = frozenset({SurvivorStatus.RESCUED, SurvivorStatus.IN_TRANSIT})
+    if reason is CloseReason.HANDED_TO_AFTERCARE:
+        if not records:
+            raise RuleBroken("OperationClosed as handed_to_aftercare needs at least one survivor.")
+        for record in records:
+            case_status = standings.get(record.survivor_id, NO_STANDING).case_status
+            if not record.returned and case_status not in HANDED_ON:
+                raise RuleBroken(
+                    f"OperationClosed as handed_to_aftercare needs each survivor to have "
+                    f"returned, or her case to say she is independent, re-trafficked, declined "
+                    f"support or lost contact; survivor {record.survivor_id} is "
+                    f"{record.status}.",
+                )

@@ -18,16 +18,23 @@ from events.catalogue import (
     EVENT_TYPES,
     AgencyType,
     CloseReason,
+    Destination,
     EventData,
     Exploitation,
     Form,
     Gender,
     Phase,
+    Recovery,
 )
 
 
 class Stage(StrEnum):
-    """Where an operation is, in the order the work goes."""
+    """Where an operation is, in the order the work goes.
+
+    The first stages (reported to approved, then rescued after a successful rescue, and closed)
+    are the attempt's own: `Operation.phase`, which the rules judge by. The others are shown
+    for the survivors: an operation with survivors shows the stage of its least advanced one.
+    """
 
     REPORTED = "reported"
     INVESTIGATING = "investigating"
@@ -50,28 +57,91 @@ _STAGE_RANKS = {stage: rank for rank, stage in enumerate(Stage)}
 
 
 class SurvivorStatus(StrEnum):
-    """Where one survivor is; each status is also the operation stage of the same name."""
+    """Where a survivor is, or what became of her.
 
-    RESCUED = "rescued"
+    The first six follow her journey since her latest registration; the last four come from her
+    case and take precedence (see coordinator/domain/case.py).
+    """
+
+    ABROAD = "abroad"
     IN_TRANSIT = "in_transit"
-    RETURNED = "returned"
+    IN_SHELTER = "in_shelter"
+    HOME = "home"
     REUNITED = "reunited"
-    AFTERCARE = "aftercare"
+    IN_AFTERCARE = "in_aftercare"
+    DECLINED_SUPPORT = "declined_support"
+    LOST_CONTACT = "lost_contact"
+    RE_TRAFFICKED = "re_trafficked"
+    INDEPENDENT = "independent"
+
+
+STAGE_OF_STATUS: Mapping[SurvivorStatus, Stage] = MappingProxyType(
+    {
+        SurvivorStatus.ABROAD: Stage.RESCUED,
+        SurvivorStatus.IN_TRANSIT: Stage.IN_TRANSIT,
+        SurvivorStatus.IN_SHELTER: Stage.RETURNED,
+        SurvivorStatus.HOME: Stage.RETURNED,
+        SurvivorStatus.REUNITED: Stage.REUNITED,
+        SurvivorStatus.IN_AFTERCARE: Stage.AFTERCARE,
+    }
+)
+"""The operation stage a survivor's journey status shows as on the board."""
+
+HOME_COUNTRY = "VN"
+"""Where survivors return to; a survivor found elsewhere crosses a border to come home."""
 
 
 @dataclass(frozen=True, slots=True)
 class SurvivorRecord:
-    """One survivor of the operation, under their pseudonymous id; no personal data is kept."""
+    """One survivor as an operation registered her, under her pseudonymous id, and her journey
+    since: handed over, returned (and where to), then reunited or in aftercare after her return.
+
+    No personal data is kept. Reunion or care before her return change nothing here: they are
+    recorded, and her status stays where her journey is.
+    """
 
     survivor_id: UUID
     gender: Gender
-    age_at_rescue: int
+    age_at_rescue: int | None
     exploitation: Exploitation
     form: Form | None
     found_in_country: str
     home_province: str | None
-    status: SurvivorStatus = SurvivorStatus.RESCUED
+    age_estimated: bool = False
+    ethnic_group: str | None = None
+    missing_person_id: UUID | None = None
+    recovered: Recovery | None = None
+    registered_at: datetime | None = None
+    handed_off: bool = False
+    returned_to: Destination | None = None
+    reunited: bool = False
+    supported: bool = False
     personal_erased: bool = False
+
+    @property
+    def found_abroad(self) -> bool:
+        """Whether she was found outside the home country (and so must cross a border)."""
+        return self.found_in_country != HOME_COUNTRY
+
+    @property
+    def returned(self) -> bool:
+        """Whether she has come home or to a shelter."""
+        return self.returned_to is not None
+
+    @property
+    def status(self) -> SurvivorStatus:
+        """Where her journey is: abroad, in transit, in a shelter or home, reunited, in care."""
+        if self.returned_to is None:
+            if self.handed_off or not self.found_abroad:
+                return SurvivorStatus.IN_TRANSIT
+            return SurvivorStatus.ABROAD
+        if self.supported:
+            return SurvivorStatus.IN_AFTERCARE
+        if self.reunited:
+            return SurvivorStatus.REUNITED
+        if self.returned_to is Destination.SHELTER:
+            return SurvivorStatus.IN_SHELTER
+        return SurvivorStatus.HOME
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +157,7 @@ class Partner:
 class Operation:
     """A rescue operation as of its latest event.
 
+    `phase` is the attempt's stage, which the rules judge by; `stage` is what the board shows.
     `country` is the suspected country until a location is confirmed. `updated_at` is the
     latest `occurred_at` seen (events prepared offline may arrive late and out of order).
     `survivors` keeps the order of registration. `event_types` maps every event id seen to its
@@ -94,10 +165,12 @@ class Operation:
     """
 
     operation_id: UUID
-    stage: Stage
+    phase: Stage
     version: int
     opened_at: datetime
     updated_at: datetime
+    reference: str | None = None
+    missing_persons: tuple[UUID, ...] = ()
     country: str | None = None
     country_confirmed: bool = False
     lead_investigator: str | None = None
@@ -105,7 +178,10 @@ class Operation:
     partners: tuple[Partner, ...] = ()
     planned_by: str | None = None
     approved_by: str | None = None
+    rescues: int = 0
     unsuccessful_attempts: int = 0
+    awaiting_review_since: datetime | None = None
+    reviews: int = 0
     close_reason: CloseReason | None = None
     event_types: Mapping[UUID, str] = field(default_factory=lambda: MappingProxyType({}))
     testimonies: int = 0
@@ -115,12 +191,29 @@ class Operation:
     @property
     def closed(self) -> bool:
         """Whether the operation has been closed."""
-        return self.stage is Stage.CLOSED
+        return self.phase is Stage.CLOSED
 
     @property
     def approved(self) -> bool:
         """Whether the current rescue plan is approved."""
         return self.approved_by is not None
+
+    @property
+    def awaiting_review(self) -> bool:
+        """Whether an emergency rescue still awaits leadership's review."""
+        return self.awaiting_review_since is not None
+
+    @property
+    def stage(self) -> Stage:
+        """What the board shows: closed; else the least advanced survivor's stage; else, with no
+        survivor, the attempt's stage. The rules never judge by it."""
+        if self.phase is Stage.CLOSED or not self.survivors:
+            return self.phase
+        return min((STAGE_OF_STATUS[s.status] for s in self.survivors.values()), key=_rank)
+
+
+def _rank(stage: Stage) -> int:
+    return stage.rank
 
 
 def _check_type(event_type: str, data: EventData) -> None:
@@ -134,9 +227,10 @@ class DomainEvent:
     """A recorded event as the rules see it: the parsed payload and its envelope's facts.
 
     The HTTP layer builds these from stored events; `decide` builds them while folding a batch.
+    `stream_id` is the operation's, the survivor's or the prosecution's id.
     """
 
-    operation_id: UUID
+    stream_id: UUID
     event_id: UUID
     type: str
     data: EventData
@@ -201,6 +295,46 @@ class EraseSurvivorData:
     reason: str
     event_id: UUID = field(default_factory=uuid4)
     occurred_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """What the rest of the record says of one survivor, for the rules of a stream that names
+    her: the operations that registered her (oldest first), the re-traffickings in her case that
+    still allow a new registration (their event id and the operation each names), the status
+    her case gives her (independent, re-trafficked, declined support, lost contact, or None),
+    whether her personal data was erased, and her age at her latest registration."""
+
+    registered_by: tuple[UUID, ...] = ()
+    open_retraffickings: tuple[tuple[UUID, UUID], ...] = ()
+    case_status: SurvivorStatus | None = None
+    erased: bool = False
+    age_at_registration: int | None = None
+    registered_at: datetime | None = None
+
+    @property
+    def registered(self) -> bool:
+        """Whether any operation has registered her."""
+        return bool(self.registered_by)
+
+
+NO_STANDING = Standing()
+"""A survivor nothing else in the record knows of (never registered anywhere)."""
+
+FIRST_REGISTRATION = "first"
+"""The registration slot of a survivor's first registration; later ones use the event id of the
+`SurvivorRetrafficked` that allowed them."""
+
+
+@dataclass(frozen=True, slots=True)
+class Registration:
+    """A survivor registered by an operation, under a slot that can be taken once: appended in
+    the same transaction as the registering event, so two operations cannot both take it."""
+
+    survivor_id: UUID
+    slot: str
+    operation_id: UUID
+    event_id: UUID
 
 
 Command = OpenOperation | RecordEvents | EraseSurvivorData

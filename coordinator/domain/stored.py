@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any
 
-from coordinator.domain import DomainEvent, Operation, evolve
+from coordinator.domain import DomainEvent, Operation, fold_operation
 from coordinator.domain.actors import Actor, Role
 from events.catalogue import EventData, parse_event
 from events.store.envelope import Recorded
@@ -29,7 +29,7 @@ def domain_event(recorded: Recorded, parse: PayloadParser = parse_event) -> Doma
     """A stored event as the rules see it (older schema versions are upcast by `parse`)."""
     metadata = recorded.metadata
     return DomainEvent(
-        operation_id=recorded.stream_id,
+        stream_id=recorded.stream_id,
         event_id=recorded.event_id,
         type=recorded.type,
         data=parse(recorded.type, recorded.schema_version, recorded.data),
@@ -42,8 +42,6 @@ def domain_event(recorded: Recorded, parse: PayloadParser = parse_event) -> Doma
 
 
 def fold(events: Sequence[Recorded]) -> Operation | None:
-    """The state a stream's events leave an operation in (None for no events)."""
-    state: Operation | None = None
-    for recorded in events:
-        state = evolve(state, domain_event(recorded))
-    return state
+    """The state a stream's events leave an operation in (None for no events), with every
+    correction in effect."""
+    return fold_operation([domain_event(recorded) for recorded in events])

@@ -20,11 +20,13 @@ from evidence.access_chain import body_hash
 
 
 class Read(StrEnum):
-    """What of an operation was read."""
+    """What was read: of an operation, a survivor's case or a prosecution."""
 
     OPERATION = "operation"
     EVENTS = "events"
     AUDIT_TRAIL = "audit_trail"
+    SURVIVOR = "survivor"
+    PROSECUTION = "prosecution"
 
 
 async def record_read(

@@ -1,4 +1,4 @@
-"""The commands the service takes from a caller: open an operation, record a batch of events.
+"""The commands the service takes from a caller: open an operation or a prosecution, record a batch.
 
 They are pydantic models because they cross a boundary (the HTTP body); the HTTP layer parses a
 body into one of these, and `coordinator.service.recording` carries it out.
@@ -65,3 +65,14 @@ class RecordEventsRequest(_Body):
 
     expected_version: int | None = Field(default=None, ge=0)
     events: list[EventRequest] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class OpenProsecutionRequest(_Body):
+    """`POST /v1/prosecutions`: a prosecution opened with its `ProsecutionOpened`."""
+
+    prosecution_id: UUID | None = None
+    event_id: UUID | None = None
+    occurred_at: Instant | None = None
+    data: dict[str, Any]
+
+    _past = field_validator("occurred_at")(_in_the_past)

@@ -16,9 +16,10 @@ from __future__ import annotations
 from collections import OrderedDict
 from uuid import UUID
 
-from coordinator.domain import Operation, evolve
-from coordinator.domain.stored import domain_event
-from coordinator.errors import NotFound
+from coordinator.domain import NotAnOperationStream, Operation, evolve
+from coordinator.domain.stored import domain_event, fold
+from coordinator.errors import NotFound, RuleBroken
+from events.catalogue import EventType
 from events.store.event_store import EventStore
 
 # Measured with sys.getsizeof over a folded state (ops/load_test.py's 40-event operations take
@@ -87,8 +88,18 @@ class OperationCache:
             return cached
         start = cached.version + 1 if cached is not None else 1
         state = cached
-        for recorded in await store.read_stream(operation_id, from_version=start):
-            state = evolve(state, domain_event(recorded))
+        newer = await store.read_stream(operation_id, from_version=start)
+        try:
+            if any(recorded.type == EventType.EVENT_CORRECTED for recorded in newer):
+                # A correction changes what earlier events mean: fold the stream again whole.
+                state = fold(await store.read_stream(operation_id))
+            else:
+                for recorded in newer:
+                    state = evolve(state, domain_event(recorded))
+        except NotAnOperationStream as error:
+            raise RuleBroken(
+                f"{operation_id} is not an operation's id; an operation needs an id of its own.",
+            ) from error
         if state is None:
             raise NotFound(f"operation {operation_id} does not exist")
         self.remember(state)

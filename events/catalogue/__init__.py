@@ -1,4 +1,4 @@
-"""The event catalogue: one frozen pydantic model per event type of a rescue operation's stream.
+"""The event catalogue: one frozen pydantic model per event type, for the three kinds of stream.
 
 Import from here; the submodules group the payloads by the part of the operation they record.
 """
@@ -13,6 +13,15 @@ from events.catalogue.aftercare import (
     SurvivorReturned,
 )
 from events.catalogue.base import EventData
+from events.catalogue.case import (
+    ConsentRecorded,
+    ConsentWithdrawn,
+    ContactLost,
+    ContactRestored,
+    SupportDeclined,
+    SurvivorIndependent,
+    SurvivorRetrafficked,
+)
 from events.catalogue.countries import ISO_3166_ALPHA_2
 from events.catalogue.event_type import EventType
 from events.catalogue.investigation import (
@@ -23,6 +32,16 @@ from events.catalogue.investigation import (
     MissingPerson,
     PartnerEngaged,
     Reporter,
+)
+from events.catalogue.kinds import KIND_EVENT_TYPES, OPENED_BY, StreamKind, kind_opened_by
+from events.catalogue.prosecution import (
+    AppealFiled,
+    Charge,
+    DefendantCharged,
+    HearingHeld,
+    ProsecutionClosed,
+    ProsecutionOpened,
+    VerdictReached,
 )
 from events.catalogue.record import (
     EventCorrected,
@@ -49,35 +68,60 @@ from events.catalogue.rescue import (
     RescueApproved,
     RescueExecuted,
     RescuePlanned,
+    RescueReviewed,
     Survivor,
+    SurvivorRecovered,
 )
 from events.catalogue.vocabulary import (
     AgencyType,
+    AppealBy,
     Channel,
     CloseReason,
+    ConsentPurpose,
+    Crossing,
+    DefendantRole,
     Destination,
     Exploitation,
     Form,
     Gender,
+    GivenBy,
+    HearingKind,
     Outcome,
     Phase,
+    Recovery,
     Reliability,
+    ReviewDecision,
     Risk,
     Service,
     SuspectedExploitation,
     Venue,
+    Verdict,
+    Witness,
 )
 
 __all__ = [
     "EVENT_TYPES",
     "ISO_3166_ALPHA_2",
+    "KIND_EVENT_TYPES",
     "LEGAL_EVENT_TYPES",
+    "OPENED_BY",
     "UPCASTERS",
     "AgencyType",
+    "AppealBy",
+    "AppealFiled",
     "CaseReported",
     "Channel",
+    "Charge",
     "CloseReason",
+    "ConsentPurpose",
+    "ConsentRecorded",
+    "ConsentWithdrawn",
+    "ContactLost",
+    "ContactRestored",
+    "Crossing",
     "CustodyTransferred",
+    "DefendantCharged",
+    "DefendantRole",
     "Destination",
     "EventCorrected",
     "EventData",
@@ -87,6 +131,9 @@ __all__ = [
     "FamilyReunited",
     "Form",
     "Gender",
+    "GivenBy",
+    "HearingHeld",
+    "HearingKind",
     "InvestigationOpened",
     "LeadRecorded",
     "LocationConfirmed",
@@ -97,18 +144,28 @@ __all__ = [
     "Party",
     "PersonalDataErased",
     "Phase",
+    "ProsecutionClosed",
+    "ProsecutionOpened",
     "ProsecutionUpdated",
+    "Recovery",
     "Reliability",
     "Reporter",
     "RescueAborted",
     "RescueApproved",
     "RescueExecuted",
     "RescuePlanned",
+    "RescueReviewed",
+    "ReviewDecision",
     "Risk",
     "Service",
     "StatusNoted",
+    "StreamKind",
+    "SupportDeclined",
     "SupportProvided",
     "Survivor",
+    "SurvivorIndependent",
+    "SurvivorRecovered",
+    "SurvivorRetrafficked",
     "SurvivorReturned",
     "SuspectedExploitation",
     "TestimonyRecorded",
@@ -116,7 +173,11 @@ __all__ = [
     "UnknownSchemaVersion",
     "Upcaster",
     "Venue",
+    "Verdict",
+    "VerdictReached",
+    "Witness",
     "event_json_schemas",
     "is_legal_event",
+    "kind_opened_by",
     "parse_event",
 ]

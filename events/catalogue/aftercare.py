@@ -16,7 +16,7 @@ from events.catalogue.base import (
     Part,
     ShortText,
 )
-from events.catalogue.vocabulary import Destination, Service
+from events.catalogue.vocabulary import Crossing, Destination, Service
 
 SurvivorIds = Annotated[tuple[UUID, ...], Field(min_length=1, max_length=MAX_LIST)]
 
@@ -39,15 +39,20 @@ class CustodyTransferred(EventData):
 
 
 class SurvivorReturned(EventData):
-    """Named survivors arrived home or in a shelter."""
+    """Named survivors arrived home or in a shelter, and how they crossed.
+
+    Without `crossing`, a survivor found abroad is taken to have crossed in the handoff recorded
+    for her, and one found at home not to have crossed a border.
+    """
 
     survivor_ids: SurvivorIds
     place: ShortText | None = None
     destination: Destination
+    crossing: Crossing | None = None
 
 
 class FamilyReunited(EventData):
-    """A returned survivor was reunited with their family."""
+    """A survivor met her family again, at home or already at the border gate."""
 
     survivor_id: UUID
     place: ShortText | None = None
@@ -55,8 +60,8 @@ class FamilyReunited(EventData):
 
 
 class SupportProvided(EventData):
-    """A returned survivor received a follow-up service."""
+    """A survivor received a service; on her case, `survivor_id` is the stream's and optional."""
 
-    survivor_id: UUID
+    survivor_id: UUID | None = None
     service: Service
     note: LongText | None = None

@@ -6,7 +6,7 @@ from enum import StrEnum
 
 
 class EventType(StrEnum):
-    """Every event type of an operation's stream, by the name stored with it (the contract).
+    """Every event type of every kind of stream, by the name stored with it (the contract).
 
     A member equals its name as text, so a stored event's `type` compares with it directly.
     """
@@ -20,6 +20,8 @@ class EventType(StrEnum):
     RESCUE_APPROVED = "RescueApproved"
     RESCUE_EXECUTED = "RescueExecuted"
     RESCUE_ABORTED = "RescueAborted"
+    RESCUE_REVIEWED = "RescueReviewed"
+    SURVIVOR_RECOVERED = "SurvivorRecovered"
     CUSTODY_TRANSFERRED = "CustodyTransferred"
     SURVIVOR_RETURNED = "SurvivorReturned"
     FAMILY_REUNITED = "FamilyReunited"
@@ -31,3 +33,18 @@ class EventType(StrEnum):
     EVENT_CORRECTED = "EventCorrected"
     PERSONAL_DATA_ERASED = "PersonalDataErased"
     OPERATION_CLOSED = "OperationClosed"
+    # A survivor's case.
+    CONSENT_RECORDED = "ConsentRecorded"
+    CONSENT_WITHDRAWN = "ConsentWithdrawn"
+    SUPPORT_DECLINED = "SupportDeclined"
+    CONTACT_LOST = "ContactLost"
+    CONTACT_RESTORED = "ContactRestored"
+    SURVIVOR_RETRAFFICKED = "SurvivorRetrafficked"
+    SURVIVOR_INDEPENDENT = "SurvivorIndependent"
+    # A prosecution.
+    PROSECUTION_OPENED = "ProsecutionOpened"
+    DEFENDANT_CHARGED = "DefendantCharged"
+    HEARING_HELD = "HearingHeld"
+    VERDICT_REACHED = "VerdictReached"
+    APPEAL_FILED = "AppealFiled"
+    PROSECUTION_CLOSED = "ProsecutionClosed"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated
+from uuid import UUID
 
 from pydantic import Field
 
@@ -34,8 +35,13 @@ class Reporter(Part):
 
 
 class MissingPerson(Part):
-    """A person reported missing; they get a survivor id only once rescued."""
+    """A person reported missing; they get a survivor id only once rescued.
 
+    `missing_person_id` (chosen by the client) lets the survivor found later say which missing
+    person she is; her personal data here is sealed under that id, and erased with hers.
+    """
+
+    missing_person_id: UUID | None = None
     gender: Gender | None = None
     age: Age | None = None
     home_province: ShortText | None = None
@@ -44,9 +50,13 @@ class MissingPerson(Part):
 
 
 class CaseReported(EventData):
-    """Someone asked for help: the first event of every operation."""
+    """Someone asked for help: the first event of every operation.
+
+    `reference` is the organisation's own case number (`BD-2020-037`), shown on the board.
+    """
 
     channel: Channel
+    reference: ShortText | None = None
     reporter: Reporter | None = None
     missing_persons: Annotated[tuple[MissingPerson, ...], Field(max_length=MAX_LIST)] = ()
     suspected_exploitation: SuspectedExploitation = SuspectedExploitation.UNKNOWN

@@ -6,21 +6,29 @@ import json
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, model_validator
 
 from events.catalogue.base import MAX_EXTRA_JSON_CHARS, EventData, LongText, Sha256, ShortText
-from events.catalogue.vocabulary import CloseReason, Phase
+from events.catalogue.vocabulary import CloseReason, Phase, Witness
 
 
 class TestimonyRecorded(EventData):
-    """A survivor's testimony was recorded; the file itself is identified by its SHA-256."""
+    """A testimony was recorded, from a survivor or another witness (her family, staff, the
+    police); the file itself is identified by its SHA-256. A survivor's testimony names her."""
 
     __test__ = False  # not a pytest test class, despite its name
 
-    survivor_id: UUID
+    witness: Witness = Witness.SURVIVOR
+    survivor_id: UUID | None = None
     recorded_by: ShortText
     location: ShortText | None = None
     sha256: Sha256
+
+    @model_validator(mode="after")
+    def _survivor_witness_is_named(self) -> TestimonyRecorded:
+        if self.witness is Witness.SURVIVOR and self.survivor_id is None:
+            raise ValueError("a survivor's testimony names her survivor_id")
+        return self
 
 
 class EvidenceLogged(EventData):
@@ -68,9 +76,13 @@ class EventCorrected(EventData):
 
 
 class PersonalDataErased(EventData):
-    """A survivor's personal-data key was destroyed, erasing their personal data everywhere."""
+    """A survivor's personal-data key was destroyed, erasing their personal data everywhere.
 
-    survivor_id: UUID
+    Recorded on her case (older records hold it on the operation); `survivor_id` is then the
+    stream's.
+    """
+
+    survivor_id: UUID | None = None
     reason: LongText
 
 

@@ -12,6 +12,15 @@ from events.catalogue.aftercare import (
     SurvivorReturned,
 )
 from events.catalogue.base import EventData
+from events.catalogue.case import (
+    ConsentRecorded,
+    ConsentWithdrawn,
+    ContactLost,
+    ContactRestored,
+    SupportDeclined,
+    SurvivorIndependent,
+    SurvivorRetrafficked,
+)
 from events.catalogue.event_type import EventType
 from events.catalogue.investigation import (
     CaseReported,
@@ -19,6 +28,14 @@ from events.catalogue.investigation import (
     LeadRecorded,
     LocationConfirmed,
     PartnerEngaged,
+)
+from events.catalogue.prosecution import (
+    AppealFiled,
+    DefendantCharged,
+    HearingHeld,
+    ProsecutionClosed,
+    ProsecutionOpened,
+    VerdictReached,
 )
 from events.catalogue.record import (
     EventCorrected,
@@ -34,6 +51,8 @@ from events.catalogue.rescue import (
     RescueApproved,
     RescueExecuted,
     RescuePlanned,
+    RescueReviewed,
+    SurvivorRecovered,
     upcast_rescue_executed_v1,
 )
 
@@ -49,6 +68,8 @@ EVENT_TYPES: dict[str, type[EventData]] = {
         RescueApproved,
         RescueExecuted,
         RescueAborted,
+        RescueReviewed,
+        SurvivorRecovered,
         CustodyTransferred,
         SurvivorReturned,
         FamilyReunited,
@@ -60,15 +81,38 @@ EVENT_TYPES: dict[str, type[EventData]] = {
         EventCorrected,
         PersonalDataErased,
         OperationClosed,
+        ConsentRecorded,
+        ConsentWithdrawn,
+        SupportDeclined,
+        ContactLost,
+        ContactRestored,
+        SurvivorRetrafficked,
+        SurvivorIndependent,
+        ProsecutionOpened,
+        DefendantCharged,
+        HearingHeld,
+        VerdictReached,
+        AppealFiled,
+        ProsecutionClosed,
     )
 }
-"""Every event type of an operation's stream, by the name stored with it."""
+"""Every event type of every kind of stream, by the name stored with it."""
 
 if set(EVENT_TYPES) != set(EventType):  # pragma: no cover -- a model or a name was left out
     raise RuntimeError("every EventType needs its payload model, and every model its EventType")
 
 LEGAL_EVENT_TYPES: frozenset[str] = frozenset(
-    {EventType.TESTIMONY_RECORDED, EventType.EVIDENCE_LOGGED, EventType.PROSECUTION_UPDATED},
+    {
+        EventType.TESTIMONY_RECORDED,
+        EventType.EVIDENCE_LOGGED,
+        EventType.PROSECUTION_UPDATED,
+        EventType.PROSECUTION_OPENED,
+        EventType.DEFENDANT_CHARGED,
+        EventType.HEARING_HELD,
+        EventType.VERDICT_REACHED,
+        EventType.APPEAL_FILED,
+        EventType.PROSECUTION_CLOSED,
+    },
 )
 """The events the legal team records; an `EventCorrected` of one of these is a legal event too."""
 

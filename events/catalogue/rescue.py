@@ -19,7 +19,15 @@ from events.catalogue.base import (
     Personal,
     ShortText,
 )
-from events.catalogue.vocabulary import Exploitation, Form, Gender, Outcome, Risk
+from events.catalogue.vocabulary import (
+    Exploitation,
+    Form,
+    Gender,
+    Outcome,
+    Recovery,
+    ReviewDecision,
+    Risk,
+)
 
 
 class RescuePlanned(EventData):
@@ -38,33 +46,45 @@ class RescueApproved(EventData):
 
 
 class Survivor(Part):
-    """A person freed in a rescue, registered under a pseudonymous id.
+    """A person freed in a rescue or recovered otherwise, registered under a pseudonymous id.
 
     `personal` conventionally holds `name`, `date_of_birth` and `family_contact` (all optional);
-    it is free-form because it is encrypted as a whole before it is stored.
+    it is free-form because it is encrypted as a whole before it is stored. `age_at_rescue` is
+    null when nobody knows it, and `age_estimated` says it was judged, not read from papers.
+    `missing_person_id` names the missing person of the report she is.
     """
 
     survivor_id: UUID
+    missing_person_id: UUID | None = None
     gender: Gender
-    age_at_rescue: Age
+    age_at_rescue: Age | None
+    age_estimated: bool = False
     exploitation: Exploitation
     form: Form | None = None
     found_in_country: Country
     home_province: ShortText | None = None
+    ethnic_group: ShortText | None = None
     personal: Personal | None = None
+
+
+Survivors = Annotated[tuple[Survivor, ...], Field(max_length=MAX_LIST)]
 
 
 class RescueExecuted(EventData):
     """The rescue happened; a success or partial rescue frees at least one survivor.
 
-    Version 2 renamed the survivors' `country` and `age` (version 1) to `found_in_country` and
-    `age_at_rescue`; `upcast_rescue_executed_v1` reads version 1 payloads.
+    An `emergency` rescue (a child crying for help cannot wait for a plan's approval) says why in
+    `emergency_reason`, and awaits leadership's `RescueReviewed`. Version 2 renamed the
+    survivors' `country` and `age` (version 1) to `found_in_country` and `age_at_rescue`;
+    `upcast_rescue_executed_v1` reads version 1 payloads.
     """
 
     schema_version = 2
 
     outcome: Outcome
-    survivors: Annotated[tuple[Survivor, ...], Field(max_length=MAX_LIST)] = ()
+    survivors: Survivors = ()
+    emergency: bool = False
+    emergency_reason: LongText | None = None
 
     @model_validator(mode="after")
     def _survivors_match_outcome(self) -> RescueExecuted:
@@ -72,7 +92,25 @@ class RescueExecuted(EventData):
             raise ValueError("a failed rescue frees no survivors")
         if self.outcome is not Outcome.FAILED and not self.survivors:
             raise ValueError(f"a {self.outcome} rescue frees at least one survivor")
+        if self.emergency and self.emergency_reason is None:
+            raise ValueError("an emergency rescue says why in emergency_reason")
         return self
+
+
+class RescueReviewed(EventData):
+    """Leadership reviewed an emergency rescue after the fact: endorsed, or with concerns."""
+
+    decision: ReviewDecision
+    note: LongText | None = None
+
+
+class SurvivorRecovered(EventData):
+    """Survivors came to the organisation without its rescue: escaped, freed in a police raid,
+    brought by a partner, came forward themselves or were deported; registered as a rescue
+    registers them, without a plan or an approval."""
+
+    how: Recovery
+    survivors: Annotated[tuple[Survivor, ...], Field(min_length=1, max_length=MAX_LIST)]
 
 
 def upcast_rescue_executed_v1(data: dict[str, object]) -> dict[str, object]:

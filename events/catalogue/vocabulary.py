@@ -14,6 +14,7 @@ class Channel(StrEnum):
     HOTLINE = "hotline"
     POLICE = "police"
     SELF = "self"
+    SOCIAL_MEDIA = "social_media"
 
 
 class Gender(StrEnum):
@@ -81,6 +82,10 @@ class AgencyType(StrEnum):
     EMBASSY = "embassy"
     NGO = "ngo"
     LABOUR_INSPECTORATE = "labour_inspectorate"
+    WOMENS_UNION = "womens_union"
+    PROCURACY = "procuracy"
+    COURT = "court"
+    SOCIAL_AFFAIRS = "social_affairs"
     OTHER = "other"
 
 
@@ -137,4 +142,93 @@ class CloseReason(StrEnum):
     SURVIVORS_INDEPENDENT = "survivors_independent"
     UNFOUNDED = "unfounded"
     TRANSFERRED = "transferred"
+    HANDED_TO_AFTERCARE = "handed_to_aftercare"
     OTHER = "other"
+
+
+class Recovery(StrEnum):
+    """How a survivor came to the organisation without its own rescue."""
+
+    ESCAPED = "escaped"
+    POLICE_RAID = "police_raid"
+    PARTNER_NGO = "partner_ngo"
+    SELF_PRESENTED = "self_presented"
+    DEPORTED = "deported"
+
+
+class Crossing(StrEnum):
+    """How a returning survivor crossed the border, or that she did not cross one."""
+
+    HANDOFF = "handoff"
+    WITH_STAFF = "with_staff"
+    DEPORTED = "deported"
+    ON_OWN = "on_own"
+    DOMESTIC = "domestic"
+
+
+class ReviewDecision(StrEnum):
+    """Leadership's judgement of an emergency rescue after the fact."""
+
+    ENDORSED = "endorsed"
+    CONCERNS = "concerns"
+
+
+class ConsentPurpose(StrEnum):
+    """What a survivor's consent covers."""
+
+    AFTERCARE = "aftercare"
+    PROSECUTION = "prosecution"
+    DATA_SHARING = "data_sharing"
+    MEDIA = "media"
+    RESEARCH = "research"
+
+
+class GivenBy(StrEnum):
+    """Who gave a consent: the survivor herself, or her guardian (needed for a minor)."""
+
+    SURVIVOR = "survivor"
+    GUARDIAN = "guardian"
+
+
+class DefendantRole(StrEnum):
+    """A defendant's part in the trafficking."""
+
+    RECRUITER = "recruiter"
+    TRANSPORTER = "transporter"
+    BUYER = "buyer"
+    BROTHEL_OWNER = "brothel_owner"
+    EMPLOYER = "employer"
+    OTHER = "other"
+
+
+class HearingKind(StrEnum):
+    """The kind of court hearing."""
+
+    PRELIMINARY = "preliminary"
+    TRIAL = "trial"
+    APPEAL = "appeal"
+
+
+class Witness(StrEnum):
+    """Who gave a testimony."""
+
+    SURVIVOR = "survivor"
+    FAMILY = "family"
+    STAFF = "staff"
+    POLICE = "police"
+    OTHER = "other"
+
+
+class Verdict(StrEnum):
+    """A court's verdict on one defendant."""
+
+    CONVICTED = "convicted"
+    ACQUITTED = "acquitted"
+    DISMISSED = "dismissed"
+
+
+class AppealBy(StrEnum):
+    """Which side appealed a verdict."""
+
+    DEFENCE = "defence"
+    PROSECUTION = "prosecution"

@@ -40,6 +40,8 @@ class EventStore:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._pool = pool
+        self._on_append = on_append
+        self._clock = clock
         self._heads = StreamHeads(enabled=isinstance(pool, asyncpg.Pool))
         self._writer = StreamWriter(pool, self._heads, on_append=on_append, clock=clock)
 
@@ -63,6 +65,18 @@ class EventStore:
         event id recorded with other content raises `DuplicateEventConflict`.
         """
         return await self._writer.append(stream_id, events, expected_version)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[tuple[EventStore, Queryable]]:
+        """A store on one connection inside a transaction, and that connection, for an append
+        that must commit together with rows of the caller's (or not at all). Its appends are
+        announced once the transaction has committed."""
+        if not isinstance(self._pool, asyncpg.Pool):
+            raise TypeError("a store on one connection is in its caller's transaction already")
+        async with self._pool.acquire() as connection, connection.transaction():
+            yield EventStore(connection, clock=self._clock), connection
+        if self._on_append is not None:
+            self._on_append()
 
     async def stream_version(self, stream_id: UUID) -> int:
         """The stream's current version: the number of events in it (0 if it has none)."""

@@ -34,7 +34,6 @@ from coordinator.domain import (
     ProposedEvent,
     RecordEvents,
     Stage,
-    SurvivorStatus,
     decide,
     evolve,
 )
@@ -140,7 +139,7 @@ class _History:
     def _apply(self, event: ProposedEvent, label: str, rows: tuple[int, ...]) -> None:
         state = self._state
         recorded = DomainEvent(
-            operation_id=self.operation.operation_id,
+            stream_id=self.operation.operation_id,
             event_id=event.event_id,
             type=event.type,
             data=event.data,
@@ -173,7 +172,7 @@ class _History:
     def rescue(self) -> None:
         """Bypass 1: the rescue without the approval the sheet cannot show (see module doc)."""
         state = self.state
-        if state.stage is not Stage.REPORTED or state.survivors:
+        if state.phase is not Stage.REPORTED or state.survivors:
             raise RuleBroken("an imported rescue comes straight after the report")
         survivors = tuple(
             Survivor(
@@ -199,7 +198,7 @@ class _History:
         data = SurvivorReturned(survivor_ids=(survivor.survivor_id,), destination=destination)
         label = f"SurvivorReturned:{survivor.key}"
         record = self.state.survivors[survivor.survivor_id]
-        if record.found_in_country == HOME_COUNTRY or record.status is not SurvivorStatus.RESCUED:
+        if record.found_in_country == HOME_COUNTRY or record.handed_off:
             self.record(data, label, moment, (line.row,))
             return
         self._bypass(data, label, moment, (line.row,))

@@ -1,11 +1,12 @@
 """Sealing and opening the `personal` objects of an event's data.
 
 Every object under a key named `personal`, anywhere in the data, is replaced by
-`{"sealed": "AES-256-GCM", "subject_id", "nonce", "ciphertext"}`. Its subject is the survivor
-whose object holds it (a `survivor_id` beside it), else the operation itself (reporters and
-missing persons). The associated data binds the ciphertext to its event and place, so it cannot
-be moved to another event or field. The event's hash covers the sealed form, so destroying the
-key erases the data and every hash still verifies.
+`{"sealed": "AES-256-GCM", "subject_id", "nonce", "ciphertext"}`. Its subject is the person
+whose object holds it: a survivor (`survivor_id` beside it), a missing person of a report
+(`missing_person_id`) or a defendant (`defendant_id`); else the stream itself (a reporter, a
+missing person reported without an id). The associated data binds the ciphertext to its event
+and place, so it cannot be moved to another event or field. The event's hash covers the sealed
+form, so destroying the key erases the data and every hash still verifies.
 """
 
 from __future__ import annotations
@@ -35,13 +36,18 @@ def is_sealed(value: object) -> bool:
     return isinstance(value, dict) and set(value) == SEALED_KEYS and value["sealed"] == ALGORITHM
 
 
+SUBJECT_KEYS = ("survivor_id", "missing_person_id", "defendant_id")
+"""The ids beside a `personal` object that name whose data it is, in order of precedence."""
+
+
 def _subject(container: Mapping[str, Any], operation_id: UUID) -> UUID:
-    survivor = container.get("survivor_id")
-    if isinstance(survivor, str):
-        try:
-            return UUID(survivor)
-        except ValueError:
-            pass
+    for key in SUBJECT_KEYS:
+        named = container.get(key)
+        if isinstance(named, str):
+            try:
+                return UUID(named)
+            except ValueError:
+                continue
     return operation_id
 
 

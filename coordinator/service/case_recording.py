@@ -1,0 +1,114 @@
+"""The shell around a survivor's case: record on it, and erase her personal data.
+
+Her case stream (id: her `survivor_id`) starts with her first case event; it exists only for a
+survivor an operation registered. Erasure records `PersonalDataErased` on her case, then destroys
+her data key and the keys of the missing person she is, so her name in her mother's report goes
+with the rest; every hash still verifies, since hashes cover the sealed form.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+from coordinator.domain import EraseSurvivorData
+from coordinator.domain.case import RecordCaseEvents, erase, judge_case
+from coordinator.errors import NotFound, RuleBroken
+from coordinator.service.commands import RecordEventsRequest
+from coordinator.service.proposing import (
+    RequestContext,
+    judged_again_on_conflict,
+    new_event,
+    proposed,
+    to_append,
+)
+from coordinator.service.resends import resent
+from coordinator.service.streams import kind_of
+from coordinator.service.survivor_cases import LoadedCase, load_case, missing_person_ids
+from events.catalogue import StreamKind, SurvivorRetrafficked
+from events.store.envelope import Appended
+from events.store.errors import VersionConflict
+from events.store.event_store import EventStore
+
+if TYPE_CHECKING:
+    from coordinator.service.privacy.service import Privacy
+
+
+async def load_registered_case(store: EventStore, survivor_id: UUID) -> LoadedCase:
+    """Her case, or `NotFound` until an operation has registered her."""
+    loaded = await load_case(store, survivor_id)
+    if not loaded.state.registered:
+        raise NotFound(f"survivor {survivor_id} is not registered by any operation")
+    return loaded
+
+
+async def record_case_events(
+    store: EventStore,
+    privacy: Privacy,
+    context: RequestContext,
+    survivor_id: UUID,
+    request: RecordEventsRequest,
+) -> Appended:
+    """Judge and append a batch on her case; a re-send answers as the first time."""
+    events = [proposed(event) for event in request.events]
+    new = [new_event(e, context, privacy) for e in events]
+    if any(event.event_id is not None for event in request.events):
+        repeat = resent(await store.find_events([e.event_id for e in new]), new, survivor_id)
+        if repeat is not None:
+            return repeat
+
+    for event in events:
+        if isinstance(event.data, SurvivorRetrafficked):
+            await _names_an_operation(store, event.data.operation_id)
+
+    async def attempt() -> Appended:
+        loaded = await load_registered_case(store, survivor_id)
+        version = loaded.state.version
+        if request.expected_version is not None and request.expected_version != version:
+            raise VersionConflict(survivor_id, request.expected_version, version)
+        judged = judge_case(
+            loaded.state,
+            RecordCaseEvents(survivor_id, events),
+            context.actor,
+            history=loaded.history,
+        )
+        stored = await to_append(
+            judged.events, events, new, context=context, privacy=privacy, stream_id=survivor_id
+        )
+        return await store.append(survivor_id, stored, expected_version=version)
+
+    return await judged_again_on_conflict(request.expected_version, attempt)
+
+
+async def _names_an_operation(store: EventStore, operation_id: UUID) -> None:
+    """Nothing if `operation_id` is an operation's or not used yet (the team may open it next)."""
+    kind = await kind_of(store, operation_id)
+    if kind not in (None, StreamKind.OPERATION):
+        raise RuleBroken(
+            f"SurvivorRetrafficked names {operation_id}, which is not an operation's id.",
+        )
+
+
+async def erase_survivor_data(
+    store: EventStore,
+    privacy: Privacy,
+    context: RequestContext,
+    *,
+    survivor_id: UUID,
+    reason: str,
+) -> Appended | None:
+    """Record `PersonalDataErased` on her case, then destroy her keys and her missing-person
+    keys. The event comes first: if the process dies in between, a repeated call finds it,
+    records nothing more, and destroys the keys. None when it was recorded before."""
+    loaded = await load_registered_case(store, survivor_id)
+    decided = erase(loaded.state, EraseSurvivorData(survivor_id, reason), context.actor)
+    appended = None
+    if decided:
+        appended = await store.append(
+            survivor_id,
+            [new_event(e, context, privacy) for e in decided],
+            expected_version=loaded.state.version,
+        )
+    for subject in {survivor_id, *missing_person_ids(loaded.history, survivor_id)}:
+        await privacy.data_keys.erase(subject)
+    return appended

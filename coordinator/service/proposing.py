@@ -1,0 +1,139 @@
+"""From a caller's request to events ready to append: parse the payloads, then seal them.
+
+Shared by the three kinds of stream: the request's events are parsed into `ProposedEvent`s for
+the rules to judge, and those the rules accept become `NewEvent`s with their personal data
+sealed and their keyed fingerprint (for idempotent re-sends) computed on the plain content.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+from uuid import UUID, uuid4
+
+from coordinator.domain import ProposedEvent
+from coordinator.domain.actors import Actor
+from coordinator.errors import InvalidInput
+from coordinator.service.commands import EventRequest, describe
+from events.catalogue import EVENT_TYPES, EventData, UnknownEventType, parse_event
+from events.store.envelope import NewEvent
+from events.store.errors import VersionConflict
+from events.verifier.canonical import NotCanonicalisable
+
+if TYPE_CHECKING:
+    from coordinator.service.privacy.service import Privacy
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class RequestContext:
+    """Who is asking, and under which request and correlation ids."""
+
+    actor: Actor
+    request_id: str
+    correlation_id: str
+
+
+def payload(event_type: str, data: dict[str, Any]) -> EventData:
+    """A request's payload as its event type's model, or `InvalidInput` saying what is wrong."""
+    try:
+        return parse_event(event_type, EVENT_TYPES[event_type].schema_version, data)
+    except (UnknownEventType, KeyError) as error:
+        known = ", ".join(EVENT_TYPES)
+        raise InvalidInput(
+            f"{event_type!r} is not an event type of the catalogue; it holds {known}"
+        ) from error
+    except ValueError as error:  # pydantic's ValidationError is a ValueError
+        raise InvalidInput(_validation_sentence(event_type, error)) from error
+
+
+def _validation_sentence(event_type: str, error: ValueError) -> str:
+    from pydantic import ValidationError  # noqa: PLC0415  only for its error listing
+
+    if isinstance(error, ValidationError):
+        return f"{event_type} data is not valid: {describe(error)}"
+    return f"{event_type} data is not valid: {error}"
+
+
+def proposed(request: EventRequest) -> ProposedEvent:
+    """One requested event, with a fresh id and the present time where the caller gave none."""
+    return ProposedEvent(
+        event_id=request.event_id or uuid4(),
+        type=request.type,
+        data=payload(request.type, request.data),
+        occurred_at=request.occurred_at or datetime.now(UTC),
+    )
+
+
+def _fingerprint(
+    privacy: Privacy, event_type: str, schema_version: int, data: dict[str, Any]
+) -> bytes:
+    try:
+        return privacy.fingerprint(event_type, schema_version, data)
+    except NotCanonicalisable as error:
+        raise InvalidInput(f"{event_type} data cannot be recorded faithfully: {error}") from error
+
+
+def new_event(event: ProposedEvent, context: RequestContext, privacy: Privacy) -> NewEvent:
+    """An accepted event as the store takes it (its personal data still plain)."""
+    data = event.data.model_dump(mode="json")
+    schema_version = type(event.data).schema_version
+    return NewEvent(
+        event_id=event.event_id,
+        type=event.type,
+        schema_version=schema_version,
+        data=data,
+        content_hash=_fingerprint(privacy, event.type, schema_version, data),
+        occurred_at=event.occurred_at,
+        metadata={
+            "recorded_by": context.actor.name,
+            "role": context.actor.role.value,
+            "request_id": context.request_id,
+            "correlation_id": context.correlation_id,
+        },
+    )
+
+
+async def to_append(
+    decided: Sequence[ProposedEvent],
+    proposed_events: Sequence[ProposedEvent],
+    new: list[NewEvent],
+    *,
+    context: RequestContext,
+    privacy: Privacy,
+    stream_id: UUID,
+) -> list[NewEvent]:
+    """The decided events as stored (sealed), reusing `new` (made from `proposed_events`) when
+    the rules kept them as they were."""
+    if not (
+        len(decided) == len(proposed_events)
+        and all(d is p for d, p in zip(decided, proposed_events, strict=True))
+    ):
+        new = [new_event(e, context, privacy) for e in decided]
+    return await privacy.seal_events(stream_id, new)
+
+
+UNSTATED_VERSION_ATTEMPTS = 1000
+"""How often a batch that states no version is judged again after others got in first: more
+than the writers one stream ever has at once, so such a caller sees no version conflict."""
+
+
+async def judged_again_on_conflict(
+    expected_version: int | None, attempt: Callable[[], Awaitable[T]]
+) -> T:
+    """Run `attempt` (judge and append); when the caller stated no version and another writer
+    got in first, judge it again on the new state instead of answering a conflict."""
+    attempts = 0
+    while True:
+        try:
+            return await attempt()
+        except VersionConflict:
+            attempts += 1
+            if expected_version is not None or attempts > UNSTATED_VERSION_ATTEMPTS:
+                raise
+            await asyncio.sleep(random.uniform(0, 0.001 * min(attempts, 20)))  # noqa: S311

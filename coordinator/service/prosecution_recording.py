@@ -1,0 +1,137 @@
+"""The shell around a prosecution: open it (its links must name real streams), record, load."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+from uuid import UUID, uuid4
+
+from coordinator.domain import ProposedEvent
+from coordinator.domain.prosecution import (
+    Prosecution,
+    fold_prosecution,
+    judge_prosecution,
+    open_prosecution,
+)
+from coordinator.domain.stored import domain_event
+from coordinator.errors import NotFound, RuleBroken
+from coordinator.service.commands import OpenProsecutionRequest, RecordEventsRequest
+from coordinator.service.proposing import (
+    RequestContext,
+    judged_again_on_conflict,
+    new_event,
+    payload,
+    proposed,
+    to_append,
+)
+from coordinator.service.registrations import registering_operations
+from coordinator.service.resends import resent
+from coordinator.service.streams import kind_of, refuse_other_kind
+from events.catalogue import EventType, ProsecutionOpened, StreamKind
+from events.store.envelope import Appended, Recorded
+from events.store.errors import VersionConflict
+from events.store.event_store import EventStore
+
+if TYPE_CHECKING:
+    from coordinator.service.privacy.service import Privacy
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedProsecution:
+    """A prosecution's state and the stored events it was folded from."""
+
+    state: Prosecution
+    events: list[Recorded]
+
+
+async def load_prosecution(store: EventStore, prosecution_id: UUID) -> LoadedProsecution:
+    """Read and fold a prosecution's stream, or `NotFound` (also for another kind's id)."""
+    events = await store.read_stream(prosecution_id)
+    if not events:
+        raise NotFound(f"prosecution {prosecution_id} does not exist")
+    refuse_other_kind(events[0], StreamKind.PROSECUTION, prosecution_id, reading=True)
+    state = fold_prosecution([domain_event(recorded) for recorded in events])
+    assert state is not None  # noqa: S101  a stream with events folds to a state
+    return LoadedProsecution(state, events)
+
+
+async def open_prosecution_stream(
+    store: EventStore,
+    privacy: Privacy,
+    context: RequestContext,
+    request: OpenProsecutionRequest,
+) -> Appended:
+    """Open a prosecution with its `ProsecutionOpened` (a re-send answers as the first time)."""
+    prosecution_id = request.prosecution_id or uuid4()
+    event = ProposedEvent(
+        event_id=request.event_id or uuid4(),
+        type=EventType.PROSECUTION_OPENED,
+        data=payload(EventType.PROSECUTION_OPENED, request.data),
+        occurred_at=request.occurred_at or datetime.now(UTC),
+    )
+    existing = [] if request.prosecution_id is None else await store.read_stream(prosecution_id)
+    new = [new_event(event, context, privacy)]
+    repeat = resent([e for e in existing[:1] if e.event_id == event.event_id], new, prosecution_id)
+    if repeat is not None:
+        return repeat
+    if existing:
+        refuse_other_kind(existing[0], StreamKind.PROSECUTION, prosecution_id, reading=False)
+    data = event.data
+    assert isinstance(data, ProsecutionOpened)  # noqa: S101  parsed as its type above
+    operations = frozenset(
+        [
+            operation_id
+            for operation_id in data.operation_ids
+            if await kind_of(store, operation_id) is StreamKind.OPERATION
+        ]
+    )
+    registered = await registering_operations(store.pool, data.survivor_ids)
+    decided = open_prosecution(
+        event,
+        context.actor,
+        known_operations=operations,
+        registered_survivors=frozenset(s for s, ops in registered.items() if ops),
+    )
+    if existing:
+        raise RuleBroken(f"Prosecution {prosecution_id} is open already.")
+    return await store.append(
+        prosecution_id,
+        await to_append(
+            decided, [event], new, context=context, privacy=privacy, stream_id=prosecution_id
+        ),
+        expected_version=0,
+    )
+
+
+async def record_prosecution_events(
+    store: EventStore,
+    privacy: Privacy,
+    context: RequestContext,
+    prosecution_id: UUID,
+    request: RecordEventsRequest,
+) -> Appended:
+    """Judge and append a batch on a prosecution; a re-send answers as the first time."""
+    events = [proposed(event) for event in request.events]
+    new = [new_event(e, context, privacy) for e in events]
+    if any(event.event_id is not None for event in request.events):
+        repeat = resent(await store.find_events([e.event_id for e in new]), new, prosecution_id)
+        if repeat is not None:
+            return repeat
+
+    async def attempt() -> Appended:
+        stored = await store.read_stream(prosecution_id)
+        if stored:
+            refuse_other_kind(stored[0], StreamKind.PROSECUTION, prosecution_id, reading=False)
+        history = [domain_event(recorded) for recorded in stored]
+        state = fold_prosecution(history)
+        version = 0 if state is None else state.version
+        if request.expected_version is not None and request.expected_version != version:
+            raise VersionConflict(prosecution_id, request.expected_version, version)
+        judged = judge_prosecution(state, prosecution_id, events, context.actor, history=history)
+        sealed = await to_append(
+            judged.events, events, new, context=context, privacy=privacy, stream_id=prosecution_id
+        )
+        return await store.append(prosecution_id, sealed, expected_version=version)
+
+    return await judged_again_on_conflict(request.expected_version, attempt)
