@@ -4,13 +4,17 @@ The export reads the operation's events with their leaves, waits until a signed 
 covers all of them (asking the integrator to sign now rather than at its pace), signs the stream
 head, builds the bundle and runs the offline verifier over it with the service's own keys. So a
 row changed behind the triggers' back (its hash recomputed or not) fails here, naming the event,
-and an event row deleted after the log integrated it is named from the log's own leaves.
+and an event row deleted after the log integrated it is named from the log's own leaves. A
+prosecution's bundle of several streams is exported the same way, stream by stream, with all of
+them proven in one checkpoint.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -19,12 +23,14 @@ import asyncpg
 from events.store.connection import Queryable
 from events.store.rows import payloads
 from events.verifier.bundle_checks import verify_bundle
-from events.verifier.checkpoints import SignedCheckpoint
+from events.verifier.checkpoints import PublicKeyRecord, SignedCheckpoint
 from events.verifier.findings import Failure, Reason, collector_paused
-from evidence.bundle import BundleError, build_bundle
+from events.verifier.stream_head import SignedStreamHead
+from evidence.bundle import BundleError, StreamToBundle, build_bundle, build_streams_bundle
 from evidence.integrator import LogIntegrator
 from evidence.keyring import sign_stream_head
 from evidence.merkle_log import LogInconsistent, latest_checkpoint
+from evidence.merkle_tree import MerkleTree
 
 # Ids, hashes and times come as the text the bundle holds and the hash covers, written by the
 # database rather than converted here event by event; data and metadata come as text, parsed
@@ -64,9 +70,7 @@ class RecordTampered(RuntimeError):
 
     def __init__(self, failure: Failure) -> None:
         self.failure = failure
-        where = "" if failure.event_id is None else f" at event {failure.event_id}"
-        version = "" if failure.version is None else f" (version {failure.version})"
-        super().__init__(f"{failure.reason}{where}{version}: {failure.sentence}")
+        super().__init__(f"{failure.reason}{failure.where()}: {failure.sentence}")
 
 
 class LogBehind(TimeoutError):
@@ -86,24 +90,9 @@ async def export_bundle(
         raise OperationNotFound(f"operation {operation_id} has no recorded events")
     signed = await _covering_checkpoint(pool, integrator, rows, wait_seconds)
     await _check_no_event_deleted(pool, operation_id, rows)
-    keyring = integrator.keyring
     try:
-        async with pool.acquire() as connection:
-            tree = await integrator.log.refresh(connection)
-        public_keys = await asyncio.to_thread(keyring.public_keys)
-        if signed.checkpoint.key_id not in public_keys:
-            raise KeyringMismatch(
-                f"the latest checkpoint was signed with key {signed.checkpoint.key_id}, which the "
-                "keyring here does not hold: use the service's signing key folder"
-            )
-        head = await asyncio.to_thread(
-            sign_stream_head,
-            keyring,
-            str(operation_id),
-            rows[-1]["version"],
-            bytes.fromhex(rows[-1]["hash"]),
-            signed.checkpoint.tree_size,
-        )
+        tree, public_keys = await _tree_and_keys(pool, integrator, signed)
+        head = await asyncio.to_thread(_sign_head, integrator, str(operation_id), rows, signed)
         bundle = build_bundle(
             operation_id, rows, tree, signed, public_keys, stream_head=head, check_leaves=False
         )
@@ -113,6 +102,90 @@ async def export_bundle(
     if report.first_failure is not None:
         raise RecordTampered(report.first_failure)
     return bundle
+
+
+async def export_streams_bundle(
+    pool: asyncpg.Pool,
+    integrator: LogIntegrator,
+    streams: Sequence[UUID],
+    *,
+    primary: UUID,
+    stub: Callable[[str, UUID], bool] | None = None,
+    kinds: Mapping[UUID, str] | None = None,
+    wait_seconds: float = 10.0,
+) -> dict[str, Any]:
+    """The verified bundle of `primary` and the linked `streams`, all proven in one checkpoint.
+
+    The primary stream comes first, then the others in the order given; a linked stream with no
+    events is left out, a primary stream with none raises OperationNotFound. `stub(type,
+    stream_id)` picks the events written as stubs, without data or metadata (counselling notes
+    must not reach the defence); `kinds` labels streams ("operation", "survivor_case"). Raises
+    LogBehind or RecordTampered (naming the stream) as export_bundle does.
+    """
+    order = list(dict.fromkeys([primary, *streams]))
+    read = [await _read_events(pool, stream_id) for stream_id in order]
+    if not read[0]:
+        raise OperationNotFound(f"stream {primary} has no recorded events")
+    found = [(stream_id, rows) for stream_id, rows in zip(order, read, strict=True) if rows]
+    every_row = [row for _, rows in found for row in rows]
+    signed = await _covering_checkpoint(pool, integrator, every_row, wait_seconds)
+    for stream_id, rows in found:
+        try:
+            await _check_no_event_deleted(pool, stream_id, rows)
+        except RecordTampered as error:
+            failure = dataclasses.replace(error.failure, stream_id=str(stream_id))
+            raise RecordTampered(failure) from error
+    labels = kinds or {}
+    try:
+        tree, public_keys = await _tree_and_keys(pool, integrator, signed)
+        to_bundle = [
+            StreamToBundle(
+                stream_id,
+                rows,
+                await asyncio.to_thread(_sign_head, integrator, str(stream_id), rows, signed),
+                labels.get(stream_id),
+            )
+            for stream_id, rows in found
+        ]
+        bundle = build_streams_bundle(
+            primary, to_bundle, tree, signed, public_keys, stub=stub, check_leaves=False
+        )
+    except (LogInconsistent, BundleError) as error:
+        raise RecordTampered(Failure(Reason.BAD_PROOF, str(error))) from error
+    report = verify_bundle(bundle, trusted_keys=public_keys)
+    if report.first_failure is not None:
+        raise RecordTampered(report.first_failure)
+    return bundle
+
+
+async def _tree_and_keys(
+    pool: asyncpg.Pool, integrator: LogIntegrator, signed: SignedCheckpoint
+) -> tuple[MerkleTree, dict[str, PublicKeyRecord]]:
+    """The log's tree, brought up to date, and the keyring's public keys, which must hold the key
+    that signed the checkpoint (raises LogInconsistent or KeyringMismatch)."""
+    async with pool.acquire() as connection:
+        tree = await integrator.log.refresh(connection)
+    public_keys = await asyncio.to_thread(integrator.keyring.public_keys)
+    if signed.checkpoint.key_id not in public_keys:
+        raise KeyringMismatch(
+            f"the latest checkpoint was signed with key {signed.checkpoint.key_id}, which the "
+            "keyring here does not hold: use the service's signing key folder"
+        )
+    return tree, public_keys
+
+
+def _sign_head(
+    integrator: LogIntegrator, stream_id: str, rows: list[dict[str, Any]], signed: SignedCheckpoint
+) -> SignedStreamHead:
+    """The stream's head at its last row, signed now in the checkpoint's log (a thread's work)."""
+    last = rows[-1]
+    return sign_stream_head(
+        integrator.keyring,
+        stream_id,
+        last["version"],
+        bytes.fromhex(last["hash"]),
+        signed.checkpoint.tree_size,
+    )
 
 
 async def _read_events(pool: Queryable, operation_id: UUID) -> list[dict[str, Any]]:

@@ -1,7 +1,11 @@
 """Checking a bundle's events one by one: shape, hash, chain, sequence and inclusion proof.
 
 events/verifier/bundle_checks.py runs these checks over a bundle, then its signatures and stream
-head. Standard library and the verifier's own modules only.
+head; events/verifier/multi_stream.py runs them over each stream of a bundle of several. A bundle
+of several streams may hold stubs: events whose data and metadata it withholds (a survivor's
+counselling notes never reach the defence). A stub carries its body hash instead, so it is checked
+by its link in the chain and its inclusion proof only. Standard library and the verifier's own
+modules only.
 """
 
 from __future__ import annotations
@@ -34,6 +38,16 @@ _EVENT_FIELDS: tuple[tuple[str, type], ...] = (
 )
 _FIELD_NAMES = tuple(name for name, _ in _EVENT_FIELDS)
 _FIELD_KINDS = tuple(kind for _, kind in _EVENT_FIELDS)
+# A stub's fields: an event's without data and metadata, with the body hash they hashed to, and
+# the marker `"stub": true`. Its ids, type and times are as the exporter states them: the body
+# hash covers them, but with the data withheld nobody can recompute it.
+STUB = "stub"
+_STUB_FIELDS: tuple[tuple[str, type], ...] = (
+    *((name, kind) for name, kind in _EVENT_FIELDS if name not in {"data", "metadata"}),
+    ("body_hash", str),
+    (STUB, bool),
+)
+_WITHHELD = ("data", "metadata")
 # The one text form of an id inside a hash, str(UUID): what UUID(text) reads and writes back.
 _HASHED_UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 # The one text form of a time inside a hash (events.verifier.chain.timestamp): every field has a
@@ -45,19 +59,32 @@ _HASHED_TIME = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z"
 _HASHED_TEXTS = re.compile(f"{_HASHED_UUID} {_HASHED_UUID} {_HASHED_TIME} {_HASHED_TIME}", re.ASCII)
 
 
-def check_events(events: list[Any], operation_id: str, signed: SignedCheckpoint) -> Any:
+def check_events(
+    events: list[Any],
+    operation_id: str,
+    signed: SignedCheckpoint,
+    *,
+    stubs_allowed: bool = False,
+    proofs: InclusionChecker | None = None,
+) -> Any:
     """Yield once per event that passes every check; raise Stop at the first that does not.
 
     Per event, in bundle order: shape, operation, version sequence (missing, out of order,
     duplicate), hash (body and link recomputed), chain (prev_hash), inclusion proof. Checking
     each event fully before the next names an inserted event itself, not its innocent successor.
+    With `stubs_allowed` an event marked `"stub": true` is checked with its stated body hash and
+    must carry no data and no metadata. `proofs` lets several streams share one proof checker.
     """
-    root = bytes.fromhex(signed.checkpoint.root_hash)
-    proofs = InclusionChecker(signed.checkpoint.tree_size, root)
+    if proofs is None:
+        root = bytes.fromhex(signed.checkpoint.root_hash)
+        proofs = InclusionChecker(signed.checkpoint.tree_size, root)
     previous_hash, expected = GENESIS, 1
     for at, event in enumerate(events):
+        stub = stubs_allowed and type(event) is dict and STUB in event
+        if stub:
+            _check_stub_shape(event)
         # All fields' exact types in one comparison; the field-by-field check names the odd one.
-        if (
+        elif (
             type(event) is not dict
             or tuple(map(type, map(event.get, _FIELD_NAMES))) != _FIELD_KINDS
         ):
@@ -71,7 +98,14 @@ def check_events(events: list[Any], operation_id: str, signed: SignedCheckpoint)
         if stored is None or prev is None:
             name = "hash" if stored is None else "prev_hash"
             raise Stop(Reason.MALFORMED, f"its {name} is not hex SHA-256", event)
-        if link_hash(_body_hash(event), prev, version) != stored:
+        if stub:
+            body = hash_from_hex(event["body_hash"])
+            if body is None:
+                raise Stop(Reason.MALFORMED, "its body_hash is not hex SHA-256", event)
+            if link_hash(body, prev, version) != stored:
+                sentence = "the stub's body hash does not chain to its hash"
+                raise Stop(Reason.HASH_MISMATCH, sentence, event)
+        elif link_hash(_body_hash(event), prev, version) != stored:
             raise Stop(Reason.HASH_MISMATCH, "its recorded fields do not hash to its hash", event)
         if prev != previous_hash:
             sentence = (
@@ -121,6 +155,42 @@ def _check_shape(event: Any) -> None:
         # Exact types, as JSON parsing gives them: a bool is not a version number.
         if type(event.get(name)) is not kind:
             raise Stop(Reason.MALFORMED, f"its {name} is missing or not {kind.__name__}", event)
+
+
+def _check_stub_shape(event: dict[str, Any]) -> None:
+    withheld = [name for name in _WITHHELD if name in event]
+    if withheld:
+        sentence = (
+            f"a stub must withhold its data and metadata, and this one carries its {withheld[0]}"
+        )
+        raise Stop(Reason.STUB_CARRIES_DATA, sentence, event)
+    for name, kind in _STUB_FIELDS:
+        if type(event.get(name)) is not kind:
+            raise Stop(Reason.MALFORMED, f"its {name} is missing or not {kind.__name__}", event)
+    if event[STUB] is not True:
+        raise Stop(Reason.MALFORMED, f'its "{STUB}" marker is not true', event)
+
+
+def corrections_of(events: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """Which events correct which: original event id -> correcting event ids, in order.
+
+    A stub's data is withheld, so a correction that is a stub is not listed.
+    """
+    corrections: dict[str, list[str]] = {}
+    for event in events:
+        data = event.get("data")  # a stub has none
+        target = data.get("corrects_event_id") if isinstance(data, dict) else None
+        if event["type"] == "EventCorrected" and isinstance(target, str):
+            corrections.setdefault(target, []).append(event["event_id"])
+    return corrections
+
+
+def check_corrections(events: list[dict[str, Any]], index: Any) -> None:
+    """Stop(MALFORMED) unless `index`, a reader's aid derived from the events, says what they
+    say."""
+    if index != corrections_of(events):
+        sentence = "the corrections index does not match the bundle's EventCorrected events"
+        raise Stop(Reason.MALFORMED, sentence)
 
 
 def _body_hash(event: dict[str, Any]) -> bytes:

@@ -27,16 +27,29 @@ class Reason(StrEnum):
     BAD_PROOF = "bad_proof"
     BAD_SIGNATURE = "bad_signature"
     STREAM_HEAD_MISMATCH = "stream_head_mismatch"
+    STUB_CARRIES_DATA = "stub_carries_data"
 
 
 @dataclass(frozen=True, slots=True)
 class Failure:
-    """The first thing that did not verify, and the event it concerns (None: the checkpoint)."""
+    """The first thing that did not verify, and the event it concerns (None: the checkpoint).
+
+    `stream_id` names the stream of a bundle of several streams (None in a one-stream bundle,
+    whose stream is its operation).
+    """
 
     reason: Reason
     sentence: str
     event_id: str | None = None
     version: int | None = None
+    stream_id: str | None = None
+
+    def where(self) -> str:
+        """Where it failed, for a sentence: " in stream S at event E (version V)", or ""."""
+        stream = "" if self.stream_id is None else f" in stream {self.stream_id}"
+        event = "" if self.event_id is None else f" at event {self.event_id}"
+        version = "" if self.version is None else f" (version {self.version})"
+        return stream + event + version
 
 
 class Stop(Exception):

@@ -17,8 +17,10 @@ from events.verifier.checkpoints import (
     ORIGIN,
     CheckpointRejected,
     PublicKeyRecord,
+    SignedCheckpoint,
     verify_signed_by,
 )
+from events.verifier.findings import Reason, Stop
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -109,4 +111,43 @@ def verify_stream_head(
         public_keys,
         what="stream head",
     )
+    return head
+
+
+def check_stream_head(
+    document: Any, stream_id: str, events: list[Any], signed: SignedCheckpoint, keys: Any
+) -> StreamHead:
+    """The stream's signed head, if it is of `stream_id`, proven in the checkpoint's log, and ends
+    exactly at the last of `events` (events already checked); else Stop.
+
+    A head beyond the last event names the version missing from the end; one before it, or with
+    another hash, names the last event.
+    """
+    try:
+        head = verify_stream_head(SignedStreamHead.from_json(document), keys)
+    except CheckpointRejected as error:
+        raise Stop(Reason.BAD_SIGNATURE, f"the stream head is refused: {error}") from None
+    last = events[-1]
+    if head.operation_id != stream_id:
+        raise Stop(Reason.WRONG_OPERATION, f"the stream head is of {head.operation_id}")
+    if head.tree_size != signed.checkpoint.tree_size:
+        sentence = (
+            f"the stream head was proven in a log of {head.tree_size} events, the checkpoint is "
+            f"of {signed.checkpoint.tree_size}"
+        )
+        raise Stop(Reason.STREAM_HEAD_MISMATCH, sentence)
+    if head.version > last["version"]:
+        missing = last["version"] + 1
+        gap = f"{missing}" if head.version == missing else f"{missing} to {head.version}"
+        sentence = (
+            f"the signed stream head says the stream had {head.version} events; "
+            f"version {gap} is missing from the end"
+        )
+        raise Stop(Reason.MISSING_EVENT, sentence, version=missing)
+    if head.version < last["version"] or head.head_hash != last["hash"]:
+        sentence = (
+            f"the signed stream head ends at version {head.version} with hash "
+            f"{head.head_hash[:16]}..., not at this event"
+        )
+        raise Stop(Reason.STREAM_HEAD_MISMATCH, sentence, last)
     return head

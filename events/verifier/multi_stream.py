@@ -1,0 +1,151 @@
+"""The offline verifier of a bundle of several streams: a prosecution's stream with its linked
+operation and survivor-case streams, every event proven in one signed checkpoint.
+
+    bundle = {"format": "homeward-streams-bundle/1", "primary_stream_id", "exported_at",
+              "streams": [{"stream_id", "kind" (optional text, a reader's aid),
+                           "events": [event or stub, ...], "corrections": {...},
+                           "stream_head": {"head": {...}, "signature"}}, ...],
+              "checkpoint": {"checkpoint": {...}, "signature"}, "public_keys": {...},
+              "statement": text}
+
+An event is as in a one-stream bundle (events/verifier/bundle_checks.py). A stub is an event
+whose data and metadata the bundle withholds: `"stub": true` and its `body_hash` in their place,
+checked by its link in the chain and its inclusion proof only. Each stream is checked from version
+1 without gaps, then the checkpoint's signature, then each stream's signed head (its `operation_id`
+is the stream's id). The first failure names its stream. Standard library and the verifier's own
+modules only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from events.verifier.checkpoints import PublicKeyRecord, SignedCheckpoint
+from events.verifier.event_checks import STUB, check_corrections, check_events
+from events.verifier.findings import (
+    Failure,
+    Reason,
+    Stop,
+    check_signature,
+    collector_paused,
+    read_checkpoint,
+)
+from events.verifier.merkle_proofs import InclusionChecker
+from events.verifier.report import VerificationReport
+from events.verifier.stream_head import StreamHead, check_stream_head
+
+STREAMS_BUNDLE_FORMAT = "homeward-streams-bundle/1"
+
+
+def verify_streams_bundle(
+    bundle: Any, *, trusted_keys: Mapping[str, PublicKeyRecord] | None = None
+) -> VerificationReport:
+    """Check a bundle of several streams stream by stream, event by event, then the checkpoint's
+    signature and each stream's signed head; stop at the first failure, naming its stream.
+
+    `trusted_keys`, fetched from Homeward separately, replaces the keys the bundle carries.
+    """
+    streams = bundle.get("streams") if isinstance(bundle, dict) else None
+    primary = bundle.get("primary_stream_id") if isinstance(bundle, dict) else None
+    verified = 0
+    signed: SignedCheckpoint | None = None
+    primary_head: StreamHead | None = None
+    failure: Failure | None = None
+    with collector_paused():
+        try:
+            signed = _read_head(bundle)
+            # One checker for all streams: their proofs share the nodes near the root.
+            checkpoint = signed.checkpoint
+            proofs = InclusionChecker(checkpoint.tree_size, bytes.fromhex(checkpoint.root_hash))
+            for stream in bundle["streams"]:
+                stream_id, events = stream["stream_id"], stream["events"]
+                with _in_stream(stream_id):
+                    for _ in check_events(
+                        events, stream_id, signed, stubs_allowed=True, proofs=proofs
+                    ):
+                        verified += 1
+                    check_corrections(events, stream.get("corrections"))
+            keys = bundle["public_keys"] if trusted_keys is None else trusted_keys
+            check_signature(signed, keys)
+            for stream in bundle["streams"]:
+                stream_id, events = stream["stream_id"], stream["events"]
+                with _in_stream(stream_id):
+                    head = check_stream_head(
+                        stream.get("stream_head"), stream_id, events, signed, keys
+                    )
+                if stream_id == primary:
+                    primary_head = head
+        except Stop as stop:
+            failure = stop.failure
+    events_total, stubs_total = _counts(streams)
+    return VerificationReport(
+        ok=failure is None,
+        operation_id=primary if isinstance(primary, str) else None,
+        events_total=events_total,
+        events_verified=verified,
+        proofs_verified=verified,
+        signature_verified=failure is None,
+        tree_size=signed.checkpoint.tree_size if signed else None,
+        key_id=signed.checkpoint.key_id if signed else None,
+        keys_from="bundle" if trusted_keys is None else "trusted",
+        first_failure=failure,
+        head_version=primary_head.version if primary_head else None,
+        streams_total=len(streams) if isinstance(streams, list) else 0,
+        stubs_total=stubs_total,
+    )
+
+
+@contextlib.contextmanager
+def _in_stream(stream_id: str) -> Iterator[None]:
+    """Name `stream_id` in a failure found inside the block."""
+    try:
+        yield
+    except Stop as stop:
+        stop.failure = dataclasses.replace(stop.failure, stream_id=stream_id)
+        raise
+
+
+def _read_head(bundle: Any) -> SignedCheckpoint:
+    """The checkpoint, once the bundle's outline holds: distinct, non-empty streams, the primary
+    among them, and the public keys."""
+    if not isinstance(bundle, dict) or bundle.get("format") != STREAMS_BUNDLE_FORMAT:
+        raise Stop(Reason.MALFORMED, f"the file is not a {STREAMS_BUNDLE_FORMAT} bundle")
+    streams, primary = bundle.get("streams"), bundle.get("primary_stream_id")
+    if not isinstance(primary, str) or not isinstance(streams, list):
+        raise Stop(Reason.MALFORMED, "the bundle lacks its primary_stream_id or its streams")
+    if not streams:
+        raise Stop(Reason.MISSING_EVENT, "the bundle holds no streams")
+    if not isinstance(bundle.get("public_keys"), dict):
+        raise Stop(Reason.MALFORMED, "the bundle lacks its public keys")
+    seen: set[str] = set()
+    for stream in streams:
+        if not isinstance(stream, dict) or not isinstance(stream.get("stream_id"), str):
+            raise Stop(Reason.MALFORMED, "a stream is not an object with a stream_id")
+        stream_id = stream["stream_id"]
+        with _in_stream(stream_id):
+            if not isinstance(stream.get("events"), list):
+                raise Stop(Reason.MALFORMED, "the stream lacks its events")
+            if not stream["events"]:
+                raise Stop(Reason.MISSING_EVENT, "the stream holds no events")
+            if not isinstance(stream.get("kind", ""), str):
+                raise Stop(Reason.MALFORMED, "the stream's kind is not text")
+            if stream_id in seen:
+                raise Stop(Reason.MALFORMED, "the stream appears twice in the bundle")
+        seen.add(stream_id)
+    if primary not in seen:
+        raise Stop(Reason.MALFORMED, f"the primary stream {primary} is not in the bundle")
+    return read_checkpoint(bundle.get("checkpoint"))
+
+
+def _counts(streams: Any) -> tuple[int, int]:
+    """How many events, and how many stubs, the bundle's streams hold (as far as readable)."""
+    events = stubs = 0
+    for stream in streams if isinstance(streams, list) else []:
+        listed = stream.get("events") if isinstance(stream, dict) else None
+        if isinstance(listed, list):
+            events += len(listed)
+            stubs += sum(1 for event in listed if isinstance(event, dict) and STUB in event)
+    return events, stubs

@@ -1,0 +1,73 @@
+"""What the bundle verifier reports: what was checked, and the first failure if there was one.
+
+One report for both kinds of bundle, so `coordinator audit verify FILE` prints either the same
+way. Standard library and the verifier's own modules only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from events.verifier.findings import Failure
+
+
+@dataclass(frozen=True, slots=True)
+class VerificationReport:
+    """What was checked in a bundle, and the first failure if there was one.
+
+    For a bundle of several streams `operation_id` is the primary stream's id, the counts are
+    over all streams, `streams_total` says how many there are and `stubs_total` how many of the
+    events are stubs, checked by their link and inclusion only; `head_version` is the primary
+    stream's. For a one-stream bundle `streams_total` is None.
+    """
+
+    ok: bool
+    operation_id: str | None
+    events_total: int
+    events_verified: int
+    proofs_verified: int
+    signature_verified: bool
+    tree_size: int | None
+    key_id: str | None
+    keys_from: str  # "bundle": the keys came with the file; "trusted": given to the verifier
+    first_failure: Failure | None
+    head_version: int | None = None  # the last version, as the signed stream head states it
+    streams_total: int | None = None
+    stubs_total: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        """The report as JSON, for machines and for the record."""
+        return asdict(self)
+
+    def summary(self) -> str:
+        """One sentence for a person."""
+        failure = self.first_failure
+        if failure is not None:
+            return f"NOT verified, {failure.reason}{failure.where()}: {failure.sentence}."
+        keys = (
+            "."
+            if self.keys_from == "trusted"
+            else " (a key the bundle itself carries: compare its id with the one Homeward "
+            "publishes)."
+        )
+        if self.streams_total is None:
+            return (
+                f"Verified: all {self.events_total} events of operation {self.operation_id} hash "
+                "to their stored hashes, chain in order from version 1 without gaps, and are in "
+                f"the Merkle log of {self.tree_size} events signed by key {self.key_id}; the "
+                f"signed stream head confirms version {self.head_version} was the last" + keys
+            )
+        stubs = (
+            ""
+            if not self.stubs_total
+            else f", {self.stubs_total} of them stubs whose data the bundle withholds, checked "
+            "by their link in the chain and their inclusion proof only,"
+        )
+        return (
+            f"Verified: all {self.events_total} events of {self.streams_total} streams (primary "
+            f"{self.operation_id}){stubs} hash to their stored hashes, chain in order from "
+            f"version 1 without gaps in each stream, and are in the Merkle log of "
+            f"{self.tree_size} events signed by key {self.key_id}; each stream's signed head "
+            "confirms its last event was its last" + keys
+        )
