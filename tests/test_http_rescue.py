@@ -75,7 +75,7 @@ async def test_a_whole_rescue_from_first_call_to_prosecution_after_closing(
     assert status["version"] == closing["version"]
     assert status["prosecution_phase"] == "verdict"
     statuses = {s["survivor_id"]: s["status"] for s in status["survivors"]}
-    assert statuses == {ids[0]: "aftercare", ids[1]: "aftercare", ids[2]: "aftercare"}
+    assert statuses == {ids[0]: "in_aftercare", ids[1]: "in_aftercare", ids[2]: "in_aftercare"}
     assert {p["agency_type"] for p in status["partners"]} == {"police", "border_guard"}
     roles = {entry["role"] for entry in status["timeline"]}
     assert roles == {"field", "legal", "leadership", "admin"}

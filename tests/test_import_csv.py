@@ -26,10 +26,12 @@ from coordinator.service.importing.survivor_lines import operation_id
 from coordinator.service.projection_set import build_projections
 from events.catalogue import (
     Channel,
+    CloseReason,
     Exploitation,
     FamilyReunited,
     Form,
     Gender,
+    OperationClosed,
     Service,
     SupportProvided,
 )
@@ -241,13 +243,14 @@ async def test_the_sample_becomes_one_stream_per_valid_operation(
 async def test_imported_operations_end_at_the_stage_the_sheet_tells(
     sample_import: ImportReport, store: EventStore
 ) -> None:
-    """Closed, reunited, in shelter, or still rescued, as each operation's rows say."""
+    """Closed, reunited, in shelter, or on the way home, as each operation's rows say (a survivor
+    found in Vietnam and not yet returned is in transit)."""
     assert sample_import.results
     expected = {
         "BD-2008-003": Stage.CLOSED,
         "BD-2012-027": Stage.REUNITED,
         "BD-2013-004": Stage.RETURNED,
-        "BD-2020-040": Stage.RESCUED,
+        "BD-2020-040": Stage.IN_TRANSIT,
     }
     for reference, stage in expected.items():
         state = fold(await store.read_stream(operation_id(SAMPLE_ORGANISATION, reference)))
@@ -281,7 +284,9 @@ async def test_impact_figures_count_the_imported_survivors(
 async def test_the_live_rules_take_over_after_the_import(
     sample_import: ImportReport, store: EventStore
 ) -> None:
-    """Imported operations go on under the live rules: support after return, no reunion early."""
+    """Imported operations go on under the live rules: support after return; a reunion before
+    her return is recorded and leaves her journey where it is; closing as handed to aftercare
+    waits for her return."""
     assert sample_import.results
     field_team = Actor("field-team", Role.FIELD)
     returned = fold(await store.read_stream(operation_id(SAMPLE_ORGANISATION, "BD-2013-004")))
@@ -292,9 +297,12 @@ async def test_the_live_rules_take_over_after_the_import(
     assert decide(returned, command, field_team) == [support]
     rescued = fold(await store.read_stream(operation_id(SAMPLE_ORGANISATION, "BD-2020-040")))
     assert rescued is not None
-    reunion = ProposedEvent.of(FamilyReunited(survivor_id=next(iter(rescued.survivors))))
-    with pytest.raises(RuleBroken, match="needs the survivor to have returned first"):
-        decide(rescued, RecordEvents(rescued.operation_id, [reunion]), field_team)
+    girl = next(iter(rescued.survivors))
+    reunion = ProposedEvent.of(FamilyReunited(survivor_id=girl))
+    assert decide(rescued, RecordEvents(rescued.operation_id, [reunion]), field_team) == [reunion]
+    closing = ProposedEvent.of(OperationClosed(reason=CloseReason.HANDED_TO_AFTERCARE))
+    with pytest.raises(RuleBroken, match="needs each survivor to have returned"):
+        decide(rescued, RecordEvents(rescued.operation_id, [closing]), field_team)
 
 
 async def test_a_second_run_appends_nothing_and_says_already_imported(

@@ -116,7 +116,8 @@ async def test_leadership_never_sees_personal_data(callers: dict[Role, Caller]) 
 async def test_erasure_destroys_the_data_and_the_bundle_still_verifies(
     callers: dict[Role, Caller],
 ) -> None:
-    """After erasure every read shows the data erased; stage and survivors are unchanged."""
+    """After erasure every read shows the data erased; the operation is unchanged (the erasure
+    is recorded on her case)."""
     admin, field = callers[Role.ADMIN], callers[Role.FIELD]
     operation, survivor = await rescue_with_markers(callers)
     before = await (await field.get(f"/v1/operations/{operation}")).json()
@@ -131,7 +132,10 @@ async def test_erasure_destroys_the_data_and_the_bundle_still_verifies(
     assert after["survivors"][0]["personal"] is None
     assert after["survivors"][0]["personal_erased"] is True
     assert after["stage"] == before["stage"]
-    assert after["version"] == before["version"] + 1
+    assert after["version"] == before["version"]
+    case = await (await field.get(f"/v1/survivors/{survivor}")).json()
+    assert case["timeline"][-1]["type"] == "PersonalDataErased"
+    assert case["personal"] is None
     events = await (await field.get(f"/v1/operations/{operation}/events")).json()
     rescued = next(e for e in events["events"] if e["type"] == "RescueExecuted")
     assert rescued["data"]["survivors"][0]["personal"] == {"erased": True}

@@ -151,9 +151,10 @@ class _History:
         self.planned.append(PlannedEvent(event, label, rows))
 
     def open(self) -> None:
-        """CaseReported: who asked, nothing the report did not say (missing persons unknown)."""
+        """CaseReported: who asked and the organisation's case number, nothing the report did not
+        say (missing persons unknown)."""
         event = self._proposed(
-            CaseReported(channel=self.operation.channel),
+            CaseReported(channel=self.operation.channel, reference=self.operation.reference),
             EventType.CASE_REPORTED,
             self.operation.reported_at,
         )

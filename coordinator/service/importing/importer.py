@@ -17,8 +17,10 @@ from uuid import UUID
 
 from pydantic import ValidationError
 
+from coordinator.domain import Registration
 from coordinator.domain.actors import Actor, Role
-from coordinator.errors import CoordinatorError
+from coordinator.domain.state import FIRST_REGISTRATION
+from coordinator.errors import CoordinatorError, RuleBroken
 from coordinator.service.importing.cells import DateReader
 from coordinator.service.importing.history import Plan, PlannedEvent, plan
 from coordinator.service.importing.outcomes import Disposition, ImportReport, OperationResult
@@ -31,6 +33,7 @@ from coordinator.service.importing.survivor_lines import (
     group,
     read_line,
 )
+from coordinator.service.registrations import append_registering
 from events.catalogue import Channel, EventType
 from events.store.envelope import NewEvent, Recorded
 from events.store.errors import VersionConflict
@@ -182,9 +185,17 @@ async def _store(
         if dry_run:
             return result(Disposition.WOULD_IMPORT, len(new))
         try:
-            appended = await store.append(operation.operation_id, new, expected_version=0)
+            appended = await append_registering(
+                store,
+                operation.operation_id,
+                new,
+                expected_version=0,
+                registrations=_registrations(operation.operation_id, new),
+            )
         except VersionConflict:  # another run imported it meanwhile: compare with theirs
             existing = await store.read_stream(operation.operation_id)
+        except RuleBroken as refusal:  # a survivor id another operation registered
+            return result(Disposition.SKIPPED, details=(str(refusal),))
         else:
             return result(Disposition.IMPORTED, len(appended.events))
     rows = {str(survivor.survivor_id): survivor.line.row for survivor in operation.survivors}
@@ -192,6 +203,18 @@ async def _store(
     if changes:
         return result(Disposition.CHANGED, details=changes)
     return result(Disposition.ALREADY_IMPORTED)
+
+
+def _registrations(operation_id: UUID, new: Sequence[NewEvent]) -> list[Registration]:
+    """The survivors the imported rescue registers, each for the first time."""
+    return [
+        Registration(
+            UUID(str(survivor["survivor_id"])), FIRST_REGISTRATION, operation_id, e.event_id
+        )
+        for e in new
+        if e.type == EventType.RESCUE_EXECUTED
+        for survivor in e.data.get("survivors", [])
+    ]
 
 
 def differences(
