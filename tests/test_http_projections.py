@@ -175,7 +175,12 @@ async def test_impact_counts_rescued_survivors_as_published(
 async def test_ready_reports_projection_lag(client: Client) -> None:
     """/ready lists each projection's lag."""
     body = await (await client.get("/ready")).json()
-    assert set(body["checks"]["projection_lag_seconds"]) == {"board", "impact", "operation_status"}
+    assert set(body["checks"]["projection_lag_seconds"]) == {
+        "board",
+        "impact",
+        "operation_status",
+        "survivor_status",
+    }
 
 
 TABLES = {
@@ -199,7 +204,7 @@ async def test_a_rebuild_ends_identical_to_the_live_projection(
 
     async def caught_up() -> bool:
         applied = await pool.fetch("SELECT name, events_applied FROM projection_checkpoints")
-        return len(applied) == 3 and all(row["events_applied"] == head for row in applied)
+        return len(applied) == 4 and all(row["events_applied"] == head for row in applied)
 
     await eventually(caught_up)
     live = {name: [dict(r) for r in await pool.fetch(sql)] for name, sql in TABLES.items()}

@@ -76,15 +76,24 @@ def latest_corrections(events: Iterable[DomainEvent]) -> dict[UUID, EventCorrect
 
 
 def with_corrections(events: Sequence[DomainEvent]) -> list[DomainEvent]:
-    """A stream's events with each corrected event carrying its effective payload."""
+    """A stream's events with each corrected event carrying its effective payload.
+
+    A correction recorded before corrections were judged (version 1 stored any
+    `corrected_data`) that does not give a valid payload leaves the original in effect, so a
+    stream the log holds always folds.
+    """
     latest = latest_corrections(events)
     if not latest:
         return list(events)
-    return [
-        dataclasses.replace(
-            event, data=corrected_payload(event.type, event.data, latest[event.event_id])
+    return [_effective(event, latest.get(event.event_id)) for event in events]
+
+
+def _effective(event: DomainEvent, correction: EventCorrected | None) -> DomainEvent:
+    if correction is None:
+        return event
+    try:
+        return dataclasses.replace(
+            event, data=corrected_payload(event.type, event.data, correction)
         )
-        if event.event_id in latest
-        else event
-        for event in events
-    ]
+    except CorrectionInvalid:
+        return event

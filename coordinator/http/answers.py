@@ -40,7 +40,10 @@ class AppendedEventAnswer(BaseModel):
 
 
 class AppendAnswer(BaseModel):
-    """The answer to an append: the operation, its version after it, and each event's place."""
+    """The answer to an append: the stream, its version after it, and each event's place.
+
+    `operation_id` names the stream for every kind (the survivor's id on her case, the
+    prosecution's id on a prosecution), as version 1 clients read it."""
 
     operation_id: UUID
     version: int
@@ -80,17 +83,26 @@ class ReadyAnswer(Answer):
     checks: dict[str, Any]
 
 
-class SurvivorAnswer(Answer):
-    """A survivor of an operation, by pseudonymous id; `personal` is null where hidden or erased."""
+class SurvivorRecordAnswer(Answer):
+    """A survivor as an operation registered her, and where her journey is (`status`)."""
 
     survivor_id: str
+    missing_person_id: str | None
     gender: str
     age_at_rescue: int | None
+    age_estimated: bool
     exploitation: str
     form: str | None
     found_in_country: str
     home_province: str | None
+    ethnic_group: str | None
+    recovered: str | None
     status: str
+
+
+class SurvivorAnswer(SurvivorRecordAnswer):
+    """A survivor of an operation, by pseudonymous id; `personal` is null where hidden or erased."""
+
     personal_erased: bool
     personal: dict[str, Any] | None
 
@@ -116,10 +128,13 @@ class TimelineEntry(Answer):
 
 
 class OperationAnswer(Answer):
-    """An operation's stage, version, survivors, partners and timeline."""
+    """An operation's stage (the board's, from its survivors), phase (its attempt's), version,
+    survivors, partners and timeline."""
 
     operation_id: str
+    reference: str | None
     stage: str
+    phase: str
     version: int
     opened_at: str
     updated_at: str
@@ -128,6 +143,9 @@ class OperationAnswer(Answer):
     lead_investigator: str | None
     planned_by: str | None
     approved_by: str | None
+    awaiting_review: bool
+    rescues: int
+    unsuccessful_attempts: int
     close_reason: str | None
     prosecution_phase: str | None
     survivors: list[SurvivorAnswer]

@@ -34,8 +34,11 @@ from coordinator.http.openapi import document, setup_openapi_routes
 from coordinator.http.operations import setup_operation_routes
 from coordinator.http.projecting import run_projections
 from coordinator.http.prometheus import measure_requests, setup_metrics
+from coordinator.http.prosecution_trail import PROSECUTION_TRAIL_DOC, setup_prosecution_trail
+from coordinator.http.prosecutions import PROSECUTION_ROUTE_DOCS, setup_prosecution_routes
 from coordinator.http.read_answers import READ_MODEL_ROUTE_DOCS
 from coordinator.http.stats import get_impact
+from coordinator.http.survivors import SURVIVOR_ROUTE_DOCS, setup_survivor_routes
 from coordinator.metrics import METRICS, MeteredEventStore
 from coordinator.service.operation_cache import OperationCache
 from coordinator.service.privacy.kek import load_keks
@@ -97,6 +100,12 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/ready", ready)
     app.router.add_get("/v1/operations", list_operations)
     setup_operation_routes(app)
+    setup_survivor_routes(app)
+    document(app, *SURVIVOR_ROUTE_DOCS)
+    setup_prosecution_routes(app)
+    document(app, *PROSECUTION_ROUTE_DOCS)
+    setup_prosecution_trail(app)
+    document(app, PROSECUTION_TRAIL_DOC)
     app.router.add_delete("/v1/survivors/{survivor_id}/personal-data", erase_personal_data)
     document(app, ERASURE_ROUTE_DOC)
     setup_audit_routes(app)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Coroutine
 from typing import Any
 
 import structlog
@@ -49,15 +50,25 @@ def _size(request: web.Request, name: str, largest: int) -> int:
 async def export_trail(request: web.Request, operation_id: uuid.UUID) -> dict[str, Any]:
     """The operation's verified prosecution bundle, or the error that says why there is none."""
     audit_log = request.app[AUDIT_LOG]
-    try:
-        return await exporter.export_bundle(
+    return await exported(
+        operation_id,
+        exporter.export_bundle(
             request.app[POOL],
             audit_log.integrator,
             operation_id,
             wait_seconds=request.app[SETTINGS].audit_wait_seconds,
-        )
+        ),
+    )
+
+
+async def exported(
+    stream_id: uuid.UUID, export: Coroutine[Any, Any, dict[str, Any]]
+) -> dict[str, Any]:
+    """The bundle `export` builds, with its failures answered as the HTTP contract says."""
+    try:
+        return await export
     except exporter.OperationNotFound as error:
-        raise NotFound(f"operation {operation_id} does not exist") from error
+        raise NotFound(f"{stream_id} does not exist") from error
     except exporter.LogBehind as error:
         raise AuditLogBehind(str(error)) from error
     except exporter.KeyringMismatch as error:
@@ -67,7 +78,7 @@ async def export_trail(request: web.Request, operation_id: uuid.UUID) -> dict[st
         failure = error.failure
         log.error(  # noqa: TRY400 -- the record failed, not the code: a traceback says nothing
             "record_tampered",
-            operation_id=str(operation_id),
+            stream_id=str(stream_id),
             reason=failure.reason.value,
             event_id=failure.event_id,
             version=failure.version,

@@ -1,8 +1,9 @@
 """`DELETE /v1/survivors/{survivor_id}/personal-data`: erase a survivor's personal data (admin).
 
-The operation records `PersonalDataErased`, then the survivor's data key is destroyed: every
-read from then on shows their personal data as erased, nothing else about the operation changes,
-and every hash (and so the audit bundle) still verifies, since they cover the sealed form.
+Her case records `PersonalDataErased`, then her data key and the keys of the missing person she
+is are destroyed: every read from then on shows her personal data as erased, nothing else in the
+record changes, and every hash (and so the audit bundle) still verifies, since they cover the
+sealed form.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from coordinator.http.access import ADMIN_ONLY, authorise
 from coordinator.http.app_keys import OPERATIONS, POOL, PRIVACY, REQUEST_ID, STORE
 from coordinator.http.bodies import parse_body, read_json
 from coordinator.http.openapi import RouteDoc
-from coordinator.service.recording import RequestContext, erase_survivor_data
+from coordinator.service.case_recording import erase_survivor_data
+from coordinator.service.proposing import RequestContext
+from coordinator.service.registrations import registering_operations
 
 
 class ErasureRequest(BaseModel):
@@ -29,7 +32,8 @@ class ErasureRequest(BaseModel):
 
 
 class ErasureAnswer(BaseModel):
-    """The survivor, their operation, and its version after the erasure."""
+    """The survivor, the operation that first registered her, and her case's version after the
+    erasure."""
 
     survivor_id: uuid.UUID
     operation_id: uuid.UUID
@@ -45,23 +49,25 @@ async def erase_personal_data(request: web.Request) -> web.Response:
     except ValueError as error:
         raise NotFound("no survivor has that id (survivor ids are UUIDs)") from error
     body = parse_body(ErasureRequest, await read_json(request))
-    operation_id = await request.app[POOL].fetchval(
-        "SELECT stream_id FROM events WHERE type = 'RescueExecuted' "
-        "AND data -> 'survivors' @> $1::jsonb LIMIT 1",  # events_rescued_survivors
-        [{"survivor_id": str(survivor_id)}],
-    )
-    if operation_id is None:
+    operations = (await registering_operations(request.app[POOL], [survivor_id]))[survivor_id]
+    if not operations:
         raise NotFound(f"no operation registered survivor {survivor_id}")
     request_id = request[REQUEST_ID]
-    version = await erase_survivor_data(
+    appended = await erase_survivor_data(
         request.app[STORE],
         request.app[PRIVACY],
         RequestContext(actor, request_id, request_id),
-        operation_id=operation_id,
         survivor_id=survivor_id,
         reason=body.reason,
     )
-    request.app[OPERATIONS].forget(operation_id)
+    for operation_id in operations:
+        request.app[OPERATIONS].forget(operation_id)
+    version = (
+        appended.version
+        if appended is not None
+        else await request.app[STORE].stream_version(survivor_id)
+    )
+    operation_id = operations[0]
     answer = ErasureAnswer(
         survivor_id=survivor_id, operation_id=operation_id, version=version, erased=True
     )

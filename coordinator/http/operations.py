@@ -46,14 +46,16 @@ def operation_id_in(request: web.Request) -> uuid.UUID:
         raise NotFound("no operation has that id (operation ids are UUIDs)") from error
 
 
-def _context(request: web.Request, actor: Actor) -> RequestContext:
+def context_of(request: web.Request, actor: Actor) -> RequestContext:
+    """Who is asking, with the request's ids."""
     request_id = request[REQUEST_ID]
     supplied = request.headers.get(CORRELATION_HEADER, "")
     correlation = supplied if 0 < len(supplied) <= 64 and supplied.isprintable() else request_id
     return RequestContext(actor=actor, request_id=request_id, correlation_id=correlation)
 
 
-def _append_answer(appended: Appended) -> web.Response:
+def append_answer(appended: Appended) -> web.Response:
+    """The answer to an append, for every kind of stream."""
     events = [{"event_id": e.event_id, "version": e.version} for e in appended.events]
     content = {"operation_id": appended.stream_id, "version": appended.version, "events": events}
     return answer(AppendAnswer, content, status=201)
@@ -64,7 +66,7 @@ async def post_operation(request: web.Request) -> web.Response:
     actor = await authorise(request, FIELD_AND_ADMIN)
     body = parse_body(OpenOperationRequest, await read_json(request))
     appended = await open_operation(
-        request.app[STORE], request.app[PRIVACY], _context(request, actor), body
+        request.app[STORE], request.app[PRIVACY], context_of(request, actor), body
     )
     opened = {"operation_id": appended.stream_id, "version": appended.events[-1].version}
     return answer(OpenAnswer, opened, status=201)
@@ -78,12 +80,12 @@ async def post_events(request: web.Request) -> web.Response:
     appended = await record_events(
         request.app[STORE],
         request.app[PRIVACY],
-        _context(request, actor),
+        context_of(request, actor),
         operation_id,
         body,
         cache=request.app[OPERATIONS],
     )
-    return _append_answer(appended)
+    return append_answer(appended)
 
 
 async def get_operation(request: web.Request) -> web.Response:

@@ -18,9 +18,11 @@ class StatusRow(Answer):
     stage: str
     version: int
     country: str | None
+    reference: str | None
     opened_at: str
     updated_at: str
     survivors: list[dict[str, Any]]
+    survivors_by_status: dict[str, int]
     partners: list[dict[str, Any]]
     awaiting_approval: bool
     stage_since: str
@@ -43,8 +45,11 @@ class BoardRow(Answer):
     version: int
     country: str | None
     survivors: int
+    survivors_by_status: dict[str, int]
+    reference: str | None
     opened_at: str
     updated_at: str
+    dormant: bool
     flags: list[str]
     position: int
 
@@ -56,18 +61,23 @@ class BoardAnswer(Answer):
 
 
 class ImpactAnswer(Answer):
-    """Impact figures over survivors of successful and partial rescues."""
+    """Impact figures: each person once, described as her first successful or partial rescue
+    registered her; recoveries, rescues, services and prosecutions."""
 
     period_from: str | None = Field(alias="from")
     period_to: str | None = Field(alias="to")
     operations: int
+    rescues: int
     people_rescued: int
+    people_recovered: int
     by_country: dict[str, int]
     by_gender: dict[str, int]
     minors: int
     by_exploitation: dict[str, int]
     by_form: dict[str, int]
+    by_ethnic_group: dict[str, int]
     services: dict[str, dict[str, int]]
+    prosecutions: dict[str, int]
 
 
 class Page(Answer):
@@ -78,7 +88,8 @@ READ_MODEL_ROUTE_DOCS = (
     RouteDoc(
         "GET",
         "/v1/operations",
-        "Operations by status; query ?stage=, ?country= (ISO alpha-2), ?limit= (1-500).",
+        "Operations by status; query ?stage=, ?country= (ISO alpha-2), ?reference=, ?limit= "
+        "(1-500).",
         EVERYONE,
         response_model=OperationsAnswer,
     ),

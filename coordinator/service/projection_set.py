@@ -7,16 +7,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from coordinator.service.projection_folder import OperationFolder
+from coordinator.service.projection_folder import CaseFolder, OperationFolder
 from projections.read_models.board import BoardProjection
 from projections.read_models.impact import ImpactProjection
 from projections.read_models.operation_status import OperationStatusProjection
+from projections.read_models.survivor_status import SurvivorStatusProjection
 
 if TYPE_CHECKING:  # the runner brings the logging stack, which a helper does not need
     from events.store.event_store import EventStore
     from projections.engine.runner import Projection
 
-PROJECTION_NAMES = ("board", "impact", "operation_status")
+PROJECTION_NAMES = ("board", "impact", "operation_status", "survivor_status")
 
 
 def build_projections(
@@ -24,14 +25,15 @@ def build_projections(
 ) -> list[Projection]:
     """Every projection of the service, by name order (`live=False` for rebuilds).
 
-    `cache_size` is how many operation states each folding projection keeps (setting
-    `projection_cache_operations`).
+    `cache_size` is how many operation states (and survivors' cases) each folding projection
+    keeps (setting `projection_cache_operations`).
     """
     folder = OperationFolder()
     return [
         BoardProjection(folder, store, announce=live, cache_size=cache_size),
-        ImpactProjection(),
+        ImpactProjection(store),
         OperationStatusProjection(folder, store, cache_size=cache_size),
+        SurvivorStatusProjection(CaseFolder(), store, cache_size=cache_size),
     ]
 
 

@@ -2,7 +2,9 @@
 
 Rows of closed operations are kept with `open = false`, so that a client resuming its stream
 learns they left the board. Each row remembers the cursor of the last event that changed it;
-the live stream's event id is that event's global position.
+the live stream's event id is that event's global position. Flags that depend on how long
+something has lasted (no update, dormant, review overdue, a survivor abroad) are judged when the
+row is read, from the times the row keeps.
 """
 
 from __future__ import annotations
@@ -20,12 +22,16 @@ from projections.read_models.operation_summary import Folded, Folder, FoldingCac
 
 BOARD_CHANNEL = "homeward_board"
 STALE_AFTER = timedelta(days=7)
+DORMANT_AFTER = timedelta(days=90)
+REVIEW_DUE_WITHIN = timedelta(hours=72)
+ABROAD_TOO_LONG = timedelta(days=30)
 # PostgreSQL refuses NOTIFY payloads from 8000 bytes on.
 _MAX_PAYLOAD = 7_000
 
 COLUMNS = """
     operation_id, open, stage, stage_since, version, country, survivors, awaiting_approval,
-    opened_at, updated_at, last_epoch, last_xid, last_position
+    opened_at, updated_at, last_epoch, last_xid, last_position, reference, survivors_by_status,
+    awaiting_review_since, abroad_since
 """
 
 # One statement for a batch's rows; announcing, it answers those it changed.
@@ -33,26 +39,44 @@ _WRITE = f"""
 INSERT INTO board ({COLUMNS})
 SELECT * FROM unnest($1::uuid[], $2::boolean[], $3::text[], $4::timestamptz[], $5::integer[],
                      $6::text[], $7::integer[], $8::boolean[], $9::timestamptz[],
-                     $10::timestamptz[], $11::integer[], $12::xid8[], $13::bigint[])
+                     $10::timestamptz[], $11::integer[], $12::xid8[], $13::bigint[],
+                     $14::text[], $15::jsonb[], $16::timestamptz[], $17::timestamptz[])
 ON CONFLICT (operation_id) DO UPDATE
    SET open = EXCLUDED.open, stage = EXCLUDED.stage, stage_since = EXCLUDED.stage_since,
        version = EXCLUDED.version, country = EXCLUDED.country, survivors = EXCLUDED.survivors,
        awaiting_approval = EXCLUDED.awaiting_approval, updated_at = EXCLUDED.updated_at,
        last_epoch = EXCLUDED.last_epoch, last_xid = EXCLUDED.last_xid,
-       last_position = EXCLUDED.last_position
+       last_position = EXCLUDED.last_position, reference = EXCLUDED.reference,
+       survivors_by_status = EXCLUDED.survivors_by_status,
+       awaiting_review_since = EXCLUDED.awaiting_review_since,
+       abroad_since = EXCLUDED.abroad_since
  WHERE board.version < EXCLUDED.version
 """  # noqa: S608  fixed columns
 _UPSERT = f"{_WRITE}RETURNING {COLUMNS}"
 
 
-def board_row(row: Any, *, now: datetime | None = None) -> dict[str, Any]:
-    """A stored board row as the API shows it, with its flags."""
-    now = now or datetime.now(UTC)
+def board_flags(row: Any, now: datetime) -> list[str]:
+    """The names of the flags a stored row carries at `now`."""
     flags = []
     if row["awaiting_approval"]:
         flags.append("awaiting_approval")
     if row["open"] and now - row["updated_at"] > STALE_AFTER:
         flags.append("no_update_7_days")
+    review_since = row["awaiting_review_since"]
+    if review_since is not None:
+        flags.append("awaiting_review")
+        if now - review_since > REVIEW_DUE_WITHIN:
+            flags.append("review_overdue")
+    abroad_since = row["abroad_since"]
+    if row["open"] and abroad_since is not None and now - abroad_since > ABROAD_TOO_LONG:
+        flags.append("survivor_abroad_30_days")
+    return flags
+
+
+def board_row(row: Any, *, now: datetime | None = None) -> dict[str, Any]:
+    """A stored board row as the API shows it, with its flags; `dormant` when an open
+    operation has had no update for 90 days."""
+    now = now or datetime.now(UTC)
     return {
         "operation_id": str(row["operation_id"]),
         "open": row["open"],
@@ -62,9 +86,12 @@ def board_row(row: Any, *, now: datetime | None = None) -> dict[str, Any]:
         "version": row["version"],
         "country": row["country"],
         "survivors": row["survivors"],
+        "survivors_by_status": row["survivors_by_status"],
+        "reference": row["reference"],
         "opened_at": row["opened_at"].isoformat(),
         "updated_at": row["updated_at"].isoformat(),
-        "flags": flags,
+        "dormant": row["open"] and now - row["updated_at"] > DORMANT_AFTER,
+        "flags": board_flags(row, now),
         "position": row["last_position"],
     }
 
@@ -84,6 +111,10 @@ def _values(summary: OperationSummary, folded: Folded, cursor: Cursor) -> tuple[
         cursor.epoch,
         cursor.xid,
         cursor.position,
+        summary.reference,
+        dict(sorted(summary.survivors_by_status.items())),
+        summary.awaiting_review_since,
+        summary.abroad_since,
     )
 
 

@@ -1,37 +1,62 @@
-"""Impact figures: survivors of successful and partial rescues, and follow-up services.
+"""Impact figures: the people rescued and recovered, rescues, services and prosecutions.
 
-Counted as the design says, so that an organisation's published figures (people rescued, by
-country found in, by gender, minors, by exploitation, operations) come from its own records.
+Counted as the design says, so that an organisation's published figures come from its own
+records, each person once: `people_rescued` are the survivors of at least one successful or
+partial rescue, described (country found in, gender, age, exploitation, form, ethnic group) as
+her first such rescue registered her; `people_recovered` those registered by at least one
+`SurvivorRecovered`. Corrections take effect: this projection reads raw events, so at an
+`EventCorrected` it reads the corrected original and counts it again with the correction's
+top-level keys over its own (the latest correction wins, as each replaces the original's keys).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from events.catalogue import EventType
+from events.catalogue import EventType, parse_event
 from events.store import unnest
 from events.store.connection import Connection
 from events.store.envelope import Recorded
+from events.store.event_store import EventStore
 
 COUNTED_OUTCOMES = frozenset({"success", "partial"})
 ADULT_AGE = 18
+RESCUE = "rescue"
+RECOVERY = "recovery"
+"""How a row's survivor was registered (`impact_survivors.registered_by`)."""
 
 # A batch's rows in one statement each (a statement per row left a rebuild waiting on the
-# database); a survivor named twice keeps the first row, as one statement per row did.
+# database). An event's rows are replaced whole: a correction counts its original again.
+_FORGET_REGISTRATIONS = "DELETE FROM impact_survivors WHERE event_id = ANY($1::uuid[])"
 _SURVIVORS = """
-INSERT INTO impact_survivors (survivor_id, operation_id, rescued_at, found_in_country, gender,
-                              age_at_rescue, exploitation, form)
-SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[], $4::text[], $5::text[],
-                     $6::integer[], $7::text[], $8::text[])
-ON CONFLICT (survivor_id) DO NOTHING
+INSERT INTO impact_survivors (event_id, survivor_id, operation_id, registered_by, rescued_at,
+                              position, found_in_country, gender, age_at_rescue, exploitation,
+                              form, ethnic_group)
+SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::timestamptz[],
+                     $6::bigint[], $7::text[], $8::text[], $9::integer[], $10::text[],
+                     $11::text[], $12::text[])
+ON CONFLICT (event_id, survivor_id) DO NOTHING
 """
 _SERVICES = """
 INSERT INTO impact_services (event_id, survivor_id, operation_id, service, provided_at)
 SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::timestamptz[])
-ON CONFLICT (event_id) DO NOTHING
+ON CONFLICT (event_id) DO UPDATE SET service = EXCLUDED.service
+"""
+_PROSECUTIONS = """
+INSERT INTO impact_prosecutions (prosecution_id, opened_at)
+SELECT * FROM unnest($1::uuid[], $2::timestamptz[])
+ON CONFLICT (prosecution_id) DO NOTHING
+"""
+_VERDICTS = """
+INSERT INTO impact_verdicts (event_id, prosecution_id, defendant_id, verdict, position,
+                             reached_at)
+SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::bigint[],
+                     $6::timestamptz[])
+ON CONFLICT (event_id) DO UPDATE SET verdict = EXCLUDED.verdict
 """
 
 
@@ -44,103 +69,248 @@ def _survivor(survivor: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _corrected(original: Recorded, correction: Recorded) -> dict[str, Any] | None:
+    """The original's data with the correction's keys over it, if that is a valid payload of its
+    type (version 1 stored corrections unjudged: one that is not leaves the original counted,
+    as the operation's own fold does)."""
+    replacement = correction.data.get("corrected_data")
+    if not isinstance(replacement, dict):
+        return None
+    data = {**original.data, **replacement}
+    try:
+        parse_event(original.type, original.schema_version, data)
+    except ValueError:  # pydantic's ValidationError, an unknown type or schema version
+        return None
+    return data
+
+
+@dataclass(slots=True)
+class _Counted:
+    """What a batch counts, by the event each row comes from (a later count replaces it)."""
+
+    registrations: dict[UUID, list[tuple[Any, ...]]] = field(default_factory=dict)
+    services: dict[UUID, tuple[Any, ...]] = field(default_factory=dict)
+    prosecutions: dict[UUID, tuple[Any, ...]] = field(default_factory=dict)
+    verdicts: dict[UUID, tuple[Any, ...]] = field(default_factory=dict)
+
+    def count(self, event: Recorded, data: dict[str, Any]) -> None:
+        """Count `event` with the payload `data` (its own, or as corrected)."""
+        match event.type:
+            case EventType.RESCUE_EXECUTED:
+                counted = data.get("outcome") in COUNTED_OUTCOMES
+                self.registrations[event.event_id] = (
+                    self._registered(event, data, RESCUE) if counted else []
+                )
+            case EventType.SURVIVOR_RECOVERED:
+                self.registrations[event.event_id] = self._registered(event, data, RECOVERY)
+            case EventType.SUPPORT_PROVIDED:
+                # On her case the stream is hers and `survivor_id` optional.
+                named = data.get("survivor_id")
+                survivor = event.stream_id if named is None else UUID(str(named))
+                operation = None if survivor == event.stream_id else event.stream_id
+                self.services[event.event_id] = (
+                    event.event_id,
+                    survivor,
+                    operation,
+                    data["service"],
+                    event.occurred_at,
+                )
+            case EventType.PROSECUTION_OPENED:
+                self.prosecutions[event.stream_id] = (event.stream_id, event.occurred_at)
+            case EventType.VERDICT_REACHED:
+                self.verdicts[event.event_id] = (
+                    event.event_id,
+                    event.stream_id,
+                    UUID(str(data["defendant_id"])),
+                    data["verdict"],
+                    event.position,
+                    event.occurred_at,
+                )
+            case _:
+                pass
+
+    @staticmethod
+    def _registered(event: Recorded, data: dict[str, Any], how: str) -> list[tuple[Any, ...]]:
+        rows = []
+        for raw in data.get("survivors", []):
+            survivor = _survivor(raw)
+            rows.append(
+                (
+                    event.event_id,
+                    UUID(str(survivor["survivor_id"])),
+                    event.stream_id,
+                    how,
+                    event.occurred_at,
+                    event.position,
+                    survivor["found_in_country"],
+                    survivor["gender"],
+                    survivor["age_at_rescue"],
+                    survivor["exploitation"],
+                    survivor.get("form"),
+                    survivor.get("ethnic_group"),
+                )
+            )
+        return rows
+
+
 class ImpactProjection:
-    """Keeps `impact_survivors` and `impact_services` current."""
+    """Keeps `impact_survivors`, `impact_services`, `impact_prosecutions` and `impact_verdicts`
+    current."""
 
     name = "impact"
 
+    def __init__(self, store: EventStore) -> None:
+        self._store = store
+
     async def apply(self, connection: Connection, events: Sequence[Recorded]) -> None:
-        """Record each counted survivor once and each service provided."""
-        survivors: list[tuple[Any, ...]] = []
-        services: list[tuple[Any, ...]] = []
+        """Count each event, and each corrected event again as corrected."""
+        originals = await self._originals(events)
+        counted = _Counted()
         for event in events:
-            if (
-                event.type == EventType.RESCUE_EXECUTED
-                and event.data.get("outcome") in COUNTED_OUTCOMES
-            ):
-                for raw in event.data.get("survivors", []):
-                    survivor = _survivor(raw)
-                    survivors.append(
-                        (
-                            UUID(survivor["survivor_id"]),
-                            event.stream_id,
-                            event.occurred_at,
-                            survivor["found_in_country"],
-                            survivor["gender"],
-                            survivor["age_at_rescue"],
-                            survivor["exploitation"],
-                            survivor.get("form"),
-                        )
-                    )
-            elif event.type == EventType.SUPPORT_PROVIDED:
-                services.append(
-                    (
-                        event.event_id,
-                        UUID(event.data["survivor_id"]),
-                        event.stream_id,
-                        event.data["service"],
-                        event.occurred_at,
-                    )
-                )
-        if survivors:
-            await connection.execute(_SURVIVORS, *unnest.columns(survivors))
-        if services:
-            await connection.execute(_SERVICES, *unnest.columns(services))
+            if event.type != EventType.EVENT_CORRECTED:
+                counted.count(event, event.data)
+                continue
+            original = originals.get(str(event.data.get("corrects_event_id")))
+            corrected = None if original is None else _corrected(original, event)
+            if original is not None and corrected is not None:
+                counted.count(original, corrected)
+        if counted.registrations:
+            await connection.execute(_FORGET_REGISTRATIONS, list(counted.registrations))
+            rows = [row for rows in counted.registrations.values() for row in rows]
+            if rows:
+                await connection.execute(_SURVIVORS, *unnest.columns(rows))
+        for statement, found in (
+            (_SERVICES, counted.services),
+            (_PROSECUTIONS, counted.prosecutions),
+            (_VERDICTS, counted.verdicts),
+        ):
+            if found:
+                await connection.execute(statement, *unnest.columns(list(found.values())))
+
+    async def _originals(self, events: Sequence[Recorded]) -> dict[str, Recorded]:
+        """The events corrected in `events`, by id as text (one read per batch, if any)."""
+        wanted = [
+            UUID(str(event.data["corrects_event_id"]))
+            for event in events
+            if event.type == EventType.EVENT_CORRECTED and "corrects_event_id" in event.data
+        ]
+        if not wanted:
+            return {}
+        return {str(event.event_id): event for event in await self._store.find_events(wanted)}
 
     async def reset(self, connection: Connection) -> None:
         """Empty the tables for a rebuild."""
         await connection.execute("DELETE FROM impact_survivors")
         await connection.execute("DELETE FROM impact_services")
+        await connection.execute("DELETE FROM impact_prosecutions")
+        await connection.execute("DELETE FROM impact_verdicts")
 
     def forget(self) -> None:
         """Nothing is cached."""
 
 
+# Each person once: her first counted registration of a kind (as corrected), which also places
+# her in a period. Served by impact_survivors_first.
+_FIRST = """
+WITH first AS (
+    SELECT DISTINCT ON (survivor_id) *
+      FROM impact_survivors WHERE registered_by = $3
+     ORDER BY survivor_id, rescued_at, position
+)
+"""
+_IN_PERIOD = "($1::timestamptz IS NULL OR {at} >= $1) AND ($2::timestamptz IS NULL OR {at} < $2)"
+
+
 async def impact_figures(
     connection: Connection, start: datetime | None, end: datetime | None
 ) -> dict[str, Any]:
-    """The published figures for rescues in [start, end), and services in the same period."""
-    where = (
-        "($1::timestamptz IS NULL OR rescued_at >= $1) "
-        "AND ($2::timestamptz IS NULL OR rescued_at < $2)"
-    )
-    # An aggregate without GROUP BY answers exactly one row.
-    (totals,) = await connection.fetch(
-        f"SELECT count(*) AS people, count(DISTINCT operation_id) AS operations, "  # noqa: S608  fixed text
+    """The published figures for rescues (and recoveries, prosecutions, services) in
+    [start, end)."""
+    in_period = _IN_PERIOD.format(at="rescued_at")
+    (people,) = await connection.fetch(
+        f"{_FIRST} SELECT count(*) AS people, "  # noqa: S608  fixed text
         f"count(*) FILTER (WHERE age_at_rescue < {ADULT_AGE}) AS minors "
-        f"FROM impact_survivors WHERE {where}",
+        f"FROM first WHERE {in_period}",
         start,
         end,
+        RESCUE,
+    )
+    recovered = await connection.fetchval(
+        f"{_FIRST} SELECT count(*) FROM first WHERE {in_period}",  # noqa: S608  fixed text
+        start,
+        end,
+        RECOVERY,
+    )
+    (rescues,) = await connection.fetch(
+        "SELECT count(DISTINCT event_id) AS rescues, "  # noqa: S608  fixed text
+        "count(DISTINCT operation_id) AS operations "
+        f"FROM impact_survivors WHERE registered_by = $3 AND {in_period}",
+        start,
+        end,
+        RESCUE,
     )
 
     async def grouped(column: str) -> dict[str, int]:
         rows = await connection.fetch(
-            f"SELECT {column} AS key, count(*) AS n FROM impact_survivors "  # noqa: S608  fixed column
-            f"WHERE {where} GROUP BY {column} ORDER BY {column}",
+            f"{_FIRST} SELECT {column} AS key, count(*) AS n FROM first "  # noqa: S608  fixed column
+            f"WHERE {in_period} GROUP BY 1 ORDER BY 1",
             start,
             end,
+            RESCUE,
         )
         return {str(row["key"]): int(row["n"]) for row in rows}
 
-    service_rows = await connection.fetch(
-        "SELECT service, count(*) AS n, count(DISTINCT survivor_id) AS people "
-        "FROM impact_services WHERE ($1::timestamptz IS NULL OR provided_at >= $1) "
-        "AND ($2::timestamptz IS NULL OR provided_at < $2) GROUP BY service ORDER BY service",
+    return {
+        "from": start.isoformat() if start else None,
+        "to": end.isoformat() if end else None,
+        "operations": int(rescues["operations"]),
+        "rescues": int(rescues["rescues"]),
+        "people_rescued": int(people["people"]),
+        "people_recovered": int(recovered),
+        "by_country": await grouped("found_in_country"),
+        "by_gender": await grouped("gender"),
+        "minors": int(people["minors"]),
+        "by_exploitation": await grouped("exploitation"),
+        "by_form": await grouped("coalesce(form, 'unknown')"),
+        "by_ethnic_group": await grouped("coalesce(ethnic_group, 'unknown')"),
+        "services": await _services(connection, start, end),
+        "prosecutions": await _prosecutions(connection, start, end),
+    }
+
+
+async def _services(
+    connection: Connection, start: datetime | None, end: datetime | None
+) -> dict[str, dict[str, int]]:
+    """Each service provided in the period: how often, and to how many people."""
+    rows = await connection.fetch(
+        "SELECT service, count(*) AS n, count(DISTINCT survivor_id) AS people "  # noqa: S608  fixed text
+        f"FROM impact_services WHERE {_IN_PERIOD.format(at='provided_at')} "
+        "GROUP BY service ORDER BY service",
         start,
         end,
     )
     return {
-        "from": start.isoformat() if start else None,
-        "to": end.isoformat() if end else None,
-        "operations": int(totals["operations"]),
-        "people_rescued": int(totals["people"]),
-        "by_country": await grouped("found_in_country"),
-        "by_gender": await grouped("gender"),
-        "minors": int(totals["minors"]),
-        "by_exploitation": await grouped("exploitation"),
-        "by_form": await grouped("coalesce(form, 'unknown')"),
-        "services": {
-            row["service"]: {"times": int(row["n"]), "survivors": int(row["people"])}
-            for row in service_rows
-        },
+        row["service"]: {"times": int(row["n"]), "survivors": int(row["people"])} for row in rows
     }
+
+
+async def _prosecutions(
+    connection: Connection, start: datetime | None, end: datetime | None
+) -> dict[str, int]:
+    """Prosecutions opened in the period, and defendants whose standing verdict (the latest
+    reached on them, as corrected) is a conviction reached in the period."""
+    opened = await connection.fetchval(
+        "SELECT count(*) FROM impact_prosecutions "  # noqa: S608  fixed text
+        f"WHERE {_IN_PERIOD.format(at='opened_at')}",
+        start,
+        end,
+    )
+    convicted = await connection.fetchval(
+        "SELECT count(*) FROM ("  # noqa: S608  fixed text
+        "  SELECT DISTINCT ON (prosecution_id, defendant_id) verdict, reached_at "
+        "    FROM impact_verdicts ORDER BY prosecution_id, defendant_id, position DESC"
+        f") AS standing WHERE verdict = 'convicted' AND {_IN_PERIOD.format(at='reached_at')}",
+        start,
+        end,
+    )
+    return {"opened": int(opened), "defendants_convicted": int(convicted)}

@@ -1,4 +1,5 @@
-"""Operation status: one row per operation for `GET /v1/operations` (filters: stage, country)."""
+"""Operation status: one row per operation for `GET /v1/operations` (filters: stage, country,
+reference)."""
 
 from __future__ import annotations
 
@@ -14,13 +15,14 @@ from projections.read_models.operation_summary import Folded, Folder, FoldingCac
 # One statement for a batch's rows (one per operation: a batch's latest state of each).
 _UPSERT = """
 INSERT INTO operation_status
-    (operation_id, stage, version, country, opened_at, updated_at, recorded_at, summary)
+    (operation_id, stage, version, country, opened_at, updated_at, recorded_at, summary,
+     reference)
 SELECT * FROM unnest($1::uuid[], $2::text[], $3::integer[], $4::text[], $5::timestamptz[],
-                     $6::timestamptz[], $7::timestamptz[], $8::jsonb[])
+                     $6::timestamptz[], $7::timestamptz[], $8::jsonb[], $9::text[])
 ON CONFLICT (operation_id) DO UPDATE
    SET stage = EXCLUDED.stage, version = EXCLUDED.version, country = EXCLUDED.country,
        updated_at = EXCLUDED.updated_at, recorded_at = EXCLUDED.recorded_at,
-       summary = EXCLUDED.summary
+       summary = EXCLUDED.summary, reference = EXCLUDED.reference
  WHERE operation_status.version < EXCLUDED.version
 """
 
@@ -36,10 +38,14 @@ def _row(summary: OperationSummary, folded: Folded, recorded_at: Any) -> tuple[A
         recorded_at,
         {
             "survivors": list(summary.survivors),
+            "survivors_by_status": dict(sorted(summary.survivors_by_status.items())),
             "partners": list(summary.partners),
+            "phase": summary.phase,
             "awaiting_approval": summary.awaiting_approval,
+            "awaiting_review": summary.awaiting_review_since is not None,
             "stage_since": folded.stage_since.isoformat(),
         },
+        summary.reference,
     )
 
 
@@ -76,3 +82,26 @@ class OperationStatusProjection:
     def forget(self) -> None:
         """Drop cached states after a rolled-back batch."""
         self._cache.forget()
+
+
+async def operation_rows(
+    connection: Connection,
+    *,
+    stage: str | None,
+    country: str | None,
+    reference: str | None,
+    limit: int,
+) -> list[Any]:
+    """Stored rows, most recently updated first, optionally of one stage, country and
+    reference (operation_status_stage, _country and _reference serve the filters)."""
+    return await connection.fetch(
+        "SELECT operation_id, stage, version, country, reference, opened_at, updated_at, summary "
+        "FROM operation_status "
+        "WHERE ($1::text IS NULL OR stage = $1) AND ($2::text IS NULL OR country = $2) "
+        "AND ($3::text IS NULL OR reference = $3) "
+        "ORDER BY updated_at DESC LIMIT $4",
+        stage,
+        country,
+        reference,
+        limit,
+    )

@@ -3,24 +3,33 @@
 The rules live in `coordinator/` (which projections may not import), so the service hands a
 `Folder` to these projections at its composition root. A `FoldingCache` keeps the latest state of
 recently seen operations; on a miss (a new leader, a restart) it folds the stream from the store.
+Corrections take effect: at an `EventCorrected` the stream is folded again, whole, with every
+correction in effect (`Folder.fold_stream`), and followed event by event from there.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
 
+from events.catalogue import EventType
 from events.store.envelope import Recorded
 from events.store.event_store import EventStore
 
 
 @dataclass(frozen=True, slots=True)
 class OperationSummary:
-    """What projections keep of an operation: no personal data, only pseudonymous facts."""
+    """What projections keep of an operation: no personal data, only pseudonymous facts.
+
+    `stage` is what the board shows (closed; else the least advanced survivor's; else the
+    attempt's), `phase` the attempt's own stage. `survivors_by_status` counts the survivors by
+    their journey's status; `abroad_since` is when the earliest registered survivor still abroad
+    was registered (None when none is abroad), so the board judges at read time how long.
+    """
 
     operation_id: UUID
     stage: str
@@ -32,6 +41,11 @@ class OperationSummary:
     awaiting_approval: bool
     survivors: tuple[dict[str, Any], ...]
     partners: tuple[dict[str, Any], ...]
+    phase: str
+    reference: str | None
+    awaiting_review_since: datetime | None
+    abroad_since: datetime | None
+    survivors_by_status: Mapping[str, int]
 
 
 class Folder(Protocol):
@@ -39,6 +53,10 @@ class Folder(Protocol):
 
     def fold(self, state: Any, event: Recorded) -> Any:
         """The state after `event` (None before the first, and for streams it cannot fold)."""
+
+    def fold_stream(self, events: Sequence[Recorded]) -> Any:
+        """The state a stream's first events leave, with every correction among them in effect
+        (None for a stream it cannot fold)."""
 
     def stage(self, state: Any) -> str:
         """The stage a state is in (cheap: asked after every event)."""
@@ -88,6 +106,7 @@ class FoldingCache:
             if (
                 folded is not None
                 and folded.version == event.version - 1
+                and event.type != EventType.EVENT_CORRECTED
                 and event.stream_id not in self._foreign
             ):
                 # The common case, without a coroutine per event: the state before is cached.
@@ -103,6 +122,12 @@ class FoldingCache:
         if event.stream_id in self._foreign:
             return None
         folded = self._states.get(event.stream_id)
+        if event.type == EventType.EVENT_CORRECTED:
+            # The correction changes what came before it: fold the stream again, whole.
+            events = await self._store.read_stream(event.stream_id, limit=event.version)
+            if folded is None or folded.version != event.version - 1:
+                return self._keep(event, self._fold(events))
+            return self._keep(event, self._corrected(folded, events, len(events) - 1))
         if folded is None or folded.version != event.version - 1:
             folded = await self._load(event.stream_id, event.version - 1)
             if folded is None and event.version > 1:
@@ -111,7 +136,9 @@ class FoldingCache:
         return self._follow(folded, event)
 
     def _follow(self, folded: Folded | None, event: Recorded) -> Folded | None:
-        result = self._next(folded, event)
+        return self._keep(event, self._next(folded, event))
+
+    def _keep(self, event: Recorded, result: Folded | None) -> Folded | None:
         if result is None:
             self._skip(event.stream_id)
             return None
@@ -122,7 +149,10 @@ class FoldingCache:
         return result
 
     def _next(self, folded: Folded | None, event: Recorded) -> Folded | None:
-        state = self._folder.fold(folded.state if folded else None, event)
+        return self._then(folded, self._folder.fold(folded.state if folded else None, event), event)
+
+    def _then(self, folded: Folded | None, state: Any, event: Recorded) -> Folded | None:
+        """`state` after `event` as cached: its stage keeps its time if `event` left it."""
         if state is None:
             return None
         stage = self._folder.stage(state)
@@ -136,12 +166,27 @@ class FoldingCache:
         if len(self._foreign) > self._capacity:
             self._foreign.popitem(last=False)
 
-    async def _load(self, operation_id: UUID, version: int) -> Folded | None:
-        if version <= 0:
-            return None
+    def _corrected(
+        self, folded: Folded | None, events: Sequence[Recorded], index: int
+    ) -> Folded | None:
+        """The state after `events[index]`, an `EventCorrected`: the stream up to it folded again
+        with every correction in effect."""
+        return self._then(folded, self._folder.fold_stream(events[: index + 1]), events[index])
+
+    def _fold(self, events: Sequence[Recorded]) -> Folded | None:
+        """Fold a stream's first events as the live cache does: event by event, and again
+        whole at each correction (so a loaded state is the one the cache would have held)."""
         folded: Folded | None = None
-        for recorded in await self._store.read_stream(operation_id, limit=version):
-            folded = self._next(folded, recorded)
+        for index, recorded in enumerate(events):
+            if recorded.type == EventType.EVENT_CORRECTED:
+                folded = self._corrected(folded, events, index)
+            else:
+                folded = self._next(folded, recorded)
             if folded is None:
                 return None
         return folded
+
+    async def _load(self, operation_id: UUID, version: int) -> Folded | None:
+        if version <= 0:
+            return None
+        return self._fold(await self._store.read_stream(operation_id, limit=version))

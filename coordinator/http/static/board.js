@@ -20,22 +20,34 @@ function duration(seconds) {
   return `${Math.floor(seconds / 86400)} days`;
 }
 
+function statuses(counts) {
+  return Object.entries(counts || {}).map(([name, n]) => `${n} ${name.replaceAll("_", " ")}`).join(", ");
+}
+
 function render() {
   const list = document.getElementById("operations");
   const open = [...rows.values()].filter((row) => row.open)
     .sort((a, b) => b.updated_at.localeCompare(a.updated_at));
-  list.replaceChildren(...open.map((row) => {
+  // Dormant operations (no update for 90 days) stay folded away unless asked for.
+  const showDormant = document.getElementById("show-dormant").checked;
+  const dormant = open.filter((row) => row.dormant).length;
+  const shown = open.filter((row) => showDormant || !row.dormant);
+  list.replaceChildren(...shown.map((row) => {
     const card = el("li", row.flags.length ? "card flagged" : "card");
     card.dataset.operationId = row.operation_id;
     card.append(el("div", "stage", row.stage.replace("_", " ")));
+    if (row.reference) card.append(el("div", "meta", row.reference));
     card.append(el("div", "meta",
       `${row.country || "country unknown"} · ${row.survivors} survivor(s) · in stage ${duration(row.seconds_in_stage)}`));
+    if (row.survivors) card.append(el("div", "meta", statuses(row.survivors_by_status)));
+    if (row.dormant) card.append(el("span", "flag", "dormant"));
     card.append(el("div", "meta", `updated ${new Date(row.updated_at).toLocaleString()} · v${row.version}`));
     for (const flag of row.flags) card.append(el("span", "flag", flag.replaceAll("_", " ")));
     card.append(el("div", "meta", row.operation_id.slice(0, 8)));
     return card;
   }));
-  document.getElementById("count").textContent = `(${open.length})`;
+  document.getElementById("count").textContent = `(${open.length - dormant})`;
+  document.getElementById("dormant-count").textContent = `(${dormant})`;
 }
 
 function chart(id, counts) {
@@ -61,7 +73,8 @@ async function loadImpact() {
   if (!response.ok) return;
   const impact = await response.json();
   document.getElementById("impact-total").textContent =
-    `${impact.people_rescued} people rescued in ${impact.operations} operations; ${impact.minors} were under 18.`;
+    `${impact.people_rescued} people rescued in ${impact.operations} operations; ${impact.minors} were under 18. ` +
+    `${impact.people_recovered} people recovered otherwise.`;
   chart("chart-country", impact.by_country);
   chart("chart-gender", impact.by_gender);
   chart("chart-exploitation", impact.by_exploitation);
@@ -124,6 +137,7 @@ function start() {
   document.getElementById("login").hidden = true;
   document.getElementById("board").hidden = false;
   status("Connecting…");
+  document.getElementById("show-dormant").onchange = render;
   follow();
   loadImpact();
   setInterval(loadImpact, 30000);
