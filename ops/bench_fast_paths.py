@@ -127,7 +127,7 @@ def slot_paths() -> None:
     )
     state = Operation(
         operation_id=ids[0],
-        stage=Stage.REPORTED,
+        phase=Stage.REPORTED,
         version=1,
         opened_at=NOW,
         updated_at=NOW,
@@ -136,8 +136,8 @@ def slot_paths() -> None:
     )
     show(
         "Operation copy with two changes",
-        lambda: replace(state, version=2, stage=Stage.INVESTIGATING),
-        lambda: dataclasses.replace(state, version=2, stage=Stage.INVESTIGATING),
+        lambda: replace(state, version=2, phase=Stage.INVESTIGATING),
+        lambda: dataclasses.replace(state, version=2, phase=Stage.INVESTIGATING),
         100_000,
     )
 
