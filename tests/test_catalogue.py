@@ -13,16 +13,23 @@ from pydantic import ValidationError
 from events.catalogue import (
     EVENT_TYPES,
     ISO_3166_ALPHA_2,
+    KIND_EVENT_TYPES,
     LEGAL_EVENT_TYPES,
+    OPENED_BY,
     UPCASTERS,
     CaseReported,
     EventData,
+    EventType,
+    MissingPerson,
     RescueExecuted,
     StatusNoted,
+    StreamKind,
+    Survivor,
     UnknownEventType,
     UnknownSchemaVersion,
     event_json_schemas,
     is_legal_event,
+    kind_opened_by,
     parse_event,
 )
 
@@ -33,6 +40,7 @@ SHA = "ab" * 32
 DESIGN_FIELDS: dict[str, set[str]] = {
     "CaseReported": {
         "channel",
+        "reference",  # v2
         "reporter",
         "missing_persons",
         "suspected_exploitation",
@@ -44,19 +52,60 @@ DESIGN_FIELDS: dict[str, set[str]] = {
     "PartnerEngaged": {"agency", "agency_type", "country", "contact_officer"},
     "RescuePlanned": {"planned_for", "team", "partners", "risk"},
     "RescueApproved": {"note"},
-    "RescueExecuted": {"outcome", "survivors"},
+    "RescueExecuted": {"outcome", "survivors", "emergency", "emergency_reason"},  # v2
     "RescueAborted": {"reason"},
+    "RescueReviewed": {"decision", "note"},
+    "SurvivorRecovered": {"how", "survivors"},
     "CustodyTransferred": {"survivor_ids", "from_party", "to_party", "place"},
-    "SurvivorReturned": {"survivor_ids", "place", "destination"},
+    "SurvivorReturned": {"survivor_ids", "place", "destination", "crossing"},  # v2
     "FamilyReunited": {"survivor_id", "place", "family_present"},
     "SupportProvided": {"survivor_id", "service", "note"},
-    "TestimonyRecorded": {"survivor_id", "recorded_by", "location", "sha256"},
+    "TestimonyRecorded": {"witness", "survivor_id", "recorded_by", "location", "sha256"},  # v2
     "EvidenceLogged": {"description", "sha256", "custodian", "storage"},
     "ProsecutionUpdated": {"phase", "summary", "court"},
     "StatusNoted": {"note", "place"},
     "EventCorrected": {"corrects_event_id", "reason", "corrected_data"},
     "PersonalDataErased": {"survivor_id", "reason"},
     "OperationClosed": {"reason", "note"},
+    # A survivor's case (v2).
+    "ConsentRecorded": {"purpose", "recipient", "given_by"},
+    "ConsentWithdrawn": {"purpose", "recipient"},
+    "SupportDeclined": {"note"},
+    "ContactLost": set(),
+    "ContactRestored": set(),
+    "SurvivorRetrafficked": {"operation_id"},
+    "SurvivorIndependent": {"note"},
+    # A prosecution (v2).
+    "ProsecutionOpened": {"case_number", "court", "province", "operation_ids", "survivor_ids"},
+    "DefendantCharged": {"defendant_id", "role", "charges", "personal"},
+    "HearingHeld": {"held_on", "kind", "outcome"},
+    "VerdictReached": {"defendant_id", "verdict", "sentence_months", "compensation"},
+    "AppealFiled": {"defendant_id", "by"},
+    "ProsecutionClosed": {"reason"},
+}
+"""The design's field names of every event type (v1's table and v2's additions). Fields not
+shown are allowed (v2: "other fields are allowed"), but only as optional ones."""
+
+SURVIVOR_FIELDS = {
+    "survivor_id",
+    "missing_person_id",  # v2
+    "gender",
+    "age_at_rescue",
+    "age_estimated",  # v2
+    "exploitation",
+    "form",
+    "found_in_country",
+    "home_province",
+    "ethnic_group",  # v2
+    "personal",
+}
+MISSING_PERSON_FIELDS = {
+    "missing_person_id",  # v2
+    "gender",
+    "age",
+    "home_province",
+    "last_seen",
+    "personal",
 }
 
 
@@ -93,14 +142,91 @@ def a_case(**overrides: Any) -> dict[str, Any]:
 
 
 def test_catalogue_holds_every_event_type_of_the_design() -> None:
-    """The registry names exactly the twenty event types of the design's catalogue."""
-    assert set(EVENT_TYPES) == set(DESIGN_FIELDS)
+    """The registry names exactly the event types of the design (v1's twenty and v2's)."""
+    assert set(EVENT_TYPES) == set(DESIGN_FIELDS) == set(EventType)
 
 
 @pytest.mark.parametrize("event_type", sorted(DESIGN_FIELDS))
 def test_payload_field_names_are_the_design_s(event_type: str) -> None:
-    """Each payload's fields are exactly the names of the design's Payloads table."""
-    assert set(EVENT_TYPES[event_type].model_fields) == DESIGN_FIELDS[event_type]
+    """Each payload has the design's fields; any other field it has is optional."""
+    fields = EVENT_TYPES[event_type].model_fields
+    assert DESIGN_FIELDS[event_type] <= set(fields)
+    extra = {name for name in set(fields) - DESIGN_FIELDS[event_type] if fields[name].is_required()}
+    assert not extra, f"{event_type} requires fields the design does not name: {extra}"
+
+
+def test_survivor_and_missing_person_fields_are_the_design_s() -> None:
+    """A survivor and a missing person have exactly the design's fields (v2 adds the ids that
+    link them, the estimate flag and the ethnic group)."""
+    assert set(Survivor.model_fields) == SURVIVOR_FIELDS
+    assert set(MissingPerson.model_fields) == MISSING_PERSON_FIELDS
+
+
+def test_v2_fields_are_optional() -> None:
+    """`reference`, `missing_person_id`, `age_estimated`, `ethnic_group`, `emergency` and
+    `crossing` may be left out; `age_at_rescue` may be null."""
+    survivor = a_survivor(age_at_rescue=None)
+    rescue = parse_event("RescueExecuted", 2, a_rescue(survivors=[survivor]))
+    assert isinstance(rescue, RescueExecuted)
+    assert rescue.emergency is False
+    assert rescue.survivors[0].age_at_rescue is None
+    assert rescue.survivors[0].age_estimated is False
+    assert (rescue.survivors[0].missing_person_id, rescue.survivors[0].ethnic_group) == (None, None)
+    case = parse_event("CaseReported", 1, a_case())
+    assert isinstance(case, CaseReported)
+    assert case.reference is None
+    returned = parse_event(
+        "SurvivorReturned", 1, {"survivor_ids": [str(uuid4())], "destination": "home"}
+    )
+    assert getattr(returned, "crossing", "missing") is None
+
+
+@pytest.mark.parametrize(
+    ("event_type", "data"),
+    [
+        ("CaseReported", {"channel": "social_media", "reference": "BD-2020-037"}),
+        *[
+            ("PartnerEngaged", {"agency": "a", "agency_type": kind, "country": "VN"})
+            for kind in ["womens_union", "procuracy", "court", "social_affairs"]
+        ],
+        ("OperationClosed", {"reason": "handed_to_aftercare"}),
+        (
+            "SurvivorReturned",
+            {"survivor_ids": [str(uuid4())], "destination": "home", "crossing": "on_own"},
+        ),
+    ],
+    ids=lambda value: value if isinstance(value, str) else None,
+)
+def test_v2_vocabulary_parses(event_type: str, data: dict[str, Any]) -> None:
+    """The v2 channel, agency types, closing reason and crossings are accepted."""
+    parsed = parse_event(event_type, EVENT_TYPES[event_type].schema_version, data)
+    assert isinstance(parsed, EVENT_TYPES[event_type])
+
+
+def test_every_event_type_belongs_to_a_kind() -> None:
+    """Each event type is recorded on at least one kind of stream; corrections and notes on
+    every kind; the openers on their own kind only."""
+    kinds = KIND_EVENT_TYPES.values()
+    assert set().union(*kinds) == set(EVENT_TYPES)
+    assert all({"EventCorrected", "StatusNoted"} <= types for types in kinds)
+    assert OPENED_BY[StreamKind.OPERATION] == "CaseReported"
+    assert OPENED_BY[StreamKind.PROSECUTION] == "ProsecutionOpened"
+    assert "CaseReported" not in KIND_EVENT_TYPES[StreamKind.SURVIVOR_CASE]
+    assert "ProsecutionOpened" not in KIND_EVENT_TYPES[StreamKind.OPERATION]
+
+
+@pytest.mark.parametrize(
+    ("first", "kind"),
+    [
+        ("CaseReported", StreamKind.OPERATION),
+        ("ProsecutionOpened", StreamKind.PROSECUTION),
+        ("ConsentRecorded", StreamKind.SURVIVOR_CASE),
+        ("SupportProvided", StreamKind.SURVIVOR_CASE),
+    ],
+)
+def test_a_stream_s_kind_is_fixed_by_its_first_event(first: str, kind: StreamKind) -> None:
+    """CaseReported opens an operation, ProsecutionOpened a prosecution, anything else a case."""
+    assert kind_opened_by(first) is kind
 
 
 @pytest.mark.parametrize("event_type", sorted(DESIGN_FIELDS))
@@ -191,8 +317,19 @@ def test_unknown_schema_version_is_refused(version: int) -> None:
 
 
 def test_legal_events_are_testimony_evidence_and_prosecution() -> None:
-    """The legal events are testimony, evidence and prosecution, and corrections of those."""
-    assert {"TestimonyRecorded", "EvidenceLogged", "ProsecutionUpdated"} == LEGAL_EVENT_TYPES
+    """The legal events are testimony, evidence and prosecution (v2: every event of a
+    prosecution stream too), and corrections of those."""
+    assert {
+        "TestimonyRecorded",
+        "EvidenceLogged",
+        "ProsecutionUpdated",
+        "ProsecutionOpened",
+        "DefendantCharged",
+        "HearingHeld",
+        "VerdictReached",
+        "AppealFiled",
+        "ProsecutionClosed",
+    } == LEGAL_EVENT_TYPES
     assert is_legal_event("EventCorrected", "EvidenceLogged")
     assert not is_legal_event("EventCorrected", "StatusNoted")
     assert not is_legal_event("StatusNoted")
@@ -208,6 +345,43 @@ def test_failed_rescue_frees_nobody() -> None:
     """A failed rescue with survivors is refused."""
     with pytest.raises(ValidationError, match="failed rescue frees no survivors"):
         parse_event("RescueExecuted", 2, a_rescue(outcome="failed"))
+
+
+def test_emergency_rescue_says_why() -> None:
+    """An emergency rescue without `emergency_reason` is refused; with it, it parses."""
+    with pytest.raises(ValidationError, match="emergency rescue says why"):
+        parse_event("RescueExecuted", 2, a_rescue(emergency=True))
+    urgent = parse_event("RescueExecuted", 2, a_rescue(emergency=True, emergency_reason="a call"))
+    assert isinstance(urgent, RescueExecuted)
+    assert urgent.emergency
+
+
+def test_a_survivor_s_testimony_names_her() -> None:
+    """A testimony by a survivor names her; another witness's need not."""
+    with pytest.raises(ValidationError, match="survivor's testimony names her survivor_id"):
+        parse_event("TestimonyRecorded", 1, {"recorded_by": "Chi", "sha256": SHA})
+    family = {"witness": "family", "recorded_by": "Chi", "sha256": SHA}
+    assert parse_event("TestimonyRecorded", 1, family).model_dump()["survivor_id"] is None
+
+
+def test_a_recovery_registers_somebody() -> None:
+    """SurvivorRecovered without survivors is refused."""
+    with pytest.raises(ValidationError, match="survivors"):
+        parse_event("SurvivorRecovered", 1, {"how": "escaped", "survivors": []})
+
+
+def test_a_charge_names_an_article() -> None:
+    """DefendantCharged needs at least one charge; an article is text."""
+    with pytest.raises(ValidationError, match="charges"):
+        parse_event(
+            "DefendantCharged", 1, {"defendant_id": str(uuid4()), "role": "buyer", "charges": []}
+        )
+    charged = parse_event(
+        "DefendantCharged",
+        1,
+        {"defendant_id": str(uuid4()), "role": "buyer", "charges": [{"article": "151.2.a"}]},
+    )
+    assert charged.model_dump()["charges"][0]["article"] == "151.2.a"
 
 
 def test_successful_rescue_frees_somebody() -> None:
@@ -238,6 +412,14 @@ INVALID: list[tuple[str, str, str, ROW]] = [
     ("unassigned country", "suspected_country", "CaseReported", a_case(suspected_country="XX")),
     ("three-letter country", "country", "LocationConfirmed", {"country": "VNM"}),
     ("bad channel", "channel", "CaseReported", a_case(channel="telegram")),
+    ("bad crossing", "crossing", "SurvivorReturned", {"crossing": "swam"}),
+    ("bad recovery", "how", "SurvivorRecovered", {"how": "lucky"}),
+    ("bad review", "decision", "RescueReviewed", {"decision": "meh"}),
+    ("bad consent purpose", "purpose", "ConsentRecorded", {"purpose": "marketing"}),
+    ("bad given_by", "given_by", "ConsentRecorded", {"given_by": "neighbour"}),
+    ("bad verdict", "verdict", "VerdictReached", {"verdict": "guilty"}),
+    ("long sentence", "sentence_months", "VerdictReached", {"sentence_months": 1201}),
+    ("bad witness", "witness", "TestimonyRecorded", {"witness": "dog"}),
     ("bad gender", "survivors.0.gender", "RescueExecuted", freeing(gender="f")),
     ("bad exploitation", "survivors.0.exploitation", "RescueExecuted", freeing(exploitation="x")),
     ("bad reliability", "reliability", "LeadRecorded", {"source": "hotline", "reliability": "G"}),

@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from coordinator.domain.event_index import EventIndex
+from events.catalogue import EVENT_TYPES
 
 pytestmark = pytest.mark.unit
 
@@ -59,3 +60,14 @@ def test_folding_the_same_event_twice_from_one_view_shares_it() -> None:
     assert dict(decided) == dict(recorded)
     assert event_id not in other
     assert len(root) == 1
+
+
+def test_every_event_type_of_every_kind_fits() -> None:
+    """The v2 catalogue's event types (all three kinds) are indexed and read back by name."""
+    index = EventIndex()
+    ids: dict[str, uuid.UUID] = {}
+    for event_type in EVENT_TYPES:
+        ids[event_type] = uuid.uuid4()
+        index = index.with_event(ids[event_type], event_type)
+    assert {index[event_id]: event_id for event_id in ids.values()} == ids
+    assert len(index) == len(EVENT_TYPES)

@@ -17,9 +17,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from coordinator.domain import Operation, Stage
-from coordinator.domain.evolve import replace
+from coordinator.domain.copying import replace
 from coordinator.domain.state import Partner, SurvivorRecord
-from events.catalogue import AgencyType, Exploitation, Gender
+from events.catalogue import AgencyType, Destination, Exploitation, Gender
 from events.store.envelope import Cursor, Recorded
 from events.store.slots import constructor, copier
 from events.verifier import canonical
@@ -79,7 +79,7 @@ T0 = datetime(2026, 10, 1, tzinfo=UTC)
 operations = st.builds(
     Operation,
     operation_id=st.uuids(),
-    stage=st.sampled_from(Stage),
+    phase=st.sampled_from(Stage),  # v2: `stage` is computed from the survivors
     version=st.integers(1, 10_000),
     opened_at=st.just(T0),
     updated_at=st.just(T0 + timedelta(days=3)),
@@ -89,11 +89,14 @@ operations = st.builds(
         st.builds(Partner, st.text(max_size=5), st.sampled_from(AgencyType), st.just("CN"))
     ),
     unsuccessful_attempts=st.integers(0, 3),
+    reference=st.none() | st.text(max_size=10),
+    awaiting_review_since=st.none() | st.just(T0),
 )
 changes = st.fixed_dictionaries(
     {},
     optional={
-        "stage": st.sampled_from(Stage),
+        "phase": st.sampled_from(Stage),
+        "awaiting_review_since": st.none() | st.just(T0),
         "version": st.integers(1, 10_000),
         "country_confirmed": st.booleans(),
         "approved_by": st.none() | st.text(max_size=10),
@@ -166,3 +169,27 @@ def test_the_slot_constructor_refuses_a_wrong_count_and_a_checked_class() -> Non
 
     with pytest.raises(TypeError, match="__post_init__"):
         constructor(Checked)
+
+
+survivor_changes = st.fixed_dictionaries(
+    {},
+    optional={
+        "handed_off": st.booleans(),
+        "returned_to": st.none() | st.sampled_from(Destination),
+        "reunited": st.booleans(),
+        "supported": st.booleans(),
+        "personal_erased": st.booleans(),
+        "age_at_rescue": st.none() | st.integers(0, 120),
+    },
+)
+
+
+@given(survivor_changes)
+def test_the_slot_copier_copies_a_survivor_s_journey_as_replace_does(
+    changed: dict[str, Any],
+) -> None:
+    """v2 moves survivors by copying their record with journey fields changed: same as replace."""
+    survivor = SurvivorRecord(UUID(int=1), Gender.FEMALE, 15, Exploitation.SEXUAL, None, "CN", None)
+    copied = replace(survivor, **changed)
+    assert copied == dataclasses.replace(survivor, **changed)
+    assert copied.status is dataclasses.replace(survivor, **changed).status

@@ -1,4 +1,9 @@
-"""The rescue operation's rules, table by table: stages, survivors, roles, batches, erasure."""
+"""The rescue operation's rules, table by table: stages, survivors, roles, batches, erasure.
+
+Domain v2 notes: the rules judge by the attempt's phase (`Operation.phase`); `Operation.stage` is
+what the board shows (the least advanced survivor's stage). The tables below still take the
+board stages as the states to try, built with one survivor found in China.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ import pytest
 
 from coordinator.domain import (
     AFTER_CLOSING,
+    RECORDABLE_BY,
     Command,
     DomainEvent,
     EraseSurvivorData,
@@ -22,10 +28,20 @@ from coordinator.domain import (
     SurvivorStatus,
     decide,
     evolve,
+    fold_operation,
+    judge,
 )
 from coordinator.domain.actors import Actor, Role
+from coordinator.domain.case import erase, fold_case
 from coordinator.errors import Forbidden, InvalidInput, NotFound, RuleBroken
-from events.catalogue import EVENT_TYPES, EventData, parse_event
+from events.catalogue import (
+    EVENT_TYPES,
+    KIND_EVENT_TYPES,
+    EventData,
+    PersonalDataErased,
+    StreamKind,
+    parse_event,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -63,24 +79,49 @@ def a_survivor(found_in: str = "CN", **overrides: Any) -> dict[str, Any]:
     } | overrides
 
 
+_HISTORIES: dict[int, tuple[Operation, tuple[DomainEvent, ...]]] = {}
+"""Each state these helpers made, by identity, with the events that led to it (a correction is
+judged against the stream's history). The state is kept with them, so its id stays its own."""
+
+
+def history_of(state: Operation) -> tuple[DomainEvent, ...]:
+    """The stored events that led to `state`."""
+    kept, events = _HISTORIES[id(state)]
+    assert kept is state
+    return events
+
+
+def _kept(state: Operation, events: tuple[DomainEvent, ...]) -> Operation:
+    _HISTORIES[id(state)] = (state, events)
+    return state
+
+
 def apply(state: Operation | None, command: Command, actor: Actor) -> Operation:
     """Decide `command` and fold what it records into `state`, as the handler does."""
     operation_id = state.operation_id if state else getattr(command, "operation_id", uuid4())
-    for event in decide(state, command, actor):
-        state = evolve(
-            state,
+    history = history_of(state) if state else ()
+    if isinstance(command, RecordEvents):
+        assert state is not None
+        judged = judge(state, command, actor, history=history)
+        events, after = judged.events, judged.state
+    else:
+        events, after = decide(state, command, actor), None
+    for event in events:
+        history = (
+            *history,
             DomainEvent(
-                operation_id=operation_id,
+                stream_id=operation_id,
                 event_id=event.event_id,
                 type=event.type,
                 data=event.data,
                 occurred_at=event.occurred_at,
                 recorded_by=actor,
-                version=(state.version if state else 0) + 1,
+                version=len(history) + 1,
             ),
         )
+        state = evolve(state, history[-1]) if after is None else after
     assert state is not None
-    return state
+    return _kept(state, history)
 
 
 def record(state: Operation, *events: ProposedEvent, actor: Actor = FIELD) -> Operation:
@@ -92,7 +133,12 @@ def refusal(state: Operation | None, *events: ProposedEvent, actor: Actor = FIEL
     """The sentence with which recording `events` on `state` is refused as a broken rule."""
     operation_id = state.operation_id if state else uuid4()
     with pytest.raises(RuleBroken) as refused:
-        decide(state, RecordEvents(operation_id, list(events)), actor)
+        decide(
+            state,
+            RecordEvents(operation_id, list(events)),
+            actor,
+            history=history_of(state) if state else (),
+        )
     return str(refused.value)
 
 
@@ -202,6 +248,7 @@ ALLOWED_IN: dict[str, str] = {
     "RescueApproved": "planning",
     "RescueExecuted": "approved",
     "RescueAborted": "approved",
+    "SurvivorRecovered": OPEN,  # v2: a recovery registers survivors in any open stage
     "EvidenceLogged": ALL,
     "ProsecutionUpdated": ALL,
     "StatusNoted": OPEN,
@@ -216,6 +263,7 @@ MOVES_TO: dict[str, str | None] = {
     "RescueApproved": "approved",
     "RescueExecuted": "rescued",
     "RescueAborted": "investigating",
+    "SurvivorRecovered": "rescued",  # v2: the board shows her, found abroad, as rescued
     "OperationClosed": "closed",
 }
 """The stage each event moves the operation to; the others leave it where it is."""
@@ -233,6 +281,7 @@ def an_event(event_type: str, state: Operation) -> ProposedEvent:
         "RescueApproved": {},
         "RescueExecuted": {"outcome": "success", "survivors": [a_survivor()]},
         "RescueAborted": {"reason": "the venue moved"},
+        "SurvivorRecovered": {"how": "escaped", "survivors": [a_survivor()]},
         "EvidenceLogged": {"description": "chat log", "sha256": SHA, "custodian": "Luong"},
         "ProsecutionUpdated": {"phase": "arrest", "court": "Lao Cai"},
         "StatusNoted": {"note": "crossing at dawn"},
@@ -267,11 +316,14 @@ def test_stage_table(event_type: str, stage: Stage) -> None:
 SURVIVOR_EVENT_ALLOWED_IN: dict[str, str] = {
     "CustodyTransferred": "rescued in_transit",
     "SurvivorReturned": "in_transit",
-    "FamilyReunited": "returned",
-    "SupportProvided": "returned reunited aftercare",
+    # v2: a reunion (at the border gate) and care are recorded once she is registered, also
+    # before her return; they move her only after it.
+    "FamilyReunited": AFTER_RESCUE,
+    "SupportProvided": AFTER_RESCUE,
     "TestimonyRecorded": f"{AFTER_RESCUE} closed",
 }
-"""Where an event naming the operation's one survivor (found in China) is accepted."""
+"""Where an event naming the operation's one survivor (found in China, returning without a
+`crossing`, so by the recorded handoff) is accepted."""
 
 
 def naming(event_type: str, survivor_id: UUID) -> ProposedEvent:
@@ -304,12 +356,13 @@ def test_survivor_event_table(event_type: str, stage: Stage) -> None:
         assert refusal(state, event).startswith(event_type)
 
 
-def test_stages_after_closing_are_legal_corrections_and_erasures() -> None:
-    """Only legal events, corrections and erasures may follow OperationClosed."""
+def test_stages_after_closing_are_legal_reviews_corrections_and_erasures() -> None:
+    """Only legal events, reviews (v2), corrections and erasures may follow OperationClosed."""
     assert {
         "TestimonyRecorded",
         "EvidenceLogged",
         "ProsecutionUpdated",
+        "RescueReviewed",
         "EventCorrected",
         "PersonalDataErased",
     } == AFTER_CLOSING
@@ -321,7 +374,7 @@ def test_nothing_but_legal_events_after_closing() -> None:
     sentence = refusal(state, proposed("StatusNoted", note="late news"))
     assert sentence == (
         "StatusNoted cannot be recorded after the operation closed; only legal events, "
-        "corrections and erasures can."
+        "reviews, corrections and erasures can (a survivor's later life goes on her case)."
     )
 
 
@@ -391,10 +444,9 @@ def test_evolve_refuses_a_stream_not_starting_with_case_reported() -> None:
 def test_rescue_needs_approval_first() -> None:
     """A rescue cannot be executed while it is only planned."""
     rescue = proposed("RescueExecuted", outcome="success", survivors=[a_survivor()])
-    assert refusal(planned(), rescue) == (
-        "RescueExecuted is allowed only once the rescue is approved; the operation is at "
-        "stage planning."
-    )
+    sentence = refusal(planned(), rescue)
+    assert sentence.startswith("RescueExecuted is allowed only once the rescue is approved")
+    assert sentence.endswith("the operation is at stage planning.")
 
 
 def test_approval_needs_a_plan() -> None:
@@ -451,10 +503,11 @@ def test_failed_rescue_goes_back_to_investigating() -> None:
 
 
 def test_rescue_registers_each_survivor_as_rescued() -> None:
-    """A successful rescue registers its survivors, rescued, with their facts."""
+    """A successful rescue registers its survivors with their facts; v2: found abroad, each is
+    `abroad` (the board shows rescued)."""
     state, ids = a_rescue(survivors=2)
-    assert state.stage is Stage.RESCUED
-    assert [state.survivors[each].status for each in ids] == [SurvivorStatus.RESCUED] * 2
+    assert (state.stage, state.phase) == (Stage.RESCUED, Stage.RESCUED)
+    assert [state.survivors[each].status for each in ids] == [SurvivorStatus.ABROAD] * 2
     assert state.survivors[ids[0]].found_in_country == "CN"
 
 
@@ -470,45 +523,44 @@ def test_rescue_with_duplicate_survivor_ids_is_refused() -> None:
 # --- Survivors --------------------------------------------------------------------------------
 
 
-def test_family_reunion_needs_return_first() -> None:
-    """A survivor in transit cannot be reunited with their family yet."""
+def test_family_reunion_before_return_moves_nothing() -> None:
+    """v2 (FamilyReunited once she is registered): a reunion at the border gate is recorded and
+    leaves her in transit."""
     state, (survivor,) = a_rescue(survivors=1)
-    state = record(state, transferred([survivor]))
-    assert refusal(state, reunited(survivor)) == (
-        f"FamilyReunited needs the survivor to have returned first, and not yet be reunited or "
-        f"in aftercare; survivor {survivor} is at status in_transit."
-    )
+    state = record(state, transferred([survivor]), reunited(survivor))
+    assert state.survivors[survivor].status is SurvivorStatus.IN_TRANSIT
 
 
-def test_family_reunion_happens_once() -> None:
-    """A survivor already reunited cannot be reunited again."""
+def test_family_reunion_again_keeps_her_reunited() -> None:
+    """v2 no longer limits reunions to one; a second one leaves her reunited."""
     state, (survivor,) = a_rescue(survivors=1, found_in="VN")
-    state = record(state, returned([survivor]), reunited(survivor))
-    assert "survivor" in refusal(state, reunited(survivor))
+    state = record(state, returned([survivor]), reunited(survivor), reunited(survivor))
+    assert state.survivors[survivor].status is SurvivorStatus.REUNITED
 
 
-def test_support_needs_return_first() -> None:
-    """Support is given only to a survivor who has returned."""
+def test_support_before_return_moves_nothing() -> None:
+    """v2 (care before her return leaves her status): support while abroad is recorded and she
+    stays abroad."""
     state, (survivor,) = a_rescue(survivors=1)
-    assert refusal(state, supported(survivor)) == (
-        f"SupportProvided needs the survivor to have returned first; survivor {survivor} is at "
-        f"status rescued."
-    )
+    state = record(state, supported(survivor))
+    assert state.survivors[survivor].status is SurvivorStatus.ABROAD
 
 
 def test_rescue_in_vietnam_may_skip_transit() -> None:
-    """A survivor found in Vietnam may return without a custody transfer."""
+    """A survivor found in Vietnam may return without a custody transfer (v2: home)."""
     state, (survivor,) = a_rescue(survivors=1, found_in="VN")
     state = record(state, returned([survivor]))
-    assert state.survivors[survivor].status is SurvivorStatus.RETURNED
+    assert state.survivors[survivor].status is SurvivorStatus.HOME
 
 
 def test_rescue_abroad_needs_custody_transfer_before_return() -> None:
-    """A survivor found in China must be handed over across the border before returning."""
+    """A survivor found in China must be handed over before returning, unless (v2) `crossing`
+    says how she crossed."""
     state, (survivor,) = a_rescue(survivors=1, found_in="CN")
     assert refusal(state, returned([survivor])) == (
         f"SurvivorReturned needs a survivor found abroad to come through a CustodyTransferred "
-        f"first; survivor {survivor} was found in CN."
+        f"first, or `crossing` to say how she crossed (with_staff, deported, on_own); survivor "
+        f"{survivor} was found in CN."
     )
 
 
@@ -516,7 +568,7 @@ def test_unsafe_family_survivor_goes_from_returned_to_aftercare() -> None:
     """A survivor whose family is unsafe goes from returned to aftercare without reunion."""
     state, (survivor,) = a_rescue(survivors=1, found_in="VN")
     state = record(state, returned([survivor], "shelter"), supported(survivor, "shelter"))
-    assert state.survivors[survivor].status is SurvivorStatus.AFTERCARE
+    assert state.survivors[survivor].status is SurvivorStatus.IN_AFTERCARE
     assert state.stage is Stage.AFTERCARE
 
 
@@ -527,12 +579,13 @@ def test_custody_may_change_hands_twice() -> None:
     assert state.survivors[ids[0]].status is SurvivorStatus.IN_TRANSIT
 
 
-def test_stage_is_the_furthest_any_survivor_reached() -> None:
-    """One survivor reunited and another still in transit put the operation at reunited."""
+def test_stage_is_the_least_advanced_survivor_s() -> None:
+    """v2 (the board shows the least advanced survivor): one survivor reunited and another still
+    in transit put the operation at in_transit."""
     state, (first, second) = a_rescue(survivors=2)
     state = record(state, transferred([first, second]), returned([first]), reunited(first))
     assert state.survivors[second].status is SurvivorStatus.IN_TRANSIT
-    assert state.stage is Stage.REUNITED
+    assert state.stage is Stage.IN_TRANSIT
 
 
 @pytest.mark.parametrize("event_type", list(SURVIVOR_EVENT_ALLOWED_IN))
@@ -541,7 +594,7 @@ def test_unknown_survivor_is_refused(event_type: str) -> None:
     state, _ = a_rescue(survivors=1, found_in="VN")
     stranger = uuid4()
     assert refusal(state, naming(event_type, stranger)) == (
-        f"{event_type} names survivor {stranger}, who is not part of this operation."
+        f"{event_type} names survivor {stranger}, who is not registered by this operation."
     )
 
 
@@ -685,43 +738,43 @@ def test_proposed_event_type_must_match_its_payload() -> None:
 
 
 # --- Erasure ----------------------------------------------------------------------------------
+# v2: erasure is recorded on her case (coordinator.domain.case.erase); older records hold it on
+# the operation, and the operation's fold still reads it there.
 
 
-def test_erasure_marks_the_survivor_erased() -> None:
-    """Admin erasing a survivor's personal data records PersonalDataErased and flags them."""
+def test_an_older_erasure_on_the_operation_marks_the_survivor_erased() -> None:
+    """A PersonalDataErased stored on an operation (before v2) flags that survivor only."""
     state, (survivor, other) = a_rescue(survivors=2)
-    state = apply(state, EraseSurvivorData(survivor, "survivor asked"), ADMIN)
-    assert state.survivors[survivor].personal_erased
-    assert not state.survivors[other].personal_erased
+    older = DomainEvent(
+        state.operation_id,
+        uuid4(),
+        "PersonalDataErased",
+        PersonalDataErased(survivor_id=survivor, reason="survivor asked"),
+        T0,
+        ADMIN,
+        state.version + 1,
+    )
+    folded = fold_operation([*history_of(state), older])
+    assert folded is not None
+    assert folded.survivors[survivor].personal_erased
+    assert not folded.survivors[other].personal_erased
 
 
-def test_erasure_also_after_closing() -> None:
-    """Personal data can be erased on a closed operation."""
-    state, survivor = at_stage(Stage.CLOSED)
+@pytest.mark.parametrize("stage", [Stage.RESCUED, Stage.CLOSED])
+def test_erasure_on_an_operation_is_refused(stage: Stage) -> None:
+    """v2: EraseSurvivorData on an operation is refused, open or closed; it goes on her case."""
+    state, survivor = at_stage(stage)
     assert survivor is not None
-    state = apply(state, EraseSurvivorData(survivor, "retention period over"), ADMIN)
-    assert state.survivors[survivor].personal_erased
-
-
-def test_erasing_twice_records_nothing() -> None:
-    """Erasing an already erased survivor's data records no second event."""
-    state, (survivor,) = a_rescue(survivors=1)
-    state = apply(state, EraseSurvivorData(survivor, "asked"), ADMIN)
-    assert decide(state, EraseSurvivorData(survivor, "asked again"), ADMIN) == []
-
-
-def test_erasing_an_unknown_survivor_is_not_found() -> None:
-    """Erasing the data of a survivor the operation does not hold answers not found."""
-    state, _ = a_rescue(survivors=1)
-    with pytest.raises(NotFound):
-        decide(state, EraseSurvivorData(uuid4(), "asked"), ADMIN)
+    with pytest.raises(RuleBroken, match="PersonalDataErased is recorded on the survivor's case"):
+        decide(state, EraseSurvivorData(survivor, "retention period over"), ADMIN)
 
 
 def test_erasure_needs_a_reason() -> None:
-    """An erasure without a reason is invalid input."""
+    """An erasure without a reason is invalid input (v2: judged by her case's `erase`)."""
     state, (survivor,) = a_rescue(survivors=1)
+    case = fold_case(survivor, list(history_of(state)))
     with pytest.raises(InvalidInput):
-        decide(state, EraseSurvivorData(survivor, ""), ADMIN)
+        erase(case, EraseSurvivorData(survivor, ""), ADMIN)
 
 
 def test_erasure_is_not_recorded_as_a_plain_event() -> None:
@@ -747,6 +800,8 @@ ROLE_MATRIX: dict[str, set[Role]] = {
     "RescueApproved": {P},
     "RescueExecuted": {F, A},
     "RescueAborted": {F, A},
+    "RescueReviewed": {P},
+    "SurvivorRecovered": {F, A},
     "CustodyTransferred": {F, A},
     "SurvivorReturned": {F, A},
     "FamilyReunited": {F, A},
@@ -756,19 +811,40 @@ ROLE_MATRIX: dict[str, set[Role]] = {
     "ProsecutionUpdated": {F, L, A},
     "StatusNoted": {F, A},
     "EventCorrected": {F, L, A},
-    "PersonalDataErased": {A},
     "OperationClosed": {F, A},
 }
-"""Which roles may record each event type (EventCorrected here corrects a legal event)."""
+"""Which roles may record each event type on an operation (EventCorrected here corrects a legal
+event). PersonalDataErased is in no batch: v2 erases on her case."""
+
+
+def test_role_matrix_is_the_v2_recordable_by() -> None:
+    """The matrix is RECORDABLE_BY (bar PersonalDataErased, which admin may name but never
+    record on an operation), and covers every operation event type."""
+    matrix = {
+        role: {event_type for event_type, roles in ROLE_MATRIX.items() if role in roles}
+        for role in Role
+    }
+    assert {role: set(types) - {"PersonalDataErased"} for role, types in RECORDABLE_BY.items()} == (
+        matrix
+    )
+    assert set(ROLE_MATRIX) | {"PersonalDataErased"} == KIND_EVENT_TYPES[StreamKind.OPERATION]
 
 
 def a_command_for(event_type: str) -> tuple[Operation | None, Command]:
     """A state where `event_type` breaks no rule, and the command that records it."""
     if event_type == "CaseReported":
         return None, OpenOperation(uuid4(), proposed("CaseReported", channel="police"))
-    if event_type == "PersonalDataErased":
-        state, (erased,) = a_rescue(survivors=1)
-        return state, EraseSurvivorData(erased, "asked")
+    if event_type == "RescueReviewed":
+        emergency = proposed(
+            "RescueExecuted",
+            outcome="success",
+            survivors=[a_survivor()],
+            emergency=True,
+            emergency_reason="a child called",
+        )
+        state = record(investigating(), emergency)
+        review = proposed("RescueReviewed", decision="endorsed")
+        return state, RecordEvents(state.operation_id, [review])
     if event_type in SURVIVOR_EVENT_ALLOWED_IN:
         stage = Stage(SURVIVOR_EVENT_ALLOWED_IN[event_type].split()[0])
         state, survivor = at_stage(stage)
@@ -787,12 +863,54 @@ def a_command_for(event_type: str) -> tuple[Operation | None, Command]:
 @pytest.mark.parametrize("event_type", list(ROLE_MATRIX))
 def test_role_matrix(event_type: str, role: Role) -> None:
     """Each role records exactly the event types of the matrix; others are forbidden (403)."""
-    assert set(ROLE_MATRIX) == set(EVENT_TYPES)
     state, command = a_command_for(event_type)
     actor = ACTOR_OF[role]
+    history = history_of(state) if state else ()
     if role in ROLE_MATRIX[event_type]:
-        (event,) = decide(state, command, actor)
+        (event,) = decide(state, command, actor, history=history)
         assert event.type == event_type
     else:
-        with pytest.raises(Forbidden):
-            decide(state, command, actor)
+        with pytest.raises(Forbidden, match=f"Role {role} may not"):
+            decide(state, command, actor, history=history)
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_personal_data_erased_is_refused_in_a_batch_for_every_role(role: Role) -> None:
+    """Admin's PersonalDataErased in a batch breaks a rule (422); the others may not (403)."""
+    state, (survivor,) = a_rescue(survivors=1)
+    erased = proposed("PersonalDataErased", survivor_id=str(survivor), reason="x")
+    command = RecordEvents(state.operation_id, [erased])
+    expected = RuleBroken if role is Role.ADMIN else Forbidden
+    with pytest.raises(expected):
+        decide(state, command, ACTOR_OF[role], history=history_of(state))
+
+
+@pytest.mark.parametrize("role", list(Role))
+@pytest.mark.parametrize(
+    "event_type",
+    sorted(set(EVENT_TYPES) - KIND_EVENT_TYPES[StreamKind.OPERATION]),
+)
+def test_event_types_of_other_kinds_are_a_broken_rule_for_every_role(
+    event_type: str, role: Role
+) -> None:
+    """v2: a case's or prosecution's event type on an operation is refused with RuleBroken
+    (422), whoever posts it, before any role is judged."""
+    state = a_case()
+    fields: dict[str, dict[str, Any]] = {
+        "ConsentRecorded": {"purpose": "media", "recipient": "VTV", "given_by": "survivor"},
+        "ConsentWithdrawn": {"purpose": "media", "recipient": "VTV"},
+        "SurvivorRetrafficked": {"operation_id": str(uuid4())},
+        "ProsecutionOpened": {"case_number": "1", "court": "Lao Cai"},
+        "DefendantCharged": {
+            "defendant_id": str(uuid4()),
+            "role": "buyer",
+            "charges": [{"article": "151"}],
+        },
+        "HearingHeld": {"held_on": "2024-06-01", "kind": "preliminary"},
+        "VerdictReached": {"defendant_id": str(uuid4()), "verdict": "dismissed"},
+        "AppealFiled": {"defendant_id": str(uuid4()), "by": "prosecution"},
+        "ProsecutionClosed": {"reason": "done"},
+    }
+    event = proposed(event_type, **fields.get(event_type, {}))
+    sentence = refusal(state, event, actor=ACTOR_OF[role])
+    assert sentence.startswith(f"{event_type} is not recorded on an operation")

@@ -118,13 +118,15 @@ def needs_history(events: Iterable[ProposedEvent]) -> bool:
 
 
 def survivors_to_register(events: Iterable[ProposedEvent]) -> set[UUID]:
-    """The survivors a batch registers, whose standing the shell must load for `judge`."""
-    return {
-        survivor.survivor_id
-        for event in events
-        if isinstance(event.data, RescueExecuted | SurvivorRecovered)
-        for survivor in event.data.survivors
-    }
+    """The survivors a batch registers, or whose registration it corrects with personal data:
+    those whose standing the shell must load for `judge`."""
+    named: set[UUID] = set()
+    for event in events:
+        if isinstance(event.data, RescueExecuted | SurvivorRecovered):
+            named.update(survivor.survivor_id for survivor in event.data.survivors)
+        elif isinstance(event.data, EventCorrected):
+            named.update(_personal_named(event.data))
+    return named
 
 
 def judge(
@@ -238,20 +240,44 @@ def _corrected(
         corrected_payload(target.type, target.data, data)
     except CorrectionInvalid as error:
         raise RuleBroken(f"EventCorrected is refused: {error}.") from None
+    for survivor_id in _personal_named(data):
+        if standings.get(survivor_id, NO_STANDING).erased:
+            raise RuleBroken(
+                f"EventCorrected carries personal data for survivor {survivor_id}, whose "
+                f"personal data was erased; correct her record without it.",
+            )
     return replay([*history, correction], standings)
 
 
+def _personal_named(correction: EventCorrected) -> list[UUID]:
+    """The survivors whose personal data a correction's survivors list carries."""
+    survivors = correction.corrected_data.get("survivors")
+    if not isinstance(survivors, list):
+        return []
+    named = []
+    for survivor in survivors:
+        if isinstance(survivor, dict) and survivor.get("personal") is not None:
+            try:
+                named.append(UUID(str(survivor.get("survivor_id"))))
+            except ValueError:
+                continue
+    return named
+
+
 def replay(events: Sequence[DomainEvent], standings: Standings | None = None) -> Operation:
-    """Judge a whole stream again with its corrections in effect, and fold it.
+    """Judge a whole stream again with its corrections in effect, and fold it; the last event
+    is the correction being judged.
 
     `RuleBroken` names the first event that the corrected record would no longer allow but the
-    record as it was did allow: an event that was let in past a rule before (an imported history
-    records what the sheet cannot show, coordinator/service/importing) is not a correction's
-    fault.
+    record as it stood did allow: an event that was let in past a rule before (an imported
+    history records what the sheet cannot show, coordinator/service/importing) is not this
+    correction's fault.
     """
-    _, let_in = _judged_leniently(events, standings, corrected=False)
+    # The record as it stood before the last event (the new correction), earlier corrections in
+    # effect: what broke a rule there was let in before, and is not this correction's doing.
+    _, let_in = _judged_leniently(events[:-1], standings)
     before = {event.event_id for event, _reason in let_in}
-    state, broken = _judged_leniently(events, standings, corrected=True)
+    state, broken = _judged_leniently(events, standings)
     for event, reason in broken:
         if event.event_id not in before:
             raise RuleBroken(
@@ -262,13 +288,13 @@ def replay(events: Sequence[DomainEvent], standings: Standings | None = None) ->
 
 
 def _judged_leniently(
-    events: Sequence[DomainEvent], standings: Standings | None, *, corrected: bool
+    events: Sequence[DomainEvent], standings: Standings | None
 ) -> tuple[Operation, list[tuple[DomainEvent, str]]]:
-    """The fold of `events` (corrected or as recorded), and each event that breaks a rule."""
+    """The fold of `events` with their corrections in effect, and each event that breaks a
+    rule."""
     state: Operation | None = None
     broken: list[tuple[DomainEvent, str]] = []
-    folded = with_corrections(events) if corrected else events
-    for event in folded:
+    for event in with_corrections(events):
         if state is not None and not isinstance(event.data, EventCorrected):
             proposed = ProposedEvent(event.event_id, event.type, event.data, event.occurred_at)
             try:
