@@ -25,8 +25,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from coordinator.domain import Operation, Stage
-from coordinator.domain.event_index import EventIndex
 from coordinator.domain.copying import replace
+from coordinator.domain.event_index import EventIndex
 from coordinator.domain.evolve import PAYLOAD_UNREAD
 from coordinator.service.projection_folder import _stored_payload
 from events.catalogue import parse_event
