@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 
 from aiohttp import web
-from projections.read_models.survivor_status import survivor_rows
 
 from coordinator.domain import SurvivorStatus
 from coordinator.domain.actors import Role
@@ -22,6 +21,7 @@ from coordinator.service.access_log import Read
 from coordinator.service.case_recording import load_registered_case, record_case_events
 from coordinator.service.case_views import case_view
 from coordinator.service.commands import RecordEventsRequest
+from projections.read_models.survivor_status import survivor_rows
 
 CASE_RECORDERS = frozenset({Role.FIELD, Role.LEGAL, Role.ADMIN})
 MAX_ROWS = 500
