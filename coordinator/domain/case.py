@@ -177,6 +177,9 @@ def evolve_case(state: SurvivorCase, event: DomainEvent) -> SurvivorCase:
     changes = (_CASE_CHANGES if own else _OPERATION_CHANGES).get(type(event.data))
     changed = state if changes is None else changes(state, event)
     if not own:
+        # An operation's event that does not concern her leaves her case as it was.
+        if changed is state:
+            return state
         return replace(changed, updated_at=_later(state.updated_at, event.occurred_at))
     return replace(
         changed,
