@@ -188,7 +188,7 @@ def _rescue_executed(state: Operation, event: DomainEvent) -> Changes:
     if data.emergency and state.awaiting_review_since is None:
         changes["awaiting_review_since"] = event.occurred_at
     if data.outcome is Outcome.SUCCESS:
-        changes.update(phase=Stage.RESCUED, planned_by=None, approved_by=None)
+        changes["phase"] = Stage.RESCUED  # who planned and approved it stays on record
     else:
         changes.update(_new_attempt_possible(state, unsuccessful=data.outcome is Outcome.FAILED))
     return {**changes, **_register(state, event, data.survivors)}

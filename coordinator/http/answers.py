@@ -84,13 +84,14 @@ class ReadyAnswer(Answer):
 
 
 class SurvivorRecordAnswer(Answer):
-    """A survivor as an operation registered her, and where her journey is (`status`)."""
+    """A survivor as an operation registered her, and where her journey is (`status`); her
+    details are null for leadership."""
 
     survivor_id: str
     missing_person_id: str | None
-    gender: str
+    gender: str | None
     age_at_rescue: int | None
-    age_estimated: bool
+    age_estimated: bool | None
     exploitation: str
     form: str | None
     found_in_country: str

@@ -7,11 +7,13 @@ from typing import Any
 from aiohttp import web
 
 from coordinator.domain import Stage
+from coordinator.domain.actors import Role
 from coordinator.errors import InvalidInput
 from coordinator.http.access import EVERYONE, authorise
 from coordinator.http.answers import answer
 from coordinator.http.app_keys import POOL
 from coordinator.http.read_answers import OperationsAnswer
+from coordinator.service.leadership import survivor_without_details
 from events.catalogue import ISO_3166_ALPHA_2
 from projections.read_models.operation_status import operation_rows
 
@@ -38,8 +40,11 @@ def _filters(request: web.Request) -> tuple[str | None, str | None, str | None, 
     return stage, country, reference, limit
 
 
-def _status(row: Any) -> dict[str, Any]:
+def _status(row: Any, role: Role) -> dict[str, Any]:
     summary = row["summary"]
+    survivors = summary["survivors"]
+    if role is Role.LEADERSHIP:
+        survivors = [survivor_without_details(survivor) for survivor in survivors]
     return {
         "operation_id": str(row["operation_id"]),
         "stage": row["stage"],
@@ -48,7 +53,7 @@ def _status(row: Any) -> dict[str, Any]:
         "reference": row["reference"],
         "opened_at": row["opened_at"].isoformat(),
         "updated_at": row["updated_at"].isoformat(),
-        "survivors": summary["survivors"],
+        "survivors": survivors,
         "survivors_by_status": summary.get("survivors_by_status", {}),
         "partners": summary["partners"],
         "awaiting_approval": summary["awaiting_approval"],
@@ -59,10 +64,10 @@ def _status(row: Any) -> dict[str, Any]:
 async def list_operations(request: web.Request) -> web.Response:
     """Operations, most recently updated first, optionally of one stage, country and
     reference."""
-    await authorise(request, EVERYONE)
+    actor = await authorise(request, EVERYONE)
     stage, country, reference, limit = _filters(request)
     async with request.app[POOL].acquire() as connection:
         rows = await operation_rows(
             connection, stage=stage, country=country, reference=reference, limit=limit
         )
-    return answer(OperationsAnswer, {"operations": [_status(row) for row in rows]})
+    return answer(OperationsAnswer, {"operations": [_status(row, actor.role) for row in rows]})

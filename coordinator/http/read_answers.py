@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -60,24 +60,29 @@ class BoardAnswer(Answer):
     operations: list[BoardRow]
 
 
+Count = int | Literal["<5"]
+"""A count as shown: exact for admins, "<5" for leadership when it is from 1 to 4."""
+
+
 class ImpactAnswer(Answer):
     """Impact figures: each person once, described as her first successful or partial rescue
-    registered her; recoveries, rescues, services and prosecutions."""
+    registered her; recoveries, rescues, services and prosecutions. Leadership sees counts from
+    1 to 4 as "<5"."""
 
     period_from: str | None = Field(alias="from")
     period_to: str | None = Field(alias="to")
-    operations: int
-    rescues: int
-    people_rescued: int
-    people_recovered: int
-    by_country: dict[str, int]
-    by_gender: dict[str, int]
-    minors: int
-    by_exploitation: dict[str, int]
-    by_form: dict[str, int]
-    by_ethnic_group: dict[str, int]
-    services: dict[str, dict[str, int]]
-    prosecutions: dict[str, int]
+    operations: Count
+    rescues: Count
+    people_rescued: Count
+    people_recovered: Count
+    by_country: dict[str, Count]
+    by_gender: dict[str, Count]
+    minors: Count
+    by_exploitation: dict[str, Count]
+    by_form: dict[str, Count]
+    by_ethnic_group: dict[str, Count]
+    services: dict[str, dict[str, Count]]
+    prosecutions: dict[str, Count]
 
 
 class Page(Answer):

@@ -6,11 +6,13 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
+from coordinator.domain.actors import Role
 from coordinator.errors import InvalidInput
 from coordinator.http.access import LEADERSHIP_AND_ADMIN, authorise
 from coordinator.http.answers import answer
 from coordinator.http.app_keys import POOL
 from coordinator.http.read_answers import ImpactAnswer
+from coordinator.service.small_counts import suppress_small_counts
 from events.catalogue.base import placeable_in_utc
 from projections.read_models.impact import impact_figures
 
@@ -29,12 +31,15 @@ def _moment(text: str | None, name: str) -> datetime | None:
 
 
 async def get_impact(request: web.Request) -> web.Response:
-    """People rescued (by country, gender, age, exploitation), operations and services."""
-    await authorise(request, LEADERSHIP_AND_ADMIN)
+    """People rescued (by country, gender, age, exploitation), operations and services; counts
+    from 1 to 4 shown as "<5" to all but admins."""
+    actor = await authorise(request, LEADERSHIP_AND_ADMIN)
     start = _moment(request.query.get("from"), "from")
     end = _moment(request.query.get("to"), "to")
     if start and end and end <= start:
         raise InvalidInput("to must be after from")
     async with request.app[POOL].acquire() as connection:
         figures = await impact_figures(connection, start, end)
+    if actor.role is not Role.ADMIN:
+        figures = suppress_small_counts(figures)
     return answer(ImpactAnswer, figures)

@@ -11,6 +11,7 @@ from uuid import UUID
 
 from coordinator.domain import SurvivorRecord
 from coordinator.domain.actors import Role
+from coordinator.service.leadership import operation_for_leadership
 from coordinator.service.recording import LoadedOperation
 from events.catalogue import EventType
 from events.store.envelope import Recorded
@@ -80,10 +81,18 @@ def survivor_record_view(record: SurvivorRecord) -> dict[str, Any]:
 def operation_view(
     loaded: LoadedOperation, role: Role, readable: dict[UUID, dict[str, Any]]
 ) -> dict[str, Any]:
-    """The answer of `GET /v1/operations/{id}` for a caller with `role`.
+    """The answer of `GET /v1/operations/{id}` for a caller with `role`: leadership sees no
+    staff names nor survivors' details (coordinator/service/leadership.py).
 
     `readable` is each event's data as the caller may read it (see coordinator/privacy).
     """
+    view = _operation_view(loaded, role, readable)
+    return operation_for_leadership(view) if role is Role.LEADERSHIP else view
+
+
+def _operation_view(
+    loaded: LoadedOperation, role: Role, readable: dict[UUID, dict[str, Any]]
+) -> dict[str, Any]:
     state = loaded.state
     personal = personal_by_survivor(loaded.events, readable) if role in PERSONAL_DATA_ROLES else {}
     # Her personal data reads as erased once her key is gone (erased on her case).

@@ -50,9 +50,12 @@ function render() {
   document.getElementById("dormant-count").textContent = `(${dormant})`;
 }
 
+// Leadership sees counts from 1 to 4 as "<5": drawn as a short bar, sorted below the fives.
+const size = (n) => (typeof n === "number" ? n : 2.5);
+
 function chart(id, counts) {
-  const entries = Object.entries(counts).sort((a, b) => b[1] - a[1]);
-  const max = Math.max(1, ...entries.map(([, n]) => n));
+  const entries = Object.entries(counts).sort((a, b) => size(b[1]) - size(a[1]));
+  const max = Math.max(1, ...entries.map(([, n]) => size(n)));
   if (!entries.length) {
     document.getElementById(id).replaceChildren(el("p", "meta", "none recorded yet"));
     return;
@@ -60,7 +63,7 @@ function chart(id, counts) {
   document.getElementById(id).replaceChildren(...entries.map(([key, n]) => {
     const bar = el("div", "bar");
     const fill = el("div", "fill");
-    fill.style.width = `${(100 * n) / max}%`;
+    fill.style.width = `${(100 * size(n)) / max}%`;
     const track = el("div");
     track.append(fill);
     bar.append(el("span", "", key.replaceAll("_", " ")), track, el("span", "", String(n)));
