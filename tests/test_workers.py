@@ -46,11 +46,11 @@ def listeners(port: int) -> int:
     return sum(1 for row in rows if row[1].endswith(wanted) and row[3] == "0A")
 
 
-async def field_token(database_url: str) -> str:
-    """A new field token."""
+async def new_token(database_url: str, role: Role = Role.FIELD) -> str:
+    """A new token of `role` (field by default)."""
     pool = await asyncpg.create_pool(database_url, min_size=1, max_size=1)
     try:
-        return await create_token(pool, f"workers-{os.urandom(3).hex()}", Role.FIELD)
+        return await create_token(pool, f"workers-{os.urandom(3).hex()}", role)
     finally:
         await pool.close()
 
@@ -67,11 +67,13 @@ async def open_operations(service: Service, token: str, count: int) -> None:
                 assert response.status == 201, await response.text()
 
 
-async def opened_count(service: Service) -> float:
-    """The operations opened, as /metrics counts them."""
+async def opened_count(service: Service, token: str) -> float:
+    """The operations opened, as /metrics counts them (scraped with an admin token)."""
     async with (
         aiohttp.ClientSession() as session,
-        session.get(f"{service.base_url}/metrics") as response,
+        session.get(
+            f"{service.base_url}/metrics", headers={"Authorization": f"Bearer {token}"}
+        ) as response,
     ):
         found = OPENED.search(await response.text())
     return float(found.group(1)) if found else 0.0
@@ -81,10 +83,11 @@ async def test_workers_share_one_port_and_their_counters(database_url: str, tmp_
     async with running_service(database_url, tmp_path, environment=WORKERS) as service:
         await eventually(lambda: listeners(service.port) == 2, 30, "both workers listening")
         assert len(workers_of(service)) == 2
-        await open_operations(service, await field_token(database_url), 12)
+        await open_operations(service, await new_token(database_url), 12)
+        scraper = await new_token(database_url, Role.ADMIN)
         # Whichever worker answers the scrape, it counts what both of them answered.
         for _ in range(6):
-            assert await opened_count(service) == 12
+            assert await opened_count(service, scraper) == 12
 
 
 async def test_a_worker_that_dies_is_replaced_and_all_stop_on_sigterm(
@@ -101,7 +104,7 @@ async def test_a_worker_that_dies_is_replaced_and_all_stop_on_sigterm(
         )
         await eventually(lambda: listeners(service.port) == 2, 30, "the new worker listening")
         assert service.logged("worker_exited")
-        await open_operations(service, await field_token(database_url), 4)
+        await open_operations(service, await new_token(database_url), 4)
         workers = workers_of(service)
         service.terminate()
         assert await service.wait(40) == 0

@@ -11,6 +11,7 @@ import time
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from coordinator.http.access import LEADERSHIP_AND_ADMIN, authorise
 from coordinator.http.app_keys import POOL, STORE
 from coordinator.http.audit_log import AUDIT_LOG
 from coordinator.http.middleware import Handler
@@ -70,7 +71,9 @@ def process_state(app: web.Application) -> ProcessState:
 
 
 async def get_metrics(request: web.Request) -> web.Response:
-    """Every metric of this process, in the Prometheus text format."""
+    """Every metric of this process, in the Prometheus text format, for a leadership or admin
+    token (Prometheus sends one with `authorization: credentials_file`)."""
+    await authorise(request, LEADERSHIP_AND_ADMIN)
     app = request.app
     metrics = app[METRICS]
     pool, store = app.get(POOL), app.get(STORE)
@@ -84,15 +87,16 @@ METRICS_ROUTE_DOC = RouteDoc(
     "GET",
     "/metrics",
     "Prometheus metrics of this process: requests, appends, projection lag, pool, live clients.",
-    None,
+    LEADERSHIP_AND_ADMIN,
     tag="service",
     needs_database=False,
     content_type="text/plain",
     description="The Prometheus text exposition format. Requests are labelled by route pattern "
     "and status; `homeward_projection_lag_seconds`, `homeward_merkle_log_size` and "
     "`homeward_checkpoint_age_seconds` are read from the database at each scrape and left out "
-    "(with `homeward_database_up` 0) when it does not answer. Serve it to Prometheus only, not "
-    "to the internet.",
+    "(with `homeward_database_up` 0) when it does not answer. It needs a token (leadership or "
+    "admin: create one for Prometheus alone), since route counts and pool sizes tell an "
+    "outsider how the service is used; serve it to Prometheus only, not to the internet.",
 )
 
 
