@@ -52,6 +52,15 @@ class Settings(BaseSettings):
         default=600, ge=1, description="Appends a token may make per minute (429 beyond)."
     )
     write_burst: int = Field(default=120, ge=1, description="Appends a token may make at once.")
+    personal_read_rate_per_minute: int = Field(
+        default=600,
+        ge=1,
+        description="Reads that may open personal data (an operation, its events, a survivor's "
+        "case, a prosecution, an audit trail) a token may make per minute (429 beyond).",
+    )
+    personal_read_burst: int = Field(
+        default=120, ge=1, description="Reads of personal data a token may make at once."
+    )
     cors_origins: tuple[str, ...] = Field(
         default=(), description="Origins allowed to call the API from a browser (none: no CORS)."
     )
@@ -78,6 +87,15 @@ class Settings(BaseSettings):
     audit_wait_seconds: float = Field(
         default=10.0, gt=0, description="How long an export waits for the log to cover it."
     )
+    # The court page (coordinator/service/trail_page.py) and its signed links.
+    court_time_zone: str = Field(
+        default="Asia/Ho_Chi_Minh",
+        description="IANA zone of the local times on the court page (UTC is shown beside them).",
+    )
+    court_link_key_dir: Path | None = Field(
+        default=None,
+        description="Where the secret that signs court links lives; the signing key folder.",
+    )
     # Backups (coordinator/service/backup.py): pg_dump and pg_restore of the server's version
     # or newer.
     pg_bin_dir: Path | None = Field(
@@ -90,6 +108,14 @@ def signing_key_folder(settings: Settings) -> Path:
     """Where the log's signing keys live: the configured folder, else `keys` in the data folder."""
     folder = settings.signing_key_dir or Path(settings.data_dir) / "keys"
     return Path(folder).expanduser().resolve()
+
+
+def court_link_key_folder(settings: Settings) -> Path:
+    """Where the secret of the court links lives: beside the signing keys unless configured,
+    so the processes that share the signing keys share the links too."""
+    if settings.court_link_key_dir is not None:
+        return Path(settings.court_link_key_dir).expanduser().resolve()
+    return signing_key_folder(settings)
 
 
 def personal_key_folder(settings: Settings) -> Path:

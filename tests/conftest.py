@@ -170,7 +170,9 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     folder = tmp_path_factory.mktemp("coordinator-data")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("COORDINATOR_DATA_DIR", str(folder))
-        # Tests write far faster than people; the write limit has tests of its own.
+        # Tests write and read far faster than people; the limits have tests of their own.
         patch.setenv("COORDINATOR_WRITE_RATE_PER_MINUTE", "1000000")
         patch.setenv("COORDINATOR_WRITE_BURST", "100000")
+        patch.setenv("COORDINATOR_PERSONAL_READ_RATE_PER_MINUTE", "1000000")
+        patch.setenv("COORDINATOR_PERSONAL_READ_BURST", "100000")
         yield folder

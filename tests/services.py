@@ -145,6 +145,8 @@ async def start_service(
         # One test token writes as much as many field teams: lift the per-token allowance.
         "COORDINATOR_WRITE_RATE_PER_MINUTE": "1000000",
         "COORDINATOR_WRITE_BURST": "100000",
+        "COORDINATOR_PERSONAL_READ_RATE_PER_MINUTE": "1000000",
+        "COORDINATOR_PERSONAL_READ_BURST": "100000",
         **(environment or {}),
     }
     with _log_file(log_path) as log:

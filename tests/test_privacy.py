@@ -229,6 +229,35 @@ async def test_writes_beyond_a_tokens_allowance_get_429_with_retry_after(
         assert (await field.get(f"/v1/operations/{uuid.uuid4()}")).status == 404  # reads go on
 
 
+async def test_reads_of_personal_data_beyond_a_tokens_allowance_get_429(
+    database_url: str, pool: asyncpg.Pool, app_settings: Settings
+) -> None:
+    """A token that copies survivors' files too fast is stopped; the board, the list of
+    operations and writes are not reads of personal data and go on."""
+    settings = app_settings.model_copy(
+        update={"personal_read_rate_per_minute": 6, "personal_read_burst": 2}
+    )
+    async with TestClient(TestServer(create_app(settings, database_url))) as client:
+        field = Caller(client, await create_token(pool, f"copy-{uuid.uuid4().hex[:6]}", Role.FIELD))
+        operation = await field.open()
+        paths = [
+            f"/v1/operations/{operation}",
+            f"/v1/operations/{operation}/events",
+            f"/v1/survivors/{uuid.uuid4()}",
+        ]
+        statuses = [(await field.get(path)).status for path in paths]
+        assert statuses == [200, 200, 429]
+        refused = await field.get(f"/v1/operations/{operation}")
+        assert int(refused.headers["Retry-After"]) >= 1
+        assert "read of personal data" in (await refused.json())["detail"]
+        assert (await field.get("/v1/operations")).status == 200
+        assert (await field.post("/v1/operations", {"data": a_case_report()})).status == 201
+        other = Caller(
+            client, await create_token(pool, f"other-{uuid.uuid4().hex[:6]}", Role.FIELD)
+        )
+        assert (await other.get(f"/v1/operations/{operation}")).status == 200  # per token
+
+
 async def test_no_cors_unless_configured(client: Client) -> None:
     """Another site's page gets no CORS permission by default."""
     response = await client.get("/health", headers={"Origin": "https://evil.example"})

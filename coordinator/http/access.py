@@ -10,7 +10,7 @@ from aiohttp import web
 
 from coordinator.domain.actors import Actor, Role
 from coordinator.errors import Forbidden
-from coordinator.http.limits import LIMITER, WRITE_METHODS
+from coordinator.http.limits import LIMITER, READ_LIMITER, WRITE_METHODS, is_personal_read
 from coordinator.service.tokens import Authenticator
 
 EVERYONE = frozenset(Role)
@@ -34,4 +34,6 @@ async def authorise(request: web.Request, allowed: frozenset[Role]) -> Actor:
         raise Forbidden(f"role {actor.role.value} may not do this; {roles} may")
     if request.method in WRITE_METHODS and LIMITER in request.app:
         request.app[LIMITER].take(actor.name)
+    elif READ_LIMITER in request.app and is_personal_read(request):
+        request.app[READ_LIMITER].take(actor.name)
     return actor

@@ -25,9 +25,10 @@ from coordinator.http.audit_log import run_audit_log
 from coordinator.http.board import setup_board_routes
 from coordinator.http.core_routes import CORE_ROUTE_DOCS
 from coordinator.http.cors import cors_middleware
+from coordinator.http.court import setup_court_routes
 from coordinator.http.erasure import ERASURE_ROUTE_DOC, erase_personal_data
 from coordinator.http.health import health, ready
-from coordinator.http.limits import LIMITER, WriteLimiter
+from coordinator.http.limits import LIMITER, READ_LIMITER, WriteLimiter
 from coordinator.http.listing import list_operations
 from coordinator.http.middleware import plain_headers, request_context
 from coordinator.http.openapi import document, setup_openapi_routes
@@ -109,6 +110,7 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_delete("/v1/survivors/{survivor_id}/personal-data", erase_personal_data)
     document(app, ERASURE_ROUTE_DOC)
     setup_audit_routes(app)
+    setup_court_routes(app)
     setup_board_routes(app)
     app.router.add_get("/v1/stats/impact", get_impact)
     document(app, *READ_MODEL_ROUTE_DOCS)
@@ -126,6 +128,11 @@ def create_app(settings: Settings, database_url: str) -> web.Application:
     app.on_response_prepare.append(plain_headers)
     app[SETTINGS] = settings
     app[LIMITER] = WriteLimiter(settings.write_rate_per_minute, settings.write_burst)
+    app[READ_LIMITER] = WriteLimiter(
+        settings.personal_read_rate_per_minute,
+        settings.personal_read_burst,
+        "read of personal data",
+    )
     app[DATABASE_URL] = database_url
     # Its own Prometheus registry and GET /metrics; measure_requests counts into it.
     setup_metrics(app)

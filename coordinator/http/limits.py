@@ -1,5 +1,6 @@
-"""Per-token write limits: a token bucket per token name, so one lost or abused token cannot
-flood the record. Each replica keeps its own buckets (the allowance is per replica)."""
+"""Per-token limits: a token bucket per token name for writes, and another for reads of personal
+data, so one lost or abused token can neither flood the record nor quietly copy every survivor's
+file. Each replica keeps its own buckets (the allowance is per replica)."""
 
 from __future__ import annotations
 
@@ -21,9 +22,11 @@ class _Bucket:
 
 
 class WriteLimiter:
-    """Allows `burst` writes at once and `per_minute` writes a minute per token name."""
+    """Allows `burst` requests at once and `per_minute` a minute per token name; `what` names
+    them in the refusal."""
 
-    def __init__(self, per_minute: int, burst: int) -> None:
+    def __init__(self, per_minute: int, burst: int, what: str = "write") -> None:
+        self._what = what
         self._rate = per_minute / 60.0
         self._burst = float(burst)
         self._buckets: dict[str, _Bucket] = {}
@@ -38,8 +41,30 @@ class WriteLimiter:
         bucket.updated = now
         if bucket.tokens < 1:
             wait = math.ceil((1 - bucket.tokens) / self._rate)
-            raise RateLimited(f"this token's write allowance is spent; retry in {wait} s", wait)
+            raise RateLimited(
+                f"this token's {self._what} allowance is spent; retry in {wait} s", wait
+            )
         bucket.tokens -= 1
 
 
 LIMITER = web.AppKey("write_limiter", WriteLimiter)
+READ_LIMITER = web.AppKey("personal_read_limiter", WriteLimiter)
+
+PERSONAL_READS = frozenset(
+    {
+        "/v1/operations/{operation_id}",
+        "/v1/operations/{operation_id}/events",
+        "/v1/operations/{operation_id}/audit-trail",
+        "/v1/survivors/{survivor_id}",
+        "/v1/prosecutions/{prosecution_id}",
+        "/v1/prosecutions/{prosecution_id}/audit-trail",
+    }
+)
+"""The routes whose answers may open personal data: each GET spends one read of the token's
+personal-read allowance."""
+
+
+def is_personal_read(request: web.Request) -> bool:
+    """Whether `request` reads a route that may open personal data."""
+    route = request.match_info.route.resource
+    return request.method == "GET" and route is not None and route.canonical in PERSONAL_READS
