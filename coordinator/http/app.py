@@ -25,6 +25,7 @@ from coordinator.http.audit_log import run_audit_log
 from coordinator.http.board import setup_board_routes
 from coordinator.http.core_routes import CORE_ROUTE_DOCS
 from coordinator.http.cors import cors_middleware
+from coordinator.http.court import setup_court_routes
 from coordinator.http.erasure import ERASURE_ROUTE_DOC, erase_personal_data
 from coordinator.http.health import health, ready
 from coordinator.http.limits import LIMITER, READ_LIMITER, WriteLimiter
@@ -109,6 +110,7 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_delete("/v1/survivors/{survivor_id}/personal-data", erase_personal_data)
     document(app, ERASURE_ROUTE_DOC)
     setup_audit_routes(app)
+    setup_court_routes(app)
     setup_board_routes(app)
     app.router.add_get("/v1/stats/impact", get_impact)
     document(app, *READ_MODEL_ROUTE_DOCS)

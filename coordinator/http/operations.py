@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import uuid
+from datetime import UTC, datetime
 
 from aiohttp import web
 
 from coordinator.domain.actors import Actor
-from coordinator.errors import NotFound
+from coordinator.errors import BadRequest, NotFound
 from coordinator.http.access import (
     EVENT_READERS,
     EVERYONE,
@@ -44,6 +46,25 @@ def operation_id_in(request: web.Request) -> uuid.UUID:
         return uuid.UUID(request.match_info["operation_id"])
     except ValueError as error:
         raise NotFound("no operation has that id (operation ids are UUIDs)") from error
+
+
+# A "+" of a zone sent unescaped in a query string arrives as a space: `...T10:00:00 07:00`.
+_UNESCAPED_PLUS = re.compile(r"(T[0-9:.,]+) ([0-9]{2}(:?[0-9]{2})?)$")
+
+
+def as_of_in(request: web.Request) -> datetime | None:
+    """The moment of `?as_of=` (ISO 8601 with a zone), or None; BadRequest for anything else."""
+    text = request.query.get("as_of")
+    if text is None:
+        return None
+    text = _UNESCAPED_PLUS.sub(r"\1+\2", text.strip())
+    try:
+        moment = datetime.fromisoformat(text) if len(text) <= 64 else None
+        if moment is not None and moment.tzinfo is not None:
+            return moment.astimezone(UTC)
+    except (ValueError, OverflowError):
+        pass
+    raise BadRequest("as_of is a time in ISO 8601 with its zone, e.g. 2026-10-14T10:00:00+07:00")
 
 
 def context_of(request: web.Request, actor: Actor) -> RequestContext:
@@ -89,10 +110,10 @@ async def post_events(request: web.Request) -> web.Response:
 
 
 async def get_operation(request: web.Request) -> web.Response:
-    """An operation's status, survivors, partners and timeline."""
+    """An operation's status, survivors, partners and timeline; with `?as_of=`, as known then."""
     actor = await authorise(request, EVERYONE)
     operation_id = operation_id_in(request)
-    loaded = await load(request.app[STORE], operation_id)
+    loaded = await load(request.app[STORE], operation_id, as_of=as_of_in(request))
     await log_read(request, actor, operation_id, Read.OPERATION)
     readable = await request.app[PRIVACY].readable(loaded.events, actor.role)
     view = operation_view(loaded, actor.role, readable)

@@ -14,7 +14,12 @@ from coordinator.http.app_keys import PRIVACY, STORE
 from coordinator.http.bodies import parse_body, read_json
 from coordinator.http.case_answers import ProsecutionAnswer, ProsecutionOpenAnswer
 from coordinator.http.openapi import RouteDoc
-from coordinator.http.operations import PERSONAL_DATA_HEADERS, append_answer, context_of
+from coordinator.http.operations import (
+    PERSONAL_DATA_HEADERS,
+    append_answer,
+    as_of_in,
+    context_of,
+)
 from coordinator.http.read_log import log_read
 from coordinator.service.access_log import Read
 from coordinator.service.case_views import prosecution_view
@@ -59,10 +64,10 @@ async def post_prosecution_events(request: web.Request) -> web.Response:
 
 
 async def get_prosecution(request: web.Request) -> web.Response:
-    """A prosecution; leadership sees it without personal data."""
+    """A prosecution; leadership sees it without personal data; with `?as_of=`, as known then."""
     actor = await authorise(request, PROSECUTION_READERS)
     prosecution_id = prosecution_id_in(request)
-    loaded = await load_prosecution(request.app[STORE], prosecution_id)
+    loaded = await load_prosecution(request.app[STORE], prosecution_id, as_of=as_of_in(request))
     await log_read(request, actor, prosecution_id, Read.PROSECUTION)
     readable = await request.app[PRIVACY].readable(loaded.events, actor.role)
     view = prosecution_view(loaded, actor.role, readable)
@@ -101,7 +106,10 @@ PROSECUTION_ROUTE_DOCS = (
     ),
     RouteDoc(
         "GET", "/v1/prosecutions/{prosecution_id}", "A prosecution, its defendants and timeline.",
-        PROSECUTION_READERS, response_model=ProsecutionAnswer, statuses=(404,),
-        tag="prosecutions", description="Leadership sees no personal data.",
+        PROSECUTION_READERS, response_model=ProsecutionAnswer, statuses=(400, 404),
+        tag="prosecutions",
+        description="Leadership sees no personal data. `?as_of=TIME` (ISO 8601 with its zone) "
+        "answers it as the organisation knew it then: the events recorded up to `TIME`, "
+        "`version` the last of them (404 if it was not opened yet).",
     ),
 )  # fmt: skip

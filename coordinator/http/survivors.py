@@ -15,7 +15,12 @@ from coordinator.http.app_keys import POOL, PRIVACY, STORE
 from coordinator.http.bodies import parse_body, read_json
 from coordinator.http.case_answers import SurvivorCaseAnswer, SurvivorsAnswer
 from coordinator.http.openapi import RouteDoc
-from coordinator.http.operations import PERSONAL_DATA_HEADERS, append_answer, context_of
+from coordinator.http.operations import (
+    PERSONAL_DATA_HEADERS,
+    append_answer,
+    as_of_in,
+    context_of,
+)
 from coordinator.http.read_log import log_read
 from coordinator.service.access_log import Read
 from coordinator.service.case_recording import load_registered_case, record_case_events
@@ -47,10 +52,11 @@ async def post_case_events(request: web.Request) -> web.Response:
 
 
 async def get_case(request: web.Request) -> web.Response:
-    """A survivor's case: status, operations, services, consents and timeline."""
+    """A survivor's case: status, operations, services, consents and timeline; with `?as_of=`,
+    as known then."""
     actor = await authorise(request, EVENT_READERS)
     survivor_id = survivor_id_in(request)
-    loaded = await load_registered_case(request.app[STORE], survivor_id)
+    loaded = await load_registered_case(request.app[STORE], survivor_id, as_of=as_of_in(request))
     await log_read(request, actor, survivor_id, Read.SURVIVOR)
     readable = await request.app[PRIVACY].readable(loaded.stored, actor.role)
     view = case_view(loaded, actor.role, readable)
@@ -113,7 +119,10 @@ SURVIVOR_ROUTE_DOCS = (
     RouteDoc(
         "GET", "/v1/survivors/{survivor_id}",
         "A survivor's case across every operation that found her.",
-        EVENT_READERS, response_model=SurvivorCaseAnswer, statuses=(404,), tag="survivors",
-        description="Leadership may not read it (403).",
+        EVENT_READERS, response_model=SurvivorCaseAnswer, statuses=(400, 404),
+        tag="survivors",
+        description="Leadership may not read it (403). `?as_of=TIME` (ISO 8601 with its zone) "
+        "answers her case as the organisation knew it then: her events and her operations' "
+        "events recorded up to `TIME` (404 if no operation had registered her yet).",
     ),
 )  # fmt: skip

@@ -8,6 +8,7 @@ with the rest; every hash still verifies, since hashes cover the sealed form.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING
 from uuid import UUID
 
@@ -15,6 +16,7 @@ from coordinator.domain import EraseSurvivorData
 from coordinator.domain.case import RecordCaseEvents, erase, judge_case
 from coordinator.errors import NotFound, RuleBroken
 from coordinator.service.commands import RecordEventsRequest
+from coordinator.service.court.as_of import known_then
 from coordinator.service.proposing import (
     RequestContext,
     judged_again_on_conflict,
@@ -34,11 +36,15 @@ if TYPE_CHECKING:
     from coordinator.service.privacy.service import Privacy
 
 
-async def load_registered_case(store: EventStore, survivor_id: UUID) -> LoadedCase:
-    """Her case, or `NotFound` until an operation has registered her."""
-    loaded = await load_case(store, survivor_id)
+async def load_registered_case(
+    store: EventStore, survivor_id: UUID, *, as_of: datetime | None = None
+) -> LoadedCase:
+    """Her case (with `as_of`, as known then), or `NotFound` until an operation registered her."""
+    loaded = await load_case(store, survivor_id, as_of=as_of)
     if not loaded.state.registered:
-        raise NotFound(f"survivor {survivor_id} is not registered by any operation")
+        raise NotFound(
+            f"survivor {survivor_id} is not registered by any operation" + known_then(as_of)
+        )
     return loaded
 
 
@@ -62,7 +68,9 @@ async def record_case_events(
             await _names_an_operation(store, event.data.operation_id)
 
     async def attempt() -> Appended:
-        loaded = await load_registered_case(store, survivor_id)
+        loaded = await load_case(store, survivor_id, reading=False)  # another kind's id: 422
+        if not loaded.state.registered:
+            raise NotFound(f"survivor {survivor_id} is not registered by any operation")
         version = loaded.state.version
         if request.expected_version is not None and request.expected_version != version:
             raise VersionConflict(survivor_id, request.expected_version, version)

@@ -17,6 +17,7 @@ from coordinator.domain.prosecution import (
 from coordinator.domain.stored import domain_event
 from coordinator.errors import NotFound, RuleBroken
 from coordinator.service.commands import OpenProsecutionRequest, RecordEventsRequest
+from coordinator.service.court.as_of import known_then, recorded_by
 from coordinator.service.proposing import (
     RequestContext,
     judged_again_on_conflict,
@@ -45,11 +46,14 @@ class LoadedProsecution:
     events: list[Recorded]
 
 
-async def load_prosecution(store: EventStore, prosecution_id: UUID) -> LoadedProsecution:
-    """Read and fold a prosecution's stream, or `NotFound` (also for another kind's id)."""
-    events = await store.read_stream(prosecution_id)
+async def load_prosecution(
+    store: EventStore, prosecution_id: UUID, *, as_of: datetime | None = None
+) -> LoadedProsecution:
+    """Read and fold a prosecution's stream, or `NotFound` (also for another kind's id); with
+    `as_of`, only the events recorded by then (`NotFound` if it was not opened yet)."""
+    events = recorded_by(await store.read_stream(prosecution_id), as_of)
     if not events:
-        raise NotFound(f"prosecution {prosecution_id} does not exist")
+        raise NotFound(f"prosecution {prosecution_id} does not exist" + known_then(as_of))
     refuse_other_kind(events[0], StreamKind.PROSECUTION, prosecution_id, reading=True)
     state = fold_prosecution([domain_event(recorded) for recorded in events])
     assert state is not None  # noqa: S101  a stream with events folds to a state
@@ -77,6 +81,12 @@ async def open_prosecution_stream(
         return repeat
     if existing:
         refuse_other_kind(existing[0], StreamKind.PROSECUTION, prosecution_id, reading=False)
+    elif request.prosecution_id is not None:
+        registered = await registering_operations(store.pool, [prosecution_id])
+        if registered[prosecution_id]:
+            raise RuleBroken(
+                f"{prosecution_id} is a survivor's id; a prosecution needs an id of its own.",
+            )
     data = event.data
     assert isinstance(data, ProsecutionOpened)  # noqa: S101  parsed as its type above
     operations = frozenset(

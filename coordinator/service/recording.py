@@ -28,6 +28,7 @@ from coordinator.domain.state import DomainEvent
 from coordinator.domain.stored import domain_event, fold
 from coordinator.errors import NotFound, RuleBroken
 from coordinator.service.commands import OpenOperationRequest, RecordEventsRequest
+from coordinator.service.court.as_of import known_then, recorded_by
 from coordinator.service.proposing import (
     RequestContext,
     judged_again_on_conflict,
@@ -60,11 +61,14 @@ class LoadedOperation:
     events: list[Recorded]
 
 
-async def load(store: EventStore, operation_id: UUID) -> LoadedOperation:
-    """Read and fold an operation's stream, or `NotFound` (also for another kind's id)."""
-    events = await store.read_stream(operation_id)
+async def load(
+    store: EventStore, operation_id: UUID, *, as_of: datetime | None = None
+) -> LoadedOperation:
+    """Read and fold an operation's stream, or `NotFound` (also for another kind's id); with
+    `as_of`, only the events recorded by then (`NotFound` if it was not opened yet)."""
+    events = recorded_by(await store.read_stream(operation_id), as_of)
     if not events:
-        raise NotFound(f"operation {operation_id} does not exist")
+        raise NotFound(f"operation {operation_id} does not exist" + known_then(as_of))
     refuse_other_kind(events[0], StreamKind.OPERATION, operation_id, reading=True)
     state = fold(events)
     if state is None:  # pragma: no cover - a stream with events folds to a state

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from uuid import UUID
 
 from coordinator.domain import Standing
 from coordinator.domain.case import SurvivorCase, fold_case
 from coordinator.domain.state import DomainEvent
 from coordinator.domain.stored import domain_event
+from coordinator.service.court.as_of import recorded_by
 from coordinator.service.registrations import registering_operations
 from coordinator.service.streams import refuse_other_kind
 from events.catalogue import StreamKind
@@ -31,16 +33,20 @@ class LoadedCase:
     stored: list[Recorded]
 
 
-async def load_case(store: EventStore, survivor_id: UUID, *, reading: bool = True) -> LoadedCase:
-    """Her case as the log holds it now (not registered: an empty case). Her id used by a
+async def load_case(
+    store: EventStore, survivor_id: UUID, *, reading: bool = True, as_of: datetime | None = None
+) -> LoadedCase:
+    """Her case as the log holds it now, or with `as_of` as it held it then: her own events and
+    the operations' events recorded by then (not registered: an empty case). Her id used by a
     stream of another kind is `NotFound` when `reading`, else `RuleBroken`."""
     operations = (await registering_operations(store.pool, [survivor_id]))[survivor_id]
     own = await store.read_stream(survivor_id)
     if own:
         refuse_other_kind(own[0], StreamKind.SURVIVOR_CASE, survivor_id, reading=reading)
+    own = recorded_by(own, as_of)
     stored = list(own)
     for operation_id in operations:
-        stored.extend(await store.read_stream(operation_id))
+        stored.extend(recorded_by(await store.read_stream(operation_id), as_of))
     stored.sort(key=lambda recorded: recorded.cursor)
     history = [domain_event(recorded) for recorded in stored]
     return LoadedCase(fold_case(survivor_id, history), own, history, stored)

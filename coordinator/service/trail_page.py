@@ -1,31 +1,58 @@
-"""The printable audit trail: a prosecution bundle as one self-contained page for a court file.
+"""The court page: an exported bundle as a document a judge reads, in a browser or on paper.
 
-It shows who recorded what, when it happened and when it was recorded, each correction beside
-the event it corrects, and the hashes, checkpoint and stream head a reader can match against the
-JSON bundle. Every value is escaped; the page has no script and loads nothing, and its headers
-forbid everything but its own inline stylesheet.
+First what was verified (the chain, the proofs, the checkpoint's signature, its key and time),
+then one plain-English sentence per event with its fields beneath (personal data opened for the
+reader, or marked erased; times local with their zone and in UTC), each correction beside the
+event it corrects, and the hashes in a compact appendix. Every value is escaped; the page has no
+script and loads nothing, and its headers forbid everything but its own inline stylesheet. It
+prints on A4 in a few pages and reads on a phone.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-import json
-from html import escape
+import re
+from collections.abc import Mapping
 from typing import Any, Final
 
+from coordinator.service.court.fields import definitions, text
+from coordinator.service.court.narrative import People, what_happened, words
+from coordinator.service.court.times import Clock
 from events.catalogue import EventType
 
 STYLE: Final = """
-body{font:13px/1.45 Georgia,serif;margin:0 auto;max-width:72rem;padding:1rem 2rem;color:#111}
-h1{font-size:1.5rem;margin-bottom:.25rem}h2{font-size:1.15rem;margin-top:1.5rem}
-table{border-collapse:collapse;width:100%}
-th,td{border:1px solid #999;padding:.3rem .4rem;text-align:left;vertical-align:top}
-th{background:#eee}dl{display:grid;grid-template-columns:max-content 1fr;gap:.15rem 1rem}
-dt{font-weight:bold}dd{margin:0}code,pre{font:11px/1.35 ui-monospace,monospace}
-pre{white-space:pre-wrap;word-break:break-word;margin:0}.hash{word-break:break-all}
-.correction{background:#fff6dd}.corrected{background:#f3f3f3}.note{font-style:italic}
-@media print{body{padding:0;max-width:none}tr{break-inside:avoid}th{background:#ddd}}
+@page{size:A4;margin:11mm 12mm}
+*{box-sizing:border-box}html{-webkit-text-size-adjust:100%;text-size-adjust:100%}
+body{font:15px/1.45 Georgia,"Times New Roman",serif;color:#111;margin:0 auto;max-width:54rem;
+padding:1rem}
+h1{font-size:1.4rem;margin:.2rem 0}h2{font-size:1.1rem;margin:1.1rem 0 .3rem;
+border-bottom:1px solid #888}h3{font-size:1rem;margin:.8rem 0 .2rem}
+p{margin:.2rem 0}.lede{color:#333}
+.verified{border:2px solid #2a6a3a;padding:.4rem .8rem;margin:.6rem 0}
+.verified ul{margin:.2rem 0;padding-left:1.2rem}
+article{border-top:1px solid #ccc;padding:.35rem 0 .3rem}
+.n{font:bold .8em ui-monospace,monospace;color:#555;margin-right:.25rem}
+dl{margin:.1rem 0 0;display:grid;grid-template-columns:repeat(auto-fill,minmax(16rem,1fr));
+gap:0 1rem;font-size:.86em;color:#222}
+dl div{display:flex;gap:.35rem;min-width:0}dt{color:#555;white-space:nowrap}
+dt::after{content:":"}dd{margin:0;min-width:0;overflow-wrap:anywhere}
+dd dl{display:flex;flex-wrap:wrap;gap:0 .8rem;font-size:1em;margin:0}
+ol{margin:0;padding-left:1.1rem}
+.fix{border-left:4px solid #b70;background:#fff4d6;padding:.2rem .6rem;margin:.3rem 0 0}
+.correction{background:#fffaf0}.erased{color:#a00}
+table{border-collapse:collapse;width:100%;table-layout:fixed;
+font:9.5px/1.3 ui-monospace,Menlo,Consolas,monospace}
+th,td{border:1px solid #bbb;padding:.1rem .25rem;text-align:left;vertical-align:top;
+overflow-wrap:anywhere}th{background:#eee}
+col.v{width:2.6em}col.t{width:19%}col.i{width:30%}col.l{width:3.6em}
+code{font:.85em ui-monospace,Menlo,Consolas,monospace;overflow-wrap:anywhere}
+.note{font-size:.86em;color:#333}
+@media print{body{font-size:9.5pt;line-height:1.3;max-width:none;padding:0}
+article{break-inside:avoid}h2,h3{break-after:avoid}.fix{background:none}
+dl{grid-template-columns:repeat(3,1fr)}.appendix{break-before:page}}
+@media (max-width:34rem){body{font-size:16px;padding:.6rem}dl{grid-template-columns:1fr}
+col.t{width:0}.t{display:none}table{font-size:9px}}
 """
 STYLE_HASH: Final = base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()
 
@@ -40,107 +67,275 @@ HEADERS: Final = {
     "Cache-Control": "no-store",
 }
 
-
-def _text(value: Any) -> str:
-    return escape(str(value), quote=True)
+_SUBJECT_KEYS: Final = ("survivor_id", "missing_person_id", "defendant_id")
 
 
-def _when(stamp: str) -> str:
-    """`2026-10-01T02:00:00.000000Z` as `2026-10-01 02:00:00.000000 UTC`."""
-    return _text(stamp.replace("T", " ").removesuffix("Z") + " UTC")
+def _people(
+    events: list[dict[str, Any]], datas: Mapping[str, Any]
+) -> tuple[dict[str, str], set[str]]:
+    """Names by subject id where personal data was opened, and the subjects erased."""
+    names: dict[str, str] = {}
+    erased: set[str] = set()
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            personal = value.get("personal")
+            subject = next((str(value[k]) for k in _SUBJECT_KEYS if value.get(k)), None)
+            if subject and isinstance(personal, dict):
+                if isinstance(personal.get("name"), str):
+                    names.setdefault(subject, personal["name"])
+                elif personal.get("erased") is True:
+                    erased.add(subject)
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    for event in events:
+        data = datas.get(event["event_id"])
+        walk(data)
+        if event["type"] == EventType.PERSONAL_DATA_ERASED and isinstance(data, dict):
+            erased.add(str(data.get("survivor_id") or event.get("stream_id", "")))
+    return {k: v for k, v in names.items() if k not in erased}, erased
 
 
-def _facts(pairs: list[tuple[str, str]]) -> str:
-    rows = "".join(f"<dt>{_text(name)}</dt><dd>{value}</dd>" for name, value in pairs)
-    return f"<dl>{rows}</dl>"
+def _stamp(event: Mapping[str, Any], key: str, clock: Clock, *, seconds: bool = False) -> str:
+    return clock.text(str(event.get(key, "")), seconds=seconds)
 
 
-def _correction_cell(event: dict[str, Any], by_id: dict[str, dict[str, Any]], index: Any) -> str:
-    notes = []
-    target = (
-        event["data"].get("corrects_event_id")
-        if event["type"] == EventType.EVENT_CORRECTED
-        else None
+class _Page:
+    """What every part of the page needs: the events, their readable data, names and times."""
+
+    def __init__(self, events: list[dict[str, Any]], opened: Mapping[str, Any], clock: Clock):
+        self.events = events
+        self.clock = clock
+        self.datas = {e["event_id"]: opened.get(e["event_id"], e.get("data")) for e in events}
+        self.versions = {e["event_id"]: int(e["version"]) for e in events}
+        names, erased = _people(events, self.datas)
+        self.names, self.erased = names, frozenset(erased)
+        self.corrections: dict[str, list[dict[str, Any]]] = {}
+        for event in events:
+            data = self.datas[event["event_id"]]
+            if event["type"] == EventType.EVENT_CORRECTED and isinstance(data, dict):
+                self.corrections.setdefault(str(data.get("corrects_event_id")), []).append(event)
+
+    def sentence(self, event: dict[str, Any]) -> str:
+        people = People(self.names, self.erased, str(event.get("stream_id", "")))
+        data = self.datas[event["event_id"]]
+        clause = what_happened(
+            str(event["type"]),
+            data if isinstance(data, dict) else None,
+            people,
+            clock=self.clock,
+            versions=self.versions,
+        )
+        metadata = event.get("metadata") or {}
+        who = metadata.get("recorded_by", "unknown")
+        role = f" ({metadata['role']})" if metadata.get("role") else ""
+        return f"{_stamp(event, 'occurred_at', self.clock)}: {clause}; recorded by {who}{role}."
+
+    def _correction_notes(self, event: dict[str, Any]) -> str:
+        notes = []
+        for fix in self.corrections.get(event["event_id"], []):
+            data = self.datas[fix["event_id"]]
+            corrected = data.get("corrected_data") if isinstance(data, dict) else None
+            fields = definitions(corrected, self.clock) if isinstance(corrected, dict) else ""
+            notes.append(
+                f"<aside class=fix><strong>Corrected</strong> by version {text(fix['version'])} "
+                f"({text(_stamp(fix, 'recorded_at', self.clock))}): "
+                f"{text(data.get('reason', '') if isinstance(data, dict) else '')}{fields}</aside>"
+            )
+        return "".join(notes)
+
+    def article(self, event: dict[str, Any]) -> str:
+        metadata = event.get("metadata") or {}
+        who = f"{metadata.get('recorded_by', 'unknown')} ({metadata.get('role', '')})"
+        envelope = (
+            definitions(
+                {
+                    "Event": event["type"],
+                    "Happened (field)": _stamp(event, "occurred_at", self.clock, seconds=True),
+                    "Recorded (server)": _stamp(event, "recorded_at", self.clock, seconds=True),
+                    "Recorded by": who,
+                }
+            )
+            .removeprefix("<dl>")
+            .removesuffix("</dl>")
+        )
+        data = self.datas[event["event_id"]]
+        fields = definitions(data, self.clock) if isinstance(data, dict) else ""
+        fields = fields.removeprefix("<dl>").removesuffix("</dl>")
+        css = "correction" if event["type"] == EventType.EVENT_CORRECTED else ""
+        return (
+            f"<article class='{css}' id=v{text(event['version'])}>"
+            f"<p><span class=n>{text(event['version'])}</span>{text(self.sentence(event))}</p>"
+            f"<dl>{envelope}{fields}</dl>{self._correction_notes(event)}</article>"
+        )
+
+
+def _checkpoint(bundle: Mapping[str, Any]) -> Mapping[str, Any]:
+    signed = bundle.get("checkpoint")
+    inner = signed.get("checkpoint", signed) if isinstance(signed, dict) else {}
+    return inner if isinstance(inner, dict) else {}
+
+
+def _streams(bundle: Mapping[str, Any]) -> list[tuple[str, str | None, list[dict[str, Any]], Any]]:
+    """(stream id, kind, events, signed head) of a one-stream bundle or a bundle of several."""
+    if isinstance(bundle.get("streams"), list):
+        return [
+            (
+                str(s.get("stream_id")),
+                s.get("kind"),
+                list(s.get("events") or []),
+                s.get("stream_head"),
+            )
+            for s in bundle["streams"]
+        ]
+    return [
+        (
+            str(bundle.get("operation_id")),
+            "operation",
+            list(bundle["events"]),
+            bundle.get("stream_head"),
+        )
+    ]
+
+
+def _verified(bundle: Mapping[str, Any], streams: list[Any], clock: Clock) -> str:
+    checkpoint = _checkpoint(bundle)
+    count = sum(len(events) for _, _, events, _ in streams)
+    signed_at = clock.text(str(checkpoint.get("timestamp", "")), seconds=True)
+    heads = [
+        f"version {text(head['head'].get('version'))}"
+        for _, _, _, head in streams
+        if isinstance(head, dict) and isinstance(head.get("head"), dict)
+    ]
+    return (
+        "<section class=verified><h2>What was verified</h2>"
+        "<p>Homeward checked this record with its public keys when it was exported, "
+        f"{text(clock.text(str(bundle.get('exported_at', '')), seconds=True))}:</p><ul>"
+        f"<li><strong>Hash chain:</strong> all {count} events, each chained to the one before "
+        "it by SHA-256, unbroken and unchanged since they were recorded.</li>"
+        "<li><strong>Inclusion proofs:</strong> every event is a leaf of Homeward's append-only "
+        "Merkle log; its proof leads to the log's root at "
+        f"{text(checkpoint.get('tree_size', '?'))} events.</li>"
+        "<li><strong>Checkpoint signature:</strong> that root is signed (Ed25519) by key id "
+        f"<code>{text(checkpoint.get('key_id', '?'))}</code>, at {text(signed_at)}.</li>"
+        f"<li><strong>Last event:</strong> the signed stream head ({text(', '.join(heads))}) "
+        "shows no later event was left out.</li></ul>"
+        "<p class=note>These checks show the record is complete and unchanged, not that what "
+        "was recorded is true. This page is a reading copy; the JSON export of the same trail "
+        "is the evidence file, checked offline with <code>coordinator audit verify FILE --keys "
+        "KEYS</code> against the key id Homeward publishes.</p></section>"
     )
-    if isinstance(target, str):
-        original = by_id.get(target)
-        where = f"version {original['version']}" if original else f"event {target}"
-        reason = event["data"].get("reason", "")
-        notes.append(f"Corrects {_text(where)}: {_text(reason)}")
-    for correcting_id in index.get(event["event_id"], []) if isinstance(index, dict) else []:
-        correcting = by_id.get(correcting_id)
-        if correcting is not None:
-            reason = correcting["data"].get("reason", "")
-            notes.append(f"Corrected by version {correcting['version']}: {_text(reason)}")
-    return "<br>".join(notes)
 
 
-def _event_row(event: dict[str, Any], by_id: dict[str, dict[str, Any]], index: Any) -> str:
-    metadata = event["metadata"]
-    corrected = isinstance(index, dict) and event["event_id"] in index
-    css = (
-        "correction"
-        if event["type"] == EventType.EVENT_CORRECTED
-        else "corrected"
-        if corrected
+_BACKTICKED = re.compile(r"`([^`]*)`")
+_STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z")
+
+
+def _public_key(record: object) -> str:
+    return str(record.get("public_key", "")) if isinstance(record, dict) else ""
+
+
+def _appendix(bundle: Mapping[str, Any], streams: list[Any], clock: Clock) -> str:
+    checkpoint = _checkpoint(bundle)
+    rows = "".join(
+        f"<tr><td>{text(e['version'])}</td><td class=t>{text(e['type'])}</td>"
+        f"<td>{text(e['event_id'])}</td><td>{text(e.get('hash', ''))}</td>"
+        f"<td>{text(e.get('leaf_index', ''))}</td></tr>"
+        for _, _, events, _ in streams
+        for e in events
+    )
+    keys = bundle.get("public_keys")
+    keys = keys if isinstance(keys, dict) else {}
+    key_rows = "".join(
+        f"<tr><td colspan=2>{text(key_id)}</td><td colspan=3>{text(_public_key(record))}</td></tr>"
+        for key_id, record in sorted(keys.items())
+    )
+    statement = _STAMP.sub(
+        lambda found: clock.text(found.group(), seconds=True), str(bundle.get("statement", ""))
+    )
+    statement = _BACKTICKED.sub(r"<code>\1</code>", text(statement))
+    return (
+        "<section class=appendix><h2>Appendix: hashes and keys</h2>"
+        f"<p class=note>Merkle root at {text(checkpoint.get('tree_size', '?'))} events: "
+        f"<code>{text(checkpoint.get('root_hash', ''))}</code></p>"
+        "<table><colgroup><col class=v><col class=t><col class=i><col><col class=l></colgroup>"
+        "<tr><th>V.</th><th class=t>Type</th><th>Event id</th><th>Event hash (SHA-256)</th>"
+        f"<th>Leaf</th></tr>{rows}"
+        "<tr><th colspan=2>Signing key id</th><th colspan=3>Ed25519 public key (base64)</th>"
+        f"</tr>{key_rows}</table>"
+        f"<h3>What the evidence file proves</h3><p class=note>{statement}</p></section>"
+    )
+
+
+def render_trail(
+    bundle: dict[str, Any],
+    *,
+    opened: Mapping[str, Any] | None = None,
+    clock: Clock | None = None,
+    reader: str | None = None,
+) -> str:
+    """The bundle as the court page. `opened` holds each event's data with its personal data
+    opened (or marked erased) for the reader, by event id; without it personal data shows as
+    sealed. `reader` names whom it was opened for."""
+    clock = clock or Clock.of()
+    streams = _streams(bundle)
+    every = [event for _, _, events, _ in streams for event in events]
+    page = _Page(every, opened or {}, clock)
+    title_id = bundle.get("operation_id") or bundle.get("primary_stream_id") or ""
+    reference = next(
+        (
+            page.datas[e["event_id"]].get("reference")
+            for e in every
+            if e["type"] == EventType.CASE_REPORTED and isinstance(page.datas[e["event_id"]], dict)
+        ),
+        None,
+    )
+    title = f"Court file: operation {reference}" if reference else f"Court file {title_id}"
+    span = ""
+    if every:
+        span = (
+            f" from {_stamp(every[0], 'occurred_at', clock)} to "
+            f"{_stamp(every[-1], 'occurred_at', clock)}"
+        )
+    opened_for = (
+        f" Personal data is opened for {text(reader)}; the opening is in the access log."
+        if reader and opened
+        else " Personal data is shown sealed."
+        if not opened
         else ""
     )
-    who = f"{_text(metadata.get('recorded_by', ''))}<br>({_text(metadata.get('role', ''))})"
-    data = _text(json.dumps(event["data"], ensure_ascii=False, indent=1, sort_keys=True))
-    cells = (
-        _text(event["version"]),
-        f"<strong>{_text(event['type'])}</strong><br><code>{_text(event['event_id'])}</code>",
-        _when(event["occurred_at"]),
-        _when(event["recorded_at"]),
-        who,
-        f"<code>{_text(metadata.get('request_id', ''))}</code>",
-        f"<pre>{data}</pre>",
-        _correction_cell(event, by_id, index),
-        f"<code class=hash>{_text(event['hash'])}</code>",
+    sections = "".join(
+        (
+            f"<h3>{text(words(kind or 'stream').capitalize())} {text(stream_id)}</h3>"
+            if len(streams) > 1
+            else ""
+        )
+        + "".join(page.article(event) for event in events)
+        for stream_id, kind, events, _ in streams
     )
-    return f"<tr class='{css}'>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>"
-
-
-def render_trail(bundle: dict[str, Any]) -> str:
-    """The bundle as a printable HTML page."""
-    events: list[dict[str, Any]] = bundle["events"]
-    by_id = {event["event_id"]: event for event in events}
-    checkpoint = bundle["checkpoint"]["checkpoint"]
-    head = bundle["stream_head"]["head"]
-    index = bundle.get("corrections", {})
-    summary = _facts(
-        [
-            ("Operation", f"<code>{_text(bundle['operation_id'])}</code>"),
-            ("Exported", _when(bundle["exported_at"])),
-            ("Events", _text(len(events))),
-            ("Last event (signed head)", f"version {_text(head['version'])}"),
-            ("Head hash", f"<code class=hash>{_text(head['head_hash'])}</code>"),
-            ("Merkle log size", f"{_text(checkpoint['tree_size'])} events"),
-            ("Merkle root", f"<code class=hash>{_text(checkpoint['root_hash'])}</code>"),
-            ("Checkpoint signed", _when(checkpoint["timestamp"])),
-            ("Signing key id", f"<code>{_text(checkpoint['key_id'])}</code>"),
-        ]
-    )
-    keys = _facts(
-        [
-            (key_id, f"<code class=hash>{_text(record.get('public_key', ''))}</code>")
-            for key_id, record in sorted(bundle["public_keys"].items())
-        ]
-    )
-    header = (
-        "<tr><th>Version</th><th>Event</th><th>Happened (field)</th><th>Recorded (server)</th>"
-        "<th>Recorded by</th><th>Request</th><th>What was recorded</th><th>Corrections</th>"
-        "<th>Hash</th></tr>"
-    )
-    rows = "".join(_event_row(event, by_id, index) for event in events)
-    title = f"Audit trail of operation {_text(bundle['operation_id'])}"
     return (
         "<!doctype html><html lang=en><head><meta charset=utf-8>"
-        f"<title>{title}</title><style>{STYLE}</style></head><body>"
-        f"<h1>{title}</h1>{summary}"
-        f"<h2>What this record proves</h2><p>{_text(bundle['statement'])}</p>"
-        "<p class=note>This page is a reading copy. The JSON export of the same trail is the "
-        "evidence file: <code>coordinator audit verify FILE</code> checks it offline.</p>"
-        f"<h2>Events, in the order recorded</h2><table>{header}{rows}</table>"
-        f"<h2>Public keys (Ed25519, base64)</h2>{keys}</body></html>"
+        "<meta name=viewport content='width=device-width, initial-scale=1'>"
+        "<meta name=referrer content=no-referrer>"
+        f"<title>{text(title)}</title><style>{STYLE}</style></head><body>"
+        f"<h1>{text(title)}</h1>"
+        f"<p class=lede>Operation <code>{text(title_id)}</code>: {len(every)} events{text(span)}. "
+        f"Times are {text(clock.name)} with UTC beside them.{opened_for}</p>"
+        f"{_verified(bundle, streams, clock)}"
+        f"<h2>Events, in the order recorded</h2>{sections}"
+        f"{_appendix(bundle, streams, clock)}</body></html>"
+    )
+
+
+def refusal_page(title: str, sentence: str) -> str:
+    """A short page that says why a court link does not open, in the court page's style."""
+    return (
+        "<!doctype html><html lang=en><head><meta charset=utf-8>"
+        "<meta name=viewport content='width=device-width, initial-scale=1'>"
+        f"<title>{text(title)}</title><style>{STYLE}</style></head><body>"
+        f"<h1>{text(title)}</h1><p>{text(sentence)}</p></body></html>"
     )
