@@ -159,7 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(import_command.run(url, arguments))
     elif arguments.command == "keys":
         with database_url(settings) as url:
-            return asyncio.run(key_commands.run(url, settings))
+            return asyncio.run(key_commands.run(url, settings, retire=arguments.retire))
     elif arguments.command in {"backup", "restore"}:
         return backup_commands.run(settings, arguments)
     elif arguments.command == "audit":

@@ -129,6 +129,24 @@ class DataKeys:
                 subject_id,
             )
 
+    async def kek_ids_in_use(self) -> set[str]:
+        """The KEKs that wrap a live data key in the database."""
+        with translate_errors():
+            rows = await self._pool.fetch(
+                "SELECT DISTINCT kek_id FROM personal_data_keys WHERE wrapped_key IS NOT NULL"
+            )
+        return {row["kek_id"] for row in rows}
+
+    async def compact(self) -> None:
+        """Rewrite the key table so no page keeps a destroyed or re-wrapped key's old bytes.
+
+        An erasure or a re-wrap leaves the old row version in the table's pages until it is
+        overwritten; VACUUM FULL writes the live rows into a new file and drops the old one. It
+        needs the table's owner (run it from the command line, not as the service's role).
+        """
+        with translate_errors():
+            await self._pool.execute("VACUUM (FULL) personal_data_keys")
+
     async def rewrap(self) -> int:
         """Wrap every live data key with the active KEK; returns how many were re-wrapped."""
         count = 0

@@ -84,3 +84,26 @@ def add_kek(folder: Path) -> str:
     kek_id = _new_kek(folder)
     (folder / "active").write_text(kek_id)
     return kek_id
+
+
+def destroy_keks(folder: Path, kek_ids: list[str]) -> list[str]:
+    """Overwrite and remove the files of `kek_ids` (never the active one); returns those removed.
+
+    With a KEK gone, every copy of a data key it wrapped (in old table pages, the WAL, backups)
+    can no longer be unwrapped: this is what makes an erasure final beyond the live database.
+    """
+    active = (folder / "active").read_text().strip()
+    removed = []
+    for kek_id in kek_ids:
+        if kek_id == active:
+            raise KeyFileError(f"the active KEK {kek_id} cannot be destroyed; rotate first")
+        path = folder / f"kek-{kek_id}.key"
+        if not path.exists():
+            continue
+        with path.open("r+b") as file:
+            file.write(secrets.token_bytes(_KEY_BYTES))
+            file.flush()
+            os.fsync(file.fileno())
+        path.unlink()
+        removed.append(kek_id)
+    return removed
