@@ -183,7 +183,9 @@ def test_templates_hold_placeholders_never_passwords() -> None:
     assert migrate["COORDINATOR_APP_ROLE"] == "homeward_app"
 
 
-@pytest.mark.parametrize("name", ["homeward.service", "homeward-migrate.service"])
+@pytest.mark.parametrize(
+    "name", ["homeward.service", "homeward-migrate.service", "homeward-keys-retire.service"]
+)
 def test_the_systemd_units_are_hardened(name: str) -> None:
     """A dedicated user, a read-only system but the data folder, no new privileges."""
     service = unit(name)["Service"]
@@ -209,6 +211,18 @@ def test_the_service_unit_restarts_on_failure_and_drains_on_stop() -> None:
     migrate = unit("homeward-migrate.service")["Service"]
     assert migrate["ExecStart"][0].endswith("coordinator migrate")
     assert migrate["Type"] == ["oneshot"]
+
+
+def test_a_timer_retires_old_keys_weekly_as_the_schema_owner() -> None:
+    """Erasures become final on a schedule: the timer starts the retire, which runs as the owner
+    (its connection from migrate.env) since compacting the key table needs the owner."""
+    retire = unit("homeward-keys-retire.service")["Service"]
+    assert retire["ExecStart"][0].endswith("coordinator keys rotate --retire")
+    assert retire["Type"] == ["oneshot"]
+    assert "-/etc/homeward/migrate.env" in retire["EnvironmentFile"]
+    timer = unit("homeward-keys-retire.timer")["Timer"]
+    assert timer["OnCalendar"] == ["weekly"]
+    assert timer["Persistent"] == ["true"]
 
 
 def test_the_container_runs_the_installed_project_as_a_user() -> None:
