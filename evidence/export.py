@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import time
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -26,11 +28,14 @@ from events.verifier.bundle_checks import verify_bundle
 from events.verifier.checkpoints import PublicKeyRecord, SignedCheckpoint
 from events.verifier.findings import Failure, Reason, collector_paused
 from events.verifier.stream_head import SignedStreamHead
-from evidence.bundle import BundleError, StreamToBundle, build_bundle, build_streams_bundle
+from evidence.bundle import build_bundle
+from evidence.bundle_parts import BundleError
 from evidence.integrator import LogIntegrator
 from evidence.keyring import sign_stream_head
+from evidence.log_forensics import which_leaves_changed
 from evidence.merkle_log import LogInconsistent, latest_checkpoint
 from evidence.merkle_tree import MerkleTree
+from evidence.streams_bundle import StreamToBundle, build_streams_bundle
 
 # Ids, hashes and times come as the text the bundle holds and the hash covers, written by the
 # database rather than converted here event by event; data and metadata come as text, parsed
@@ -52,9 +57,15 @@ SELECT e.event_id::text AS event_id, e.stream_id::text AS stream_id, e.version, 
        CASE WHEN NOT e.recorded_at <@ h.years THEN e.recorded_at END AS recorded_at,
        encode(e.prev_hash, 'hex') AS prev_hash, encode(e.hash, 'hex') AS hash, l.leaf_index
   FROM events e CROSS JOIN hashed h LEFT JOIN merkle_leaves l ON l.position = e.position
- WHERE e.stream_id = $1
+ WHERE e.stream_id = $1 AND ($2::timestamptz IS NULL OR e.recorded_at <= $2)
  ORDER BY e.version
 """
+# The checkpoint of a bundle "as known at": the largest signed by then.
+_CHECKPOINT_AS_OF = """
+SELECT document FROM signed_checkpoints WHERE signed_at <= $1 ORDER BY tree_size DESC LIMIT 1
+"""
+# The first checkpoint signed after it that covers leaves up to $1, to say what to ask instead.
+_FIRST_COVERING = "SELECT min(signed_at) FROM signed_checkpoints WHERE tree_size > $1"
 # Served by merkle_leaves_stream (0005_merkle_leaf_streams.sql).
 _LEAVES = "SELECT leaf_index, position, version FROM merkle_leaves WHERE stream_id = $1"
 # How often a waiting export asks again for a checkpoint.
@@ -81,23 +92,48 @@ class KeyringMismatch(LookupError):
     """The checkpoint was signed by a key this process's keyring does not know (a setup error)."""
 
 
+class NothingRecordedAsOf(OperationNotFound):
+    """The operation has events, but none recorded by the time asked for."""
+
+
+class NoCheckpointAsOf(LookupError):
+    """No checkpoint signed by the time asked for covers the events recorded by then."""
+
+
 async def export_bundle(
-    pool: asyncpg.Pool, integrator: LogIntegrator, operation_id: UUID, *, wait_seconds: float = 10.0
+    pool: asyncpg.Pool,
+    integrator: LogIntegrator,
+    operation_id: UUID,
+    *,
+    wait_seconds: float = 10.0,
+    as_of: datetime | None = None,
 ) -> dict[str, Any]:
-    """The operation's verified bundle; raises OperationNotFound, LogBehind or RecordTampered."""
-    rows = await _read_events(pool, operation_id)
+    """The operation's verified bundle; raises OperationNotFound, LogBehind or RecordTampered.
+
+    With `as_of` (a time with a zone), the bundle of the events recorded up to then, proven in
+    the latest checkpoint signed by then; NoCheckpointAsOf if that one does not cover them.
+    """
+    rows = await _read_events(pool, operation_id, as_of)
     if not rows:
-        raise OperationNotFound(f"operation {operation_id} has no recorded events")
-    signed = await _covering_checkpoint(pool, integrator, rows, wait_seconds)
-    await _check_no_event_deleted(pool, operation_id, rows)
+        raise _nothing(f"operation {operation_id}", as_of)
+    signed = await _checkpoint_for(pool, integrator, rows, wait_seconds, as_of)
+    await _check_no_event_deleted(pool, operation_id, rows, _below(signed, as_of))
     try:
         tree, public_keys = await _tree_and_keys(pool, integrator, signed)
         head = await asyncio.to_thread(_sign_head, integrator, str(operation_id), rows, signed)
         bundle = build_bundle(
-            operation_id, rows, tree, signed, public_keys, stream_head=head, check_leaves=False
+            operation_id,
+            rows,
+            tree,
+            signed,
+            public_keys,
+            stream_head=head,
+            keyring=integrator.keyring,
+            as_of=as_of,
+            check_leaves=False,
         )
     except (LogInconsistent, BundleError) as error:
-        raise RecordTampered(Failure(Reason.BAD_PROOF, str(error))) from error
+        raise await _log_tampered(pool, error) from error
     report = verify_bundle(bundle, trusted_keys=public_keys)
     if report.first_failure is not None:
         raise RecordTampered(report.first_failure)
@@ -113,6 +149,7 @@ async def export_streams_bundle(
     stub: Callable[[str, UUID], bool] | None = None,
     kinds: Mapping[UUID, str] | None = None,
     wait_seconds: float = 10.0,
+    as_of: datetime | None = None,
 ) -> dict[str, Any]:
     """The verified bundle of `primary` and the linked `streams`, all proven in one checkpoint.
 
@@ -120,18 +157,18 @@ async def export_streams_bundle(
     events is left out, a primary stream with none raises OperationNotFound. `stub(type,
     stream_id)` picks the events written as stubs, without data or metadata (counselling notes
     must not reach the defence); `kinds` labels streams ("operation", "survivor_case"). Raises
-    LogBehind or RecordTampered (naming the stream) as export_bundle does.
+    LogBehind or RecordTampered (naming the stream) as export_bundle does; `as_of` as there.
     """
     order = list(dict.fromkeys([primary, *streams]))
-    read = [await _read_events(pool, stream_id) for stream_id in order]
+    read = [await _read_events(pool, stream_id, as_of) for stream_id in order]
     if not read[0]:
-        raise OperationNotFound(f"stream {primary} has no recorded events")
+        raise _nothing(f"stream {primary}", as_of)
     found = [(stream_id, rows) for stream_id, rows in zip(order, read, strict=True) if rows]
     every_row = [row for _, rows in found for row in rows]
-    signed = await _covering_checkpoint(pool, integrator, every_row, wait_seconds)
+    signed = await _checkpoint_for(pool, integrator, every_row, wait_seconds, as_of)
     for stream_id, rows in found:
         try:
-            await _check_no_event_deleted(pool, stream_id, rows)
+            await _check_no_event_deleted(pool, stream_id, rows, _below(signed, as_of))
         except RecordTampered as error:
             failure = dataclasses.replace(error.failure, stream_id=str(stream_id))
             raise RecordTampered(failure) from error
@@ -148,14 +185,30 @@ async def export_streams_bundle(
             for stream_id, rows in found
         ]
         bundle = build_streams_bundle(
-            primary, to_bundle, tree, signed, public_keys, stub=stub, check_leaves=False
+            primary,
+            to_bundle,
+            tree,
+            signed,
+            public_keys,
+            keyring=integrator.keyring,
+            stub=stub,
+            as_of=as_of,
+            check_leaves=False,
         )
     except (LogInconsistent, BundleError) as error:
-        raise RecordTampered(Failure(Reason.BAD_PROOF, str(error))) from error
+        raise await _log_tampered(pool, error) from error
     report = verify_bundle(bundle, trusted_keys=public_keys)
     if report.first_failure is not None:
         raise RecordTampered(report.first_failure)
     return bundle
+
+
+async def _log_tampered(pool: Queryable, error: Exception) -> RecordTampered:
+    """The stored Merkle log does not give the signed root: say which leaves changed, as far as
+    the signed checkpoints tell."""
+    narrowed = await which_leaves_changed(pool)
+    sentence = str(error) if narrowed is None else f"{error}; {narrowed}"
+    return RecordTampered(Failure(Reason.BAD_PROOF, sentence))
 
 
 async def _tree_and_keys(
@@ -188,10 +241,13 @@ def _sign_head(
     )
 
 
-async def _read_events(pool: Queryable, operation_id: UUID) -> list[dict[str, Any]]:
-    """The operation's events as stored, in version order, with their leaf index if any: ids,
-    hashes and (but for rare years) times in their hashed text, data and metadata parsed."""
-    rows = await pool.fetch(_EVENTS, operation_id)
+async def _read_events(
+    pool: Queryable, operation_id: UUID, as_of: datetime | None = None
+) -> list[dict[str, Any]]:
+    """The operation's events as stored (recorded up to `as_of`, if given), in version order,
+    with their leaf index if any: ids, hashes and (but for rare years) times in their hashed
+    text, data and metadata parsed."""
+    rows = await pool.fetch(_EVENTS, operation_id, as_of)
     events = []
     with collector_paused():
         for row, (data, metadata) in zip(rows, payloads(rows), strict=True):
@@ -204,6 +260,44 @@ async def _read_events(pool: Queryable, operation_id: UUID) -> list[dict[str, An
                 event["recorded_at"] = recorded
             events.append(event)
     return events
+
+
+async def _checkpoint_for(
+    pool: Queryable,
+    integrator: LogIntegrator,
+    rows: list[dict[str, Any]],
+    wait_seconds: float,
+    as_of: datetime | None,
+) -> SignedCheckpoint:
+    """The checkpoint to prove `rows` in: the latest (waiting for one to cover them), or with
+    `as_of` the latest signed by then, which must cover them (else NoCheckpointAsOf)."""
+    if as_of is None:
+        try:
+            return await _covering_checkpoint(pool, integrator, rows, wait_seconds)
+        except LogInconsistent as error:
+            # With no leader, the export signs itself, and refuses a log that is not the log
+            # its last checkpoint signed.
+            raise await _log_tampered(pool, error) from error
+    document = await pool.fetchval(_CHECKPOINT_AS_OF, as_of)
+    signed = None if document is None else SignedCheckpoint.from_json(_document(document))
+    leaves = [row["leaf_index"] for row in rows]
+    needed = 1 + max(-1 if leaf is None else leaf for leaf in leaves)
+    if signed is not None and None not in leaves and signed.checkpoint.tree_size >= needed:
+        return signed
+    later = await pool.fetchval(_FIRST_COVERING, needed - 1) if None not in leaves else None
+    hint = (
+        f"; the first checkpoint that covers them was signed at {later.isoformat()}"
+        if later is not None
+        else ""
+    )
+    raise NoCheckpointAsOf(
+        f"no checkpoint signed by {as_of.isoformat()} covers the {len(rows)} events recorded "
+        f"by then{hint}"
+    )
+
+
+def _document(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
 
 
 async def _covering_checkpoint(
@@ -238,14 +332,26 @@ async def _covering_checkpoint(
         await asyncio.sleep(0.02)
 
 
+def _nothing(what: str, as_of: datetime | None) -> OperationNotFound:
+    if as_of is None:
+        return OperationNotFound(f"{what} has no recorded events")
+    return NothingRecordedAsOf(f"{what} has no events recorded by {as_of.isoformat()}")
+
+
+def _below(signed: SignedCheckpoint, as_of: datetime | None) -> int | None:
+    """Which leaves an export as known at `as_of` answers for: those of its checkpoint."""
+    return None if as_of is None else signed.checkpoint.tree_size
+
+
 async def _check_no_event_deleted(
-    pool: Queryable, operation_id: UUID, rows: list[dict[str, Any]]
+    pool: Queryable, operation_id: UUID, rows: list[dict[str, Any]], below: int | None
 ) -> None:
+    """RecordTampered if a leaf of the stream (below `below`, if given) lost its event row."""
     positions = {row["position"] for row in rows}
     unread = [
         leaf
         for leaf in await pool.fetch(_LEAVES, operation_id)
-        if leaf["position"] not in positions
+        if leaf["position"] not in positions and (below is None or leaf["leaf_index"] < below)
     ]
     if not unread:
         return

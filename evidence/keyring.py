@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from events.verifier.chain import timestamp
 from events.verifier.checkpoints import Checkpoint, PublicKeyRecord, SignedCheckpoint, key_id_of
+from events.verifier.manifest import Manifest, SignedManifest
 from events.verifier.stream_head import SignedStreamHead, StreamHead
 
 if (
@@ -196,3 +197,10 @@ def sign_stream_head(
         key_id=key_id,
     )
     return SignedStreamHead(head, private_key.sign(head.message()))
+
+
+def sign_manifest(keyring: SigningKeyring, digest: bytes) -> SignedManifest:
+    """Sign, now, the manifest of a bundle whose canonical form (without manifest) is `digest`."""
+    key_id, private_key = keyring.signer()
+    manifest = Manifest(sha256=digest.hex(), timestamp=keyring.now(), key_id=key_id)
+    return SignedManifest(manifest, private_key.sign(manifest.message()))

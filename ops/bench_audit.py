@@ -9,9 +9,10 @@ either way it works in a database of its own, created and dropped here.
    checkpoint signing) from a cold start until every event is a leaf. Goal: >= 20,000 events/s.
 2. Times reloading that log from storage, as a service does at start-up.
 3. Appends one operation of `--operation` events and lets the integrator cover it, then times
-   the export (read, checkpoint, stream head, build, self-verify, JSON text) and the offline
-   verification of that text (read_bundle and verify_bundle), as `coordinator audit verify` does.
-   Goal: export + verify < 2 s.
+   the export (read, checkpoint, stream head, build, signed manifest, self-verify, JSON text) and
+   the offline verification of that text under the published keys (strict read_bundle and
+   verify_bundle, manifest included), as `coordinator audit verify --keys` does.
+   Goal: export + verify < 2 s; the last line says whether it was met.
 """
 
 from __future__ import annotations
@@ -132,7 +133,7 @@ async def measure(url: str, events: int, operation_events: int, keys: Path) -> N
         report = verify_bundle(read_bundle(text), trusted_keys=keyring.public_keys())
         verified = time.perf_counter() - started
         verified_cpu = time.process_time() - started_cpu
-        if not report.ok:
+        if not report.proven:
             raise SystemExit(report.summary())
         print(
             f"operation of {len(bundle['events']):,} events ({len(text) / 1e6:.1f} MB): "
@@ -141,6 +142,8 @@ async def measure(url: str, events: int, operation_events: int, keys: Path) -> N
             f"(processor time {exported_cpu:.2f} + {verified_cpu:.2f} = "
             f"{exported_cpu + verified_cpu:.2f} s)"
         )
+        together = exported + verified
+        print(f"goal export + verify < 2 s: {'met' if together < 2 else 'NOT met'}")
     finally:
         await pool.close()
 

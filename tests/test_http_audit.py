@@ -8,6 +8,7 @@ import time
 import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import asyncpg
 import pytest
@@ -233,6 +234,74 @@ async def test_dropping_the_last_event_of_an_exported_bundle_is_caught_offline(
     assert report.first_failure is not None
     assert report.first_failure.reason == Reason.MISSING_EVENT
     assert report.first_failure.version == 4
+
+
+# --- the record as known at a time (?as_of=) ------------------------------------------------
+
+
+async def test_as_of_gives_the_events_recorded_by_then_in_the_checkpoint_of_then(
+    field: Caller, legal: Caller, pool: asyncpg.Pool
+) -> None:
+    """A lawyer shows what was known when a decision was taken: two events, not four, proven in
+    the checkpoint signed by then, and the bundle verifies offline."""
+    operation = await field.open()
+    await field.record(operation, event("StatusNoted", note="seen at the market"))
+    then = await checkpoint_covering(legal, pool)
+    await field.record(operation, event("StatusNoted", note="seen at the border"))
+    await checkpoint_covering(legal, pool)
+    as_of = then["checkpoint"]["timestamp"]
+    bundle = await json_of(legal, f"/v1/operations/{operation}/audit-trail?as_of={as_of}")
+    assert [e["version"] for e in bundle["events"]] == [1, 2]
+    assert bundle["checkpoint"] == then
+    assert bundle["as_of"] == as_of
+    keys = await json_of(legal, "/v1/audit/public-key")
+    report = verify_bundle(bundle, trusted_keys=keys["keys"])
+    assert report.proven, report.summary()
+    latest = await json_of(legal, f"/v1/operations/{operation}/audit-trail")
+    assert len(latest["events"]) == 3
+
+
+async def test_as_of_before_a_checkpoint_covers_the_events_is_404_saying_when(
+    field: Caller, legal: Caller, pool: asyncpg.Pool, store: EventStore
+) -> None:
+    """At the instant an event was recorded no checkpoint can cover it yet: 404, naming the
+    time of the first checkpoint that does."""
+    operation = await field.open()
+    await checkpoint_covering(legal, pool)
+    recorded = (await store.read_stream(uuid.UUID(operation)))[-1].recorded_at
+    when = recorded.isoformat().replace("+00:00", "Z")
+    body = await json_of(legal, f"/v1/operations/{operation}/audit-trail?as_of={when}", 404)
+    assert "no checkpoint signed by" in body["detail"]
+    assert "the first checkpoint that covers them was signed at" in body["detail"]
+    before = await json_of(
+        legal, f"/v1/operations/{operation}/audit-trail?as_of=2000-01-01T00:00:00Z", 404
+    )
+    assert "no events recorded by 2000-01-01" in before["detail"]
+
+
+@pytest.mark.parametrize("as_of", ["yesterday", "2025-02-03T10:00:00", "2025-13-01T00:00:00Z", ""])
+async def test_a_bad_as_of_is_400(field: Caller, legal: Caller, as_of: str) -> None:
+    """A time without a zone, or not a time, is refused on both trails."""
+    operation = await field.open()
+    for path in (
+        f"/v1/operations/{operation}/audit-trail",
+        f"/v1/prosecutions/{uuid.uuid4()}/audit-trail",
+    ):
+        response = await legal.get(f"{path}?as_of={quote(as_of)}")
+        assert response.status == 400, await response.text()
+        assert "as_of is an ISO 8601 time with a zone" in (await response.json())["detail"]
+
+
+async def test_an_unescaped_plus_of_a_zone_is_read(
+    field: Caller, legal: Caller, pool: asyncpg.Pool
+) -> None:
+    """`?as_of=2999-01-01T07:00:00+07:00` typed into a browser arrives with a space: still read."""
+    operation = await field.open()
+    await checkpoint_covering(legal, pool)
+    bundle = await json_of(
+        legal, f"/v1/operations/{operation}/audit-trail?as_of=2999-01-01T07:00:00+07:00"
+    )
+    assert bundle["as_of"] == "2999-01-01T00:00:00.000000Z"
 
 
 # --- a record changed behind the triggers' back ---------------------------------------------

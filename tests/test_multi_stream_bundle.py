@@ -204,12 +204,16 @@ def test_all_streams_are_proven_in_one_checkpoint(case: Case) -> None:
         )
 
 
-def test_the_command_line_verifies_a_bundle_of_several_streams(case: Case, tmp_path: Path) -> None:
-    """`coordinator audit verify FILE` checks a bundle of several streams as it checks one."""
-    path = tmp_path / "bundle.json"
+def test_the_command_line_verifies_a_bundle_of_several_streams(
+    case: Case, tmp_path: Path, keyring: SigningKeyring
+) -> None:
+    """`coordinator audit verify FILE --keys KEYS` checks a bundle of several streams as it
+    checks one."""
+    path, keys = tmp_path / "bundle.json", tmp_path / "keys.json"
     path.write_text(json.dumps(case.bundle), encoding="utf-8")
+    keys.write_text(json.dumps(keyring.public_keys()), encoding="utf-8")
     ran = subprocess.run(  # noqa: S603 -- our own interpreter and command, a file we wrote
-        [sys.executable, "-m", "coordinator", "audit", "verify", str(path)],
+        [sys.executable, "-m", "coordinator", "audit", "verify", str(path), "--keys", str(keys)],
         capture_output=True,
         text=True,
         timeout=60,
@@ -304,10 +308,14 @@ def test_an_event_moved_with_its_stream_id_rewritten_is_a_hash_mismatch(
     assert_fails(bundle, Reason.HASH_MISMATCH, case.operation, moved)
 
 
-def test_changing_the_checkpoint_root_fails_the_first_proof(case: Case, bundle: Bundle) -> None:
-    """Another root is reached by no proof: the primary stream's first event is named."""
+def test_changing_the_checkpoint_root_is_blamed_on_the_checkpoint(bundle: Bundle) -> None:
+    """The checkpoint's signature is checked before any event: no stream or event is blamed."""
     bundle["checkpoint"]["checkpoint"]["root_hash"] = "ab" * 32
-    assert_fails(bundle, Reason.BAD_PROOF, case.prosecution, events_of(bundle, case.prosecution)[0])
+    report = verify_bundle(bundle)
+    assert report.first_failure is not None
+    assert report.first_failure.reason == Reason.BAD_SIGNATURE
+    assert "the checkpoint is refused" in report.first_failure.sentence
+    assert (report.first_failure.stream_id, report.first_failure.event_id) == (None, None)
 
 
 def test_a_forged_checkpoint_signature_is_refused(bundle: Bundle) -> None:
@@ -353,11 +361,41 @@ def test_a_stub_in_a_one_stream_bundle_is_malformed(
         "checkpoint": bundle["checkpoint"],
         "stream_head": stream_of(bundle, case.survivor)["stream_head"],
         "public_keys": keyring.public_keys(),
+        "statement": "",
+        "manifest": bundle["manifest"],
     }
     report = verify_bundle(one)
     assert report.first_failure is not None
     assert report.first_failure.reason == Reason.MALFORMED
     assert report.first_failure.version == 2
+
+
+async def test_a_bundle_as_known_at_a_checkpoint_keeps_that_checkpoint(
+    case: Case,
+    store: EventStore,
+    pool: asyncpg.Pool,
+    integrator: LogIntegrator,
+    keyring: SigningKeyring,
+) -> None:
+    """`as_of` the case's checkpoint time: the events recorded by then, in that checkpoint, even
+    after the prosecution grew and a later checkpoint was signed."""
+    checkpoint = case.bundle["checkpoint"]
+    await store.append(case.prosecution, [an_event("StatusNoted", {"note": "hearing set"})])
+    await export_bundle(pool, integrator, case.prosecution, wait_seconds=10)
+    as_of = datetime.fromisoformat(checkpoint["checkpoint"]["timestamp"])
+    bundle = await export_streams_bundle(
+        pool,
+        integrator,
+        [case.operation, case.survivor],
+        primary=case.prosecution,
+        stub=counselling_only,
+        as_of=as_of,
+    )
+    report = verify_bundle(bundle, trusted_keys=keyring.public_keys())
+    assert report.proven, report.summary()
+    assert bundle["checkpoint"] == checkpoint
+    assert bundle["as_of"] == checkpoint["checkpoint"]["timestamp"]
+    assert report.events_total == 10
 
 
 async def test_the_one_stream_bundle_still_verifies(

@@ -9,7 +9,6 @@ commands that need the database or the keys import those when they run.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,19 +22,43 @@ OFFLINE = frozenset({"verify", "verify-consistency"})
 _GLOBAL_OPTIONS = frozenset({"--database-url", "--data-dir"})
 
 
+# Exit codes of the offline commands, for scripts and for the record.
+PROVEN, NOT_VERIFIED, UNUSABLE, NOT_PROVEN = 0, 1, 2, 3
+
+
 def _add_offline(commands: Any) -> None:
     verify = commands.add_parser(
-        "verify", help="check a bundle offline: exit 0 if it holds, else 1 naming the event"
+        "verify",
+        help="check a bundle offline: exit 0 if it holds under keys you supplied, 1 if it does "
+        "not (naming the event), 2 if the keys given are unusable, 3 if it holds but was "
+        "checked only with keys it carries itself (nothing proven about who signed)",
     )
     verify.add_argument("file", type=Path, help="the bundle (JSON) exported by Homeward")
-    verify.add_argument("--keys", type=Path, help="public keys fetched from Homeward separately")
+    _add_trust(verify)
     consistency = commands.add_parser(
-        "verify-consistency", help="check offline that a newer checkpoint extends an older one"
+        "verify-consistency",
+        help="check offline that a newer checkpoint extends an older one (exit codes as verify)",
     )
     consistency.add_argument("old", type=Path, help="older checkpoint, bundle or proof document")
     consistency.add_argument("new", type=Path, help="newer consistency document (or checkpoint)")
     consistency.add_argument("--proof", type=Path, help="a separate consistency proof")
-    consistency.add_argument("--keys", type=Path, help="public keys fetched from Homeward")
+    _add_trust(consistency)
+
+
+def _add_trust(command: Any) -> None:
+    command.add_argument(
+        "--keys",
+        type=Path,
+        help="public keys fetched from Homeward separately (GET /v1/audit/public-key)",
+    )
+    command.add_argument(
+        "--key-id",
+        action="append",
+        dest="key_ids",
+        metavar="ID",
+        help="trust the file's key with this id (16 hex digits, as Homeward publishes it); "
+        "may be given more than once",
+    )
 
 
 def add_arguments(commands: Any) -> None:
@@ -64,40 +87,69 @@ def offline_arguments(argv: Sequence[str]) -> argparse.Namespace | None:
     return parser.parse_args(rest[1:])
 
 
-def _load(path: Path) -> Any:
-    with path.open(encoding="utf-8") as file:
-        return json.load(file)
+class _Unusable(Exception):
+    """The keys the caller gave cannot be used: one sentence, exit 2."""
 
 
-def _keys(path: Path | None) -> Any:
-    if path is None:
-        return None
-    document = _load(path)
-    # The answer of GET /v1/audit/public-key, or the bare mapping of key id to key record.
-    return document["keys"] if isinstance(document, dict) and "keys" in document else document
+def _trusted_keys(arguments: argparse.Namespace) -> Any:
+    """The keys file's keys (None without --keys), or _Unusable."""
+    from events.verifier.strict_json import load_json  # noqa: PLC0415  see module doc
+    from events.verifier.trust import KeysRefused, read_keys_file, trust  # noqa: PLC0415
+
+    if arguments.keys is not None and arguments.key_ids:
+        raise _Unusable("give --keys or --key-id, not both")
+    try:
+        trust(None, arguments.key_ids)
+        if arguments.keys is None:
+            return None
+        return read_keys_file(load_json(arguments.keys.read_bytes()))
+    except OSError as error:
+        raise _Unusable(f"the keys file cannot be read: {error.strerror or error}") from None
+    except (KeysRefused, ValueError) as error:
+        raise _Unusable(f"the keys file is not a list of public keys: {error}") from None
+
+
+def _read(path: Path) -> Any:
+    from events.verifier.strict_json import load_json  # noqa: PLC0415  see module doc
+
+    return load_json(path.read_bytes())
 
 
 def run_offline(arguments: argparse.Namespace) -> int:
-    """Verify a bundle or two checkpoints; print the finding; 0 if everything holds, else 1."""
-    from events.verifier.bundle_checks import read_bundle, verify_bundle  # noqa: PLC0415  see module doc
+    """Verify a bundle or two checkpoints; print the finding; exit 0 only if it is proven under
+    keys the caller supplied or pinned (see PROVEN, NOT_VERIFIED, UNUSABLE, NOT_PROVEN)."""
+    from events.verifier.bundle_checks import verify_bundle  # noqa: PLC0415  see module doc
     from events.verifier.consistency import verify_consistency_files  # noqa: PLC0415  see module doc
 
     try:
-        keys = _keys(arguments.keys)
+        keys = _trusted_keys(arguments)
+    except _Unusable as error:
+        sys.stderr.write(f"NOT checked: {error}.\n")
+        return UNUSABLE
+    try:
         if arguments.audit_command == "verify":
-            bundle = read_bundle(arguments.file.read_text(encoding="utf-8"))
-            report = verify_bundle(bundle, trusted_keys=keys)
-            sys.stdout.write(report.summary() + "\n")
-            return 0 if report.ok else 1
-        proof = _load(arguments.proof) if arguments.proof else None
-        consistency = verify_consistency_files(
-            _load(arguments.old), _load(arguments.new), proof, trusted_keys=keys
-        )
-    except (OSError, ValueError, RecursionError) as error:
-        sys.stderr.write(f"NOT verified: the file cannot be read as JSON: {error}\n")
-        return 1
-    sys.stdout.write(consistency.summary() + "\n")
-    return 0 if consistency.ok else 1
+            report: Any = verify_bundle(
+                _read(arguments.file), trusted_keys=keys, pinned_key_ids=arguments.key_ids
+            )
+        else:
+            proof = _read(arguments.proof) if arguments.proof else None
+            report = verify_consistency_files(
+                _read(arguments.old),
+                _read(arguments.new),
+                proof,
+                trusted_keys=keys,
+                pinned_key_ids=arguments.key_ids,
+            )
+    except OSError as error:
+        sys.stderr.write(f"NOT verified: the file cannot be read: {error.strerror or error}.\n")
+        return NOT_VERIFIED
+    except (ValueError, RecursionError) as error:
+        sys.stderr.write(f"NOT verified, not_strict_json: the file is not strict JSON: {error}.\n")
+        return NOT_VERIFIED
+    sys.stdout.write(report.summary() + "\n")
+    if not report.ok:
+        return NOT_VERIFIED
+    return PROVEN if report.proven else NOT_PROVEN
 
 
 def run(settings: Settings, arguments: argparse.Namespace) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Coroutine
+from datetime import datetime
 from typing import Any
 
 import structlog
@@ -27,7 +28,9 @@ from coordinator.service.access_log import Read, entry_view, read_access_log
 from coordinator.service.trail_page import HEADERS, render_trail
 from evidence import export as exporter
 from evidence.bundle import build_consistency
-from evidence.merkle_log import latest_checkpoint
+from evidence.bundle_parts import BundleError
+from evidence.log_forensics import which_leaves_changed
+from evidence.merkle_log import LogInconsistent, latest_checkpoint
 
 log = structlog.get_logger(__name__)
 
@@ -47,8 +50,27 @@ def _size(request: web.Request, name: str, largest: int) -> int:
     return int(text)
 
 
-async def export_trail(request: web.Request, operation_id: uuid.UUID) -> dict[str, Any]:
-    """The operation's verified prosecution bundle, or the error that says why there is none."""
+def as_of_in(request: web.Request) -> datetime | None:
+    """`?as_of=TIME`, an ISO 8601 time with a zone; None without it; BadRequest if it is not."""
+    text = request.query.get("as_of")
+    if text is None:
+        return None
+    # An unescaped "+" of a zone arrives as a space: put it back.
+    for written in (text, text[::-1].replace(" ", "+", 1)[::-1]):
+        try:
+            moment = datetime.fromisoformat(written)
+        except ValueError:
+            continue
+        if moment.tzinfo is not None:
+            return moment
+    raise BadRequest("as_of is an ISO 8601 time with a zone, such as 2025-02-03T10:00:00+07:00")
+
+
+async def export_trail(
+    request: web.Request, operation_id: uuid.UUID, as_of: datetime | None = None
+) -> dict[str, Any]:
+    """The operation's verified prosecution bundle (as known at `as_of`, if given), or the error
+    that says why there is none."""
     audit_log = request.app[AUDIT_LOG]
     return await exported(
         operation_id,
@@ -57,6 +79,7 @@ async def export_trail(request: web.Request, operation_id: uuid.UUID) -> dict[st
             audit_log.integrator,
             operation_id,
             wait_seconds=request.app[SETTINGS].audit_wait_seconds,
+            as_of=as_of,
         ),
     )
 
@@ -67,8 +90,12 @@ async def exported(
     """The bundle `export` builds, with its failures answered as the HTTP contract says."""
     try:
         return await export
+    except exporter.NothingRecordedAsOf as error:
+        raise NotFound(str(error)) from error
     except exporter.OperationNotFound as error:
         raise NotFound(f"{stream_id} does not exist") from error
+    except exporter.NoCheckpointAsOf as error:
+        raise NotFound(str(error)) from error
     except exporter.LogBehind as error:
         raise AuditLogBehind(str(error)) from error
     except exporter.KeyringMismatch as error:
@@ -93,7 +120,7 @@ async def get_audit_trail(request: web.Request) -> web.Response:
     page = request.query.get("format", "json")
     if page not in {"json", "html"}:
         raise BadRequest("format is json or html")
-    bundle = await export_trail(request, operation_id)
+    bundle = await export_trail(request, operation_id, as_of_in(request))
     await log_read(request, actor, operation_id, Read.AUDIT_TRAIL, page)
     if page == "html":
         return web.Response(text=render_trail(bundle), content_type="text/html", headers=HEADERS)
@@ -111,9 +138,15 @@ async def get_checkpoint(request: web.Request) -> web.Response:
         if "from_size" not in request.query:
             return _json(signed.to_json())
         old_size = _size(request, "from_size", signed.checkpoint.tree_size)
-        tree = await audit_log.merkle_log.refresh(connection)
-    public_keys = await asyncio.to_thread(audit_log.keyring.public_keys)
-    return _json(build_consistency(signed, old_size, tree, public_keys))
+        try:
+            tree = await audit_log.merkle_log.refresh(connection)
+            public_keys = await asyncio.to_thread(audit_log.keyring.public_keys)
+            return _json(build_consistency(signed, old_size, tree, public_keys))
+        except (LogInconsistent, BundleError) as error:
+            narrowed = await which_leaves_changed(connection)
+            reason = str(error) if narrowed is None else f"{error}; {narrowed}"
+            log.error("record_tampered", reason=reason)  # noqa: TRY400  the record, not the code
+            raise RecordTampered(f"the stored Merkle log does not verify, {reason}") from error
 
 
 async def get_public_keys(request: web.Request) -> web.Response:
@@ -158,22 +191,26 @@ AUDIT_ROUTE_DOCS = (
         "GET", "/v1/operations/{operation_id}/audit-trail",
         "The operation's prosecution bundle; `?format=html` a printable page.",
         LEGAL_AND_ADMIN, statuses=(400, 404, 409), tag="audit",
-        description="A `homeward-bundle/2` document: every event as stored with its hash chain, "
+        description="A `homeward-bundle/3` document: every event as stored with its hash chain, "
         "an inclusion proof of each into the latest signed checkpoint, the checkpoint, the "
         "signed stream head (the last version and hash at export), corrections beside the "
-        "events they correct, the public keys and a statement of what it proves. "
-        "`coordinator audit verify FILE` checks it offline. The record is verified before it "
+        "events they correct, the public keys, a statement of what it proves and a manifest "
+        "signed at export over all of it. `?as_of=TIME` (ISO 8601 with a zone): the events "
+        "recorded up to TIME, proven in the latest checkpoint signed by then (404 if that one "
+        "does not cover them). `coordinator audit verify FILE --keys KEYS` checks it offline "
+        "(exit 0 only under keys you supplied). The record is verified before it "
         "is answered: a stored row changed outside the service answers 409 `record_tampered` "
         "naming the event; 503 `audit_log_behind` when the log has not covered the operation "
         "yet.",
     ),
     RouteDoc(
         "GET", "/v1/audit/checkpoint", "The latest signed checkpoint of the Merkle log.",
-        LEGAL_AND_ADMIN, statuses=(400, 404), tag="audit",
+        LEGAL_AND_ADMIN, statuses=(400, 404, 409), tag="audit",
         description="`{checkpoint: {origin, tree_size, root_hash, timestamp, key_id}, signature}`, "
         "Ed25519 over the RFC 8785 form of `checkpoint`. With `?from_size=N`, a "
         "`homeward-consistency/1` document proving this log extends the log of N events "
-        "(`coordinator audit verify-consistency OLD NEW` checks it offline).",
+        "(`coordinator audit verify-consistency OLD NEW --keys KEYS` checks it offline); 409 "
+        "`record_tampered` if the stored log no longer gives the signed roots.",
     ),
     RouteDoc(
         "GET", "/v1/audit/public-key", "Every key that signed checkpoints; the active one marked.",

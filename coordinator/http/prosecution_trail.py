@@ -15,7 +15,7 @@ from aiohttp import web
 
 from coordinator.http.access import LEGAL_AND_ADMIN, authorise
 from coordinator.http.app_keys import POOL, SETTINGS, STORE
-from coordinator.http.audit import NO_STORE, exported
+from coordinator.http.audit import NO_STORE, as_of_in, exported
 from coordinator.http.audit_log import AUDIT_LOG
 from coordinator.http.openapi import RouteDoc
 from coordinator.http.prosecutions import prosecution_id_in
@@ -33,6 +33,7 @@ async def get_prosecution_trail(request: web.Request) -> web.Response:
     """The prosecution's bundle with its linked operations and survivors' cases."""
     actor = await authorise(request, LEGAL_AND_ADMIN)
     prosecution_id = prosecution_id_in(request)
+    as_of = as_of_in(request)
     loaded = await load_prosecution(request.app[STORE], prosecution_id)
     state = loaded.state
     kinds: dict[uuid.UUID, str] = {prosecution_id: StreamKind.PROSECUTION.value}
@@ -56,6 +57,7 @@ async def get_prosecution_trail(request: web.Request) -> web.Response:
             stub=stub,
             kinds=kinds,
             wait_seconds=request.app[SETTINGS].audit_wait_seconds,
+            as_of=as_of,
         ),
     )
     await log_read(request, actor, prosecution_id, Read.AUDIT_TRAIL)
@@ -65,11 +67,13 @@ async def get_prosecution_trail(request: web.Request) -> web.Response:
 PROSECUTION_TRAIL_DOC = RouteDoc(
     "GET", "/v1/prosecutions/{prosecution_id}/audit-trail",
     "The prosecution's bundle: its stream and every linked operation and survivor's case.",
-    LEGAL_AND_ADMIN, statuses=(404, 409), tag="audit",
-    description="A `homeward-streams-bundle/1` document: each stream's events with their hash "
-    "chain, an inclusion proof of each into one signed checkpoint, each stream's signed head. "
-    "Events of a survivor's case other than her re-trafficking are stubs (no data). "
-    "`coordinator audit verify FILE` checks it offline.",
+    LEGAL_AND_ADMIN, statuses=(400, 404, 409), tag="audit",
+    description="A `homeward-streams-bundle/2` document: each stream's events with their hash "
+    "chain, an inclusion proof of each into one signed checkpoint, each stream's signed head, "
+    "and a manifest signed at export over all of it. Events of a survivor's case other than "
+    "her re-trafficking are stubs (no data). `?as_of=TIME` (ISO 8601 with a zone): the events "
+    "recorded up to TIME, in the latest checkpoint signed by then (404 if it does not cover "
+    "them). `coordinator audit verify FILE --keys KEYS` checks it offline.",
 )  # fmt: skip
 
 

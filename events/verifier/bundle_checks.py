@@ -1,17 +1,18 @@
-"""The offline verifier of prosecution bundles (invariant 6): each event
-(events/verifier/event_checks.py), then the signatures and the stream head; a bundle of several
-streams goes to events/verifier/multi_stream.py; events/verifier/consistency.py checks two
-checkpoints.
+"""The offline verifier of prosecution bundles (invariant 6): the outline, the checkpoint's
+signature, each event (events/verifier/event_checks.py), the stream head, then the signed
+manifest; a bundle of several streams goes to events/verifier/multi_stream.py;
+events/verifier/consistency.py checks two checkpoints.
 
 It imports only the standard library, `cryptography` and the integrity modules, so the legal
 team can run it on any machine, years later, with no database and no network. It stops at the
-first failure and names the event and the rule it breaks.
+first failure and names the event and the rule it breaks. Which keys it trusts is
+events/verifier/trust.py's concern: a bundle checked only under the keys it carries proves
+nothing about who signed it.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from events.verifier.checkpoints import PublicKeyRecord, SignedCheckpoint
@@ -24,9 +25,21 @@ from events.verifier.findings import (
     collector_paused,
     read_checkpoint,
 )
-from events.verifier.multi_stream import STREAMS_BUNDLE_FORMAT, verify_streams_bundle
+from events.verifier.manifest import check_manifest
+from events.verifier.multi_stream import verify_streams_bundle
+from events.verifier.outline import (
+    BUNDLE_FIELDS,
+    BUNDLE_FORMAT,
+    BUNDLE_OPTIONAL,
+    STREAMS_BUNDLE_FORMAT,
+    check_format,
+    check_members,
+    check_texts,
+)
 from events.verifier.report import VerificationReport
 from events.verifier.stream_head import StreamHead, check_stream_head
+from events.verifier.strict_json import load_json
+from events.verifier.trust import KeysRefused, Trust, trust
 
 __all__ = [
     "BUNDLE_FORMAT",
@@ -39,35 +52,42 @@ __all__ = [
     "verify_bundle",
 ]
 
-# Version 2 adds the signed stream head and the corrections index.
-BUNDLE_FORMAT = "homeward-bundle/2"
-
 
 def read_bundle(text: str | bytes) -> Any:
-    """Parse a bundle file's JSON (raises ValueError if it is not JSON); check it with
-    verify_bundle."""
+    """Parse a bundle file as strict JSON (raises NotStrictJson, a ValueError, if it is not JSON
+    or names a member twice); check it with verify_bundle."""
     with collector_paused():
-        return json.loads(text)
+        return load_json(text)
 
 
 def verify_bundle(
-    bundle: Any, *, trusted_keys: Mapping[str, PublicKeyRecord] | None = None
+    bundle: Any,
+    *,
+    trusted_keys: Mapping[str, PublicKeyRecord] | None = None,
+    pinned_key_ids: Collection[str] | None = None,
 ) -> VerificationReport:
-    """Check a bundle event by event, then its signatures and stream head; stop at the first
-    failure.
+    """Check a bundle; stop at the first failure.
 
-    Per event, in bundle order: shape, operation, version sequence (missing, out of order,
-    duplicate), hash (body and link recomputed), chain (prev_hash), inclusion proof. Checking
-    each event fully before the next names an inserted event itself, not its innocent successor.
-    Then the corrections index, the checkpoint's signature, and the signed stream head: the
-    bundle must end at the version and hash it states, so a dropped last event is named.
-    `trusted_keys`, fetched from Homeward separately, replaces the keys the bundle carries.
-    A bundle of several streams (events/verifier/multi_stream.py) is checked stream by stream.
+    In order: the outline (exactly the format's members), the checkpoint's signature (so a
+    changed root is blamed on the checkpoint), then per event, in bundle order: shape, operation,
+    version sequence (missing, out of order, duplicate), hash (body and link recomputed), chain
+    (prev_hash), inclusion proof; then the corrections index, the signed stream head (the bundle
+    must end at the version and hash it states, so a dropped last event is named), and last the
+    signed manifest, which covers every other byte of meaning. Keys: `trusted_keys` (fetched
+    from Homeward separately), else the bundle's keys with the ids in `pinned_key_ids`, else the
+    bundle's own keys, and then the report is not `proven`. A bundle of several streams
+    (events/verifier/multi_stream.py) is checked stream by stream.
     """
-    if isinstance(bundle, dict) and bundle.get("format") == STREAMS_BUNDLE_FORMAT:
-        return verify_streams_bundle(bundle, trusted_keys=trusted_keys)
-    events = bundle.get("events") if isinstance(bundle, dict) else None
-    operation_id = bundle.get("operation_id") if isinstance(bundle, dict) else None
+    try:
+        caller = trust(trusted_keys, pinned_key_ids)
+    except KeysRefused as error:
+        return _refused(bundle, Trust(), Failure(Reason.BAD_SIGNATURE, str(error)))
+    # A tuple, not a set: a crafted format may be a list, which a set cannot hash.
+    if isinstance(bundle, dict) and bundle.get("format") in (
+        STREAMS_BUNDLE_FORMAT,
+        "homeward-streams-bundle/1",
+    ):
+        return verify_streams_bundle(bundle, caller)
     verified = 0
     signed: SignedCheckpoint | None = None
     head: StreamHead | None = None
@@ -75,16 +95,35 @@ def verify_bundle(
     with collector_paused():
         try:
             signed = _read_head(bundle)
+            keys = caller.keys_for(bundle["public_keys"])
+            check_signature(signed, keys)
             for _ in check_events(bundle["events"], bundle["operation_id"], signed):
                 verified += 1
-            check_corrections(bundle["events"], bundle.get("corrections"))
-            keys = bundle["public_keys"] if trusted_keys is None else trusted_keys
-            check_signature(signed, keys)
+            check_corrections(bundle["events"], bundle["corrections"])
             head = check_stream_head(
-                bundle.get("stream_head"), bundle["operation_id"], bundle["events"], signed, keys
+                bundle["stream_head"], bundle["operation_id"], bundle["events"], signed, keys
             )
+            check_manifest(bundle, keys)
         except Stop as stop:
             failure = stop.failure
+    return _report(bundle, caller, failure, verified, signed=signed, head=head)
+
+
+def _refused(bundle: Any, caller: Trust, failure: Failure) -> VerificationReport:
+    return _report(bundle, caller, failure, 0, signed=None, head=None)
+
+
+def _report(
+    bundle: Any,
+    caller: Trust,
+    failure: Failure | None,
+    verified: int,
+    *,
+    signed: SignedCheckpoint | None,
+    head: StreamHead | None,
+) -> VerificationReport:
+    events = bundle.get("events") if isinstance(bundle, dict) else None
+    operation_id = bundle.get("operation_id") if isinstance(bundle, dict) else None
     return VerificationReport(
         ok=failure is None,
         operation_id=operation_id if isinstance(operation_id, str) else None,
@@ -94,21 +133,19 @@ def verify_bundle(
         signature_verified=failure is None,
         tree_size=signed.checkpoint.tree_size if signed else None,
         key_id=signed.checkpoint.key_id if signed else None,
-        keys_from="bundle" if trusted_keys is None else "trusted",
+        keys_from=caller.source.value,
         first_failure=failure,
         head_version=head.version if head else None,
     )
 
 
 def _read_head(bundle: Any) -> SignedCheckpoint:
-    if not isinstance(bundle, dict) or bundle.get("format") != BUNDLE_FORMAT:
-        raise Stop(Reason.MALFORMED, f"the file is not a {BUNDLE_FORMAT} bundle")
-    if not isinstance(bundle.get("operation_id"), str) or not isinstance(
-        bundle.get("events"), list
-    ):
-        raise Stop(Reason.MALFORMED, "the bundle lacks its operation_id or its events")
+    check_format(bundle, BUNDLE_FORMAT)
+    check_members(bundle, BUNDLE_FIELDS, BUNDLE_OPTIONAL, "the bundle")
+    if not isinstance(bundle["operation_id"], str) or not isinstance(bundle["events"], list):
+        sentence = "the bundle's operation_id is not text or its events are not a list"
+        raise Stop(Reason.MALFORMED, sentence)
     if not bundle["events"]:
         raise Stop(Reason.MISSING_EVENT, "the bundle holds no events")
-    if not isinstance(bundle.get("public_keys"), dict):
-        raise Stop(Reason.MALFORMED, "the bundle lacks its public keys")
-    return read_checkpoint(bundle.get("checkpoint"))
+    check_texts(bundle)
+    return read_checkpoint(bundle["checkpoint"])

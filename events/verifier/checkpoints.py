@@ -156,13 +156,22 @@ def _is_hex(text: str) -> bool:
     return True
 
 
+def b64(value: Any, name: str) -> bytes:
+    """The bytes `value` writes in canonical base64; CheckpointRejected if it is anything else."""
+    return _b64(value, name)
+
+
 def _b64(value: Any, name: str) -> bytes:
     if not isinstance(value, str):
         raise CheckpointRejected(f"{name} is not base64 text")
     try:
-        return base64.b64decode(value, validate=True)
+        raw = base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
         raise CheckpointRejected(f"{name} is not valid base64") from None
+    # One written form only: unused low bits in the last digit would decode the same.
+    if base64.b64encode(raw).decode("ascii") != value:
+        raise CheckpointRejected(f"{name} is not base64 in its one canonical form")
+    return raw
 
 
 def _instant(value: Any, name: str) -> datetime:

@@ -7,7 +7,7 @@ library, `cryptography` and the integrity modules only.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,10 +21,15 @@ from events.verifier.findings import (
     read_checkpoint,
 )
 from events.verifier.merkle_proofs import verify_consistency
+from events.verifier.outline import BUNDLE_FORMAT, STREAMS_BUNDLE_FORMAT
+from events.verifier.trust import KeysFrom, KeysRefused, check_key_records, trust
 
 CONSISTENCY_FORMAT = "homeward-consistency/1"
-# Documents that carry a checkpoint and the keys that verify it (evidence/bundle.py writes them).
-_CARRIERS = ("homeward-bundle/2", CONSISTENCY_FORMAT)
+_CONSISTENCY_FIELDS = frozenset({"format", "checkpoint", "public_keys", "consistency"})
+_PROOF_FIELDS = frozenset({"old_size", "new_size", "proof"})
+# Bundles carry a checkpoint and keys too (evidence/bundle.py writes them); their other members
+# are the bundle verifier's concern.
+_BUNDLES = (BUNDLE_FORMAT, STREAMS_BUNDLE_FORMAT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,15 +40,29 @@ class ConsistencyReport:
     old_size: int | None
     new_size: int | None
     failure: Failure | None
+    keys_from: str = KeysFrom.TRUSTED.value
+
+    @property
+    def proven(self) -> bool:
+        """Consistent, and both checkpoints signed by keys the caller supplied or pinned."""
+        return self.ok and self.keys_from != KeysFrom.FILE.value
 
     def summary(self) -> str:
         """One sentence for a person."""
-        if self.failure is None:
+        if self.failure is not None:
+            return f"NOT consistent, {self.failure.reason}: {self.failure.sentence}."
+        if not self.proven:
             return (
-                f"Consistent: the log of {self.new_size} events extends the log of "
-                f"{self.old_size} events; nothing recorded before was changed or removed."
+                f"Checked, but NOT proven: a proof leads from the log of {self.old_size} "
+                f"events to the log of {self.new_size} events, but the checkpoints were checked "
+                "only with keys the files themselves carry, and anyone can make a key: NOTHING "
+                "is proven about who signed them. Check again with --keys FILE (GET "
+                "/v1/audit/public-key, fetched from Homeward separately) or --key-id ID."
             )
-        return f"NOT consistent, {self.failure.reason}: {self.failure.sentence}."
+        return (
+            f"Consistent: the log of {self.new_size} events extends the log of "
+            f"{self.old_size} events; nothing recorded before was changed or removed."
+        )
 
 
 def verify_consistency_files(
@@ -52,34 +71,60 @@ def verify_consistency_files(
     proof: Any = None,
     *,
     trusted_keys: Mapping[str, PublicKeyRecord] | None = None,
+    pinned_key_ids: Collection[str] | None = None,
 ) -> ConsistencyReport:
     """Whether the log of checkpoint `new` extends the log of checkpoint `old`.
 
     `old` and `new` are each a signed checkpoint, a bundle or a consistency document. The proof
     comes from `new` (a consistency document's "consistency") or from `proof`, an object
-    {"old_size", "new_size", "proof": [hex, ...]}. Keys: `trusted_keys`, else both files' keys.
+    {"old_size", "new_size", "proof": [hex, ...]}. Keys: `trusted_keys`; else the keys of one
+    file (the newer's if it carries any, else the older's), never a mix of both, restricted to
+    `pinned_key_ids` if given; without trusted or pinned keys the report is not `proven`.
     """
     sizes: list[int | None] = [None, None]
+    source = KeysFrom.FILE
     try:
+        try:
+            caller = trust(trusted_keys, pinned_key_ids)
+        except KeysRefused as error:
+            raise Stop(Reason.BAD_SIGNATURE, str(error)) from None
+        source = caller.source
         old_signed, old_keys = _checkpoint_and_keys(old)
         new_signed, new_keys = _checkpoint_and_keys(new)
         sizes = [old_signed.checkpoint.tree_size, new_signed.checkpoint.tree_size]
-        keys = trusted_keys if trusted_keys is not None else {**old_keys, **new_keys}
+        keys = caller.keys_for(new_keys or old_keys)
         check_signature(old_signed, keys)
         check_signature(new_signed, keys)
         _check_extends(old_signed, new_signed, new, proof)
     except Stop as stop:
         return ConsistencyReport(
-            ok=False, old_size=sizes[0], new_size=sizes[1], failure=stop.failure
+            ok=False,
+            old_size=sizes[0],
+            new_size=sizes[1],
+            failure=stop.failure,
+            keys_from=source.value,
         )
-    return ConsistencyReport(ok=True, old_size=sizes[0], new_size=sizes[1], failure=None)
+    return ConsistencyReport(
+        ok=True, old_size=sizes[0], new_size=sizes[1], failure=None, keys_from=source.value
+    )
 
 
 def _checkpoint_and_keys(document: Any) -> tuple[SignedCheckpoint, dict[str, Any]]:
-    if isinstance(document, dict) and document.get("format") in _CARRIERS:
-        keys = document.get("public_keys")
-        return read_checkpoint(document.get("checkpoint")), keys if isinstance(keys, dict) else {}
-    return read_checkpoint(document), {}
+    """A file's checkpoint and the keys it carries, refusing members no check covers."""
+    found = document.get("format") if isinstance(document, dict) else None
+    if found not in (CONSISTENCY_FORMAT, *_BUNDLES):
+        return read_checkpoint(document), {}
+    assert isinstance(document, dict)  # noqa: S101 -- for mypy: a format was found in it
+    if found == CONSISTENCY_FORMAT:
+        unknown = sorted(set(document) - _CONSISTENCY_FIELDS)
+        if unknown:
+            sentence = f"the consistency document carries a field no check covers: {unknown[0]!r}"
+            raise Stop(Reason.UNKNOWN_FIELD, sentence)
+    try:
+        keys = check_key_records(document.get("public_keys"), what="the file's public_keys")
+    except KeysRefused as error:
+        raise Stop(Reason.MALFORMED, str(error)) from None
+    return read_checkpoint(document.get("checkpoint")), dict(keys)
 
 
 def _check_extends(old: SignedCheckpoint, new: SignedCheckpoint, new_doc: Any, proof: Any) -> None:
@@ -92,6 +137,8 @@ def _check_extends(old: SignedCheckpoint, new: SignedCheckpoint, new_doc: Any, p
         nodes: list[bytes] = []
     elif not isinstance(proof, dict) or (proof.get("old_size"), proof.get("new_size")) != (m, n):
         raise Stop(Reason.MALFORMED, f"there is no consistency proof from {m} to {n} events")
+    elif set(proof) != _PROOF_FIELDS:
+        raise Stop(Reason.UNKNOWN_FIELD, "the consistency proof has other members than its own")
     else:
         raw = proof.get("proof")
         if not isinstance(raw, list):

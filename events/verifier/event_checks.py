@@ -20,11 +20,13 @@ from events.verifier.checkpoints import SignedCheckpoint
 from events.verifier.findings import Reason, Stop, decode_hashes
 from events.verifier.merkle_proofs import InclusionChecker, hash_from_hex
 
-# Each event's fields and their JSON types; `position` is informative and not hashed.
+# Each event's fields and their JSON types, and no others; `position` (the event's place in the
+# global order) is not hashed: the bundle's signed manifest covers it.
 _EVENT_FIELDS: tuple[tuple[str, type], ...] = (
     ("event_id", str),
     ("stream_id", str),
     ("version", int),
+    ("position", int),
     ("type", str),
     ("schema_version", int),
     ("data", dict),
@@ -38,6 +40,7 @@ _EVENT_FIELDS: tuple[tuple[str, type], ...] = (
 )
 _FIELD_NAMES = tuple(name for name, _ in _EVENT_FIELDS)
 _FIELD_KINDS = tuple(kind for _, kind in _EVENT_FIELDS)
+_FIELD_COUNT = len(_EVENT_FIELDS)
 # A stub's fields: an event's without data and metadata, with the body hash they hashed to, and
 # the marker `"stub": true`. Its ids, type and times are as the exporter states them: the body
 # hash covers them, but with the data withheld nobody can recompute it.
@@ -47,6 +50,7 @@ _STUB_FIELDS: tuple[tuple[str, type], ...] = (
     ("body_hash", str),
     (STUB, bool),
 )
+_STUB_NAMES = tuple(name for name, _ in _STUB_FIELDS)
 _WITHHELD = ("data", "metadata")
 # The one text form of an id inside a hash, str(UUID): what UUID(text) reads and writes back.
 _HASHED_UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
@@ -83,9 +87,11 @@ def check_events(
         stub = stubs_allowed and type(event) is dict and STUB in event
         if stub:
             _check_stub_shape(event)
-        # All fields' exact types in one comparison; the field-by-field check names the odd one.
+        # All fields' exact types, and no other field, in one comparison; the field-by-field
+        # check names the odd one.
         elif (
             type(event) is not dict
+            or len(event) != _FIELD_COUNT
             or tuple(map(type, map(event.get, _FIELD_NAMES))) != _FIELD_KINDS
         ):
             _check_shape(event)
@@ -97,11 +103,11 @@ def check_events(
         stored, prev = hash_from_hex(event["hash"]), hash_from_hex(event["prev_hash"])
         if stored is None or prev is None:
             name = "hash" if stored is None else "prev_hash"
-            raise Stop(Reason.MALFORMED, f"its {name} is not hex SHA-256", event)
+            raise Stop(Reason.MALFORMED, f"its {name} is not lower-case hex SHA-256", event)
         if stub:
             body = hash_from_hex(event["body_hash"])
             if body is None:
-                raise Stop(Reason.MALFORMED, "its body_hash is not hex SHA-256", event)
+                raise Stop(Reason.MALFORMED, "its body_hash is not lower-case hex SHA-256", event)
             if link_hash(body, prev, version) != stored:
                 sentence = "the stub's body hash does not chain to its hash"
                 raise Stop(Reason.HASH_MISMATCH, sentence, event)
@@ -155,6 +161,14 @@ def _check_shape(event: Any) -> None:
         # Exact types, as JSON parsing gives them: a bool is not a version number.
         if type(event.get(name)) is not kind:
             raise Stop(Reason.MALFORMED, f"its {name} is missing or not {kind.__name__}", event)
+    _refuse_unknown(event, _FIELD_NAMES)
+
+
+def _refuse_unknown(event: dict[str, Any], names: tuple[str, ...]) -> None:
+    unknown = sorted(set(event) - set(names))
+    if unknown:
+        sentence = f"it carries a field no check covers: {unknown[0]!r}"
+        raise Stop(Reason.UNKNOWN_FIELD, sentence, event)
 
 
 def _check_stub_shape(event: dict[str, Any]) -> None:
@@ -169,6 +183,7 @@ def _check_stub_shape(event: dict[str, Any]) -> None:
             raise Stop(Reason.MALFORMED, f"its {name} is missing or not {kind.__name__}", event)
     if event[STUB] is not True:
         raise Stop(Reason.MALFORMED, f'its "{STUB}" marker is not true', event)
+    _refuse_unknown(event, _STUB_NAMES)
 
 
 def corrections_of(events: list[dict[str, Any]]) -> dict[str, list[str]]:

@@ -28,6 +28,10 @@ class Reason(StrEnum):
     BAD_SIGNATURE = "bad_signature"
     STREAM_HEAD_MISMATCH = "stream_head_mismatch"
     STUB_CARRIES_DATA = "stub_carries_data"
+    UNKNOWN_FIELD = "unknown_field"
+    MANIFEST_MISMATCH = "manifest_mismatch"
+    UNSUPPORTED_FORMAT = "unsupported_format"
+    NOT_STRICT_JSON = "not_strict_json"
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,14 +74,16 @@ class Stop(Exception):
 
 
 def decode_hashes(texts: list[Any], event: dict[str, Any] | None, name: str) -> list[bytes]:
-    """Decode SHA-256 hashes written in hex, all at once (a bundle holds hundreds of thousands)."""
+    """Decode SHA-256 hashes written in lower-case hex, all at once (a bundle holds hundreds of
+    thousands)."""
     try:
-        raw = bytes.fromhex("".join(texts)) if set(map(len, texts)) <= {64} else b""
+        text = "".join(texts) if set(map(len, texts)) <= {64} else ""
+        raw = bytes.fromhex(text)
     except (TypeError, ValueError):
-        raw = b""
-    # fromhex skips whitespace, so a short result also means a node was not 64 hex digits.
-    if len(raw) != 32 * len(texts):
-        raise Stop(Reason.MALFORMED, f"its {name} is not hex SHA-256", event)
+        text, raw = "", b""
+    # One written form only: fromhex also reads upper case and skips whitespace, hex() does not.
+    if len(raw) != 32 * len(texts) or raw.hex() != text:
+        raise Stop(Reason.MALFORMED, f"its {name} is not lower-case hex SHA-256", event)
     return [raw[at : at + 32] for at in range(0, len(raw), 32)]
 
 

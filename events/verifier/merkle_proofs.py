@@ -189,15 +189,16 @@ class InclusionChecker:
 
 
 def hash_from_hex(text: Any) -> bytes | None:
-    """The SHA-256 hash that `text` writes as 64 hex digits; None if it is anything else."""
+    """The SHA-256 hash that `text` writes as 64 lower-case hex digits; None if it is anything
+    else (upper case too: a hash has one written form)."""
     if type(text) is not str or len(text) != 2 * HASH_SIZE:
         return None
     try:
         raw = bytes.fromhex(text)
     except ValueError:
         return None
-    # fromhex skips whitespace, so 64 characters that decode short were not all hex digits.
-    return raw if len(raw) == HASH_SIZE else None
+    # fromhex skips whitespace and reads upper case; hex() writes the one canonical form.
+    return raw if raw.hex() == text else None
 
 
 def _as_hash(node: bytes) -> bytes | None:

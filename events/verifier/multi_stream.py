@@ -1,18 +1,19 @@
 """The offline verifier of a bundle of several streams: a prosecution's stream with its linked
 operation and survivor-case streams, every event proven in one signed checkpoint.
 
-    bundle = {"format": "homeward-streams-bundle/1", "primary_stream_id", "exported_at",
-              "streams": [{"stream_id", "kind" (optional text, a reader's aid),
-                           "events": [event or stub, ...], "corrections": {...},
-                           "stream_head": {"head": {...}, "signature"}}, ...],
+    bundle = {"format": "homeward-streams-bundle/2", "primary_stream_id", "exported_at",
+              "as_of"?, "streams": [{"stream_id", "kind" (optional text, a reader's aid),
+                                     "events": [event or stub, ...], "corrections": {...},
+                                     "stream_head": {"head": {...}, "signature"}}, ...],
               "checkpoint": {"checkpoint": {...}, "signature"}, "public_keys": {...},
-              "statement": text}
+              "statement": text, "manifest": {"manifest": {...}, "signature"}}
 
 An event is as in a one-stream bundle (events/verifier/bundle_checks.py). A stub is an event
 whose data and metadata the bundle withholds: `"stub": true` and its `body_hash` in their place,
-checked by its link in the chain and its inclusion proof only. Each stream is checked from version
-1 without gaps, then the checkpoint's signature, then each stream's signed head (its `operation_id`
-is the stream's id). The first failure names its stream. Standard library and the verifier's own
+checked by its link in the chain and its inclusion proof only. The checkpoint's signature first,
+then each stream from version 1 without gaps, then each stream's signed head (its `operation_id`
+is the stream's id), then the signed manifest (events/verifier/manifest.py). The first failure
+names its stream. Standard library and the verifier's own
 modules only.
 """
 
@@ -20,10 +21,10 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any
 
-from events.verifier.checkpoints import PublicKeyRecord, SignedCheckpoint
+from events.verifier.checkpoints import SignedCheckpoint
 from events.verifier.event_checks import STUB, check_corrections, check_events
 from events.verifier.findings import (
     Failure,
@@ -33,20 +34,29 @@ from events.verifier.findings import (
     collector_paused,
     read_checkpoint,
 )
+from events.verifier.manifest import check_manifest
 from events.verifier.merkle_proofs import InclusionChecker
+from events.verifier.outline import (
+    BUNDLE_OPTIONAL,
+    STREAM_FIELDS,
+    STREAM_OPTIONAL,
+    STREAMS_BUNDLE_FIELDS,
+    STREAMS_BUNDLE_FORMAT,
+    check_format,
+    check_members,
+    check_texts,
+)
 from events.verifier.report import VerificationReport
 from events.verifier.stream_head import StreamHead, check_stream_head
+from events.verifier.trust import Trust
 
-STREAMS_BUNDLE_FORMAT = "homeward-streams-bundle/1"
+__all__ = ["STREAMS_BUNDLE_FORMAT", "verify_streams_bundle"]
 
 
-def verify_streams_bundle(
-    bundle: Any, *, trusted_keys: Mapping[str, PublicKeyRecord] | None = None
-) -> VerificationReport:
-    """Check a bundle of several streams stream by stream, event by event, then the checkpoint's
-    signature and each stream's signed head; stop at the first failure, naming its stream.
-
-    `trusted_keys`, fetched from Homeward separately, replaces the keys the bundle carries.
+def verify_streams_bundle(bundle: Any, caller: Trust) -> VerificationReport:
+    """Check a bundle of several streams: the checkpoint's signature, then stream by stream,
+    event by event, then each stream's signed head, then the manifest; stop at the first
+    failure, naming its stream. `caller` says which keys are trusted (events/verifier/trust.py).
     """
     streams = bundle.get("streams") if isinstance(bundle, dict) else None
     primary = bundle.get("primary_stream_id") if isinstance(bundle, dict) else None
@@ -57,6 +67,8 @@ def verify_streams_bundle(
     with collector_paused():
         try:
             signed = _read_head(bundle)
+            keys = caller.keys_for(bundle["public_keys"])
+            check_signature(signed, keys)
             # One checker for all streams: their proofs share the nodes near the root.
             checkpoint = signed.checkpoint
             proofs = InclusionChecker(checkpoint.tree_size, bytes.fromhex(checkpoint.root_hash))
@@ -67,17 +79,14 @@ def verify_streams_bundle(
                         events, stream_id, signed, stubs_allowed=True, proofs=proofs
                     ):
                         verified += 1
-                    check_corrections(events, stream.get("corrections"))
-            keys = bundle["public_keys"] if trusted_keys is None else trusted_keys
-            check_signature(signed, keys)
+                    check_corrections(events, stream["corrections"])
             for stream in bundle["streams"]:
                 stream_id, events = stream["stream_id"], stream["events"]
                 with _in_stream(stream_id):
-                    head = check_stream_head(
-                        stream.get("stream_head"), stream_id, events, signed, keys
-                    )
+                    head = check_stream_head(stream["stream_head"], stream_id, events, signed, keys)
                 if stream_id == primary:
                     primary_head = head
+            check_manifest(bundle, keys)
         except Stop as stop:
             failure = stop.failure
     events_total, stubs_total = _counts(streams)
@@ -90,7 +99,7 @@ def verify_streams_bundle(
         signature_verified=failure is None,
         tree_size=signed.checkpoint.tree_size if signed else None,
         key_id=signed.checkpoint.key_id if signed else None,
-        keys_from="bundle" if trusted_keys is None else "trusted",
+        keys_from=caller.source.value,
         first_failure=failure,
         head_version=primary_head.version if primary_head else None,
         streams_total=len(streams) if isinstance(streams, list) else 0,
@@ -109,25 +118,26 @@ def _in_stream(stream_id: str) -> Iterator[None]:
 
 
 def _read_head(bundle: Any) -> SignedCheckpoint:
-    """The checkpoint, once the bundle's outline holds: distinct, non-empty streams, the primary
-    among them, and the public keys."""
-    if not isinstance(bundle, dict) or bundle.get("format") != STREAMS_BUNDLE_FORMAT:
-        raise Stop(Reason.MALFORMED, f"the file is not a {STREAMS_BUNDLE_FORMAT} bundle")
-    streams, primary = bundle.get("streams"), bundle.get("primary_stream_id")
+    """The checkpoint, once the bundle's outline holds: exactly its members, distinct, non-empty
+    streams of exactly theirs, the primary among them, and the public keys."""
+    check_format(bundle, STREAMS_BUNDLE_FORMAT)
+    check_members(bundle, STREAMS_BUNDLE_FIELDS, BUNDLE_OPTIONAL, "the bundle")
+    streams, primary = bundle["streams"], bundle["primary_stream_id"]
     if not isinstance(primary, str) or not isinstance(streams, list):
-        raise Stop(Reason.MALFORMED, "the bundle lacks its primary_stream_id or its streams")
+        sentence = "the bundle's primary_stream_id is not text or its streams are not a list"
+        raise Stop(Reason.MALFORMED, sentence)
     if not streams:
         raise Stop(Reason.MISSING_EVENT, "the bundle holds no streams")
-    if not isinstance(bundle.get("public_keys"), dict):
-        raise Stop(Reason.MALFORMED, "the bundle lacks its public keys")
+    check_texts(bundle)
     seen: set[str] = set()
     for stream in streams:
         if not isinstance(stream, dict) or not isinstance(stream.get("stream_id"), str):
             raise Stop(Reason.MALFORMED, "a stream is not an object with a stream_id")
         stream_id = stream["stream_id"]
         with _in_stream(stream_id):
-            if not isinstance(stream.get("events"), list):
-                raise Stop(Reason.MALFORMED, "the stream lacks its events")
+            check_members(stream, STREAM_FIELDS, STREAM_OPTIONAL, "the stream")
+            if not isinstance(stream["events"], list):
+                raise Stop(Reason.MALFORMED, "the stream's events are not a list")
             if not stream["events"]:
                 raise Stop(Reason.MISSING_EVENT, "the stream holds no events")
             if not isinstance(stream.get("kind", ""), str):
@@ -137,7 +147,7 @@ def _read_head(bundle: Any) -> SignedCheckpoint:
         seen.add(stream_id)
     if primary not in seen:
         raise Stop(Reason.MALFORMED, f"the primary stream {primary} is not in the bundle")
-    return read_checkpoint(bundle.get("checkpoint"))
+    return read_checkpoint(bundle["checkpoint"])
 
 
 def _counts(streams: Any) -> tuple[int, int]:

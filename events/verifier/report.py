@@ -30,15 +30,22 @@ class VerificationReport:
     signature_verified: bool
     tree_size: int | None
     key_id: str | None
-    keys_from: str  # "bundle": the keys came with the file; "trusted": given to the verifier
+    # "trusted": a keys file the caller gave; "pinned": key ids the caller gave, their keys from
+    # the file; "bundle": the keys the file itself carries, so nothing is proven about who signed.
+    keys_from: str
     first_failure: Failure | None
     head_version: int | None = None  # the last version, as the signed stream head states it
     streams_total: int | None = None
     stubs_total: int = 0
 
+    @property
+    def proven(self) -> bool:
+        """Every check held, under keys the caller supplied or pinned: exit 0 only on this."""
+        return self.ok and self.keys_from != "bundle"
+
     def to_json(self) -> dict[str, Any]:
         """The report as JSON, for machines and for the record."""
-        return asdict(self)
+        return {**asdict(self), "proven": self.proven}
 
     def summary(self) -> str:
         """One sentence for a person."""
@@ -46,14 +53,17 @@ class VerificationReport:
         if failure is not None:
             return f"NOT verified, {failure.reason}{failure.where()}: {failure.sentence}."
         keys = (
-            "."
-            if self.keys_from == "trusted"
-            else " (a key the bundle itself carries: compare its id with the one Homeward "
-            "publishes)."
+            "; the file's manifest, signed at export, covers every other field."
+            if self.proven
+            else ". But that key is one the bundle itself carries, and anyone can make a key: "
+            "NOTHING is proven about who signed this file. Verify it again with --keys FILE "
+            "(GET /v1/audit/public-key, fetched from Homeward separately) or --key-id ID (the "
+            "key id Homeward publishes)."
         )
+        verdict = "Verified" if self.proven else "Checked, but NOT proven"
         if self.streams_total is None:
             return (
-                f"Verified: all {self.events_total} events of operation {self.operation_id} hash "
+                f"{verdict}: all {self.events_total} events of operation {self.operation_id} hash "
                 "to their stored hashes, chain in order from version 1 without gaps, and are in "
                 f"the Merkle log of {self.tree_size} events signed by key {self.key_id}; the "
                 f"signed stream head confirms version {self.head_version} was the last" + keys
@@ -65,7 +75,7 @@ class VerificationReport:
             "by their link in the chain and their inclusion proof only,"
         )
         return (
-            f"Verified: all {self.events_total} events of {self.streams_total} streams (primary "
+            f"{verdict}: all {self.events_total} events of {self.streams_total} streams (primary "
             f"{self.operation_id}){stubs} hash to their stored hashes, chain in order from "
             f"version 1 without gaps in each stream, and are in the Merkle log of "
             f"{self.tree_size} events signed by key {self.key_id}; each stream's signed head "

@@ -18,9 +18,11 @@ from events.verifier.checkpoints import (
     CheckpointRejected,
     PublicKeyRecord,
     SignedCheckpoint,
+    b64,
     verify_signed_by,
 )
 from events.verifier.findings import Reason, Stop
+from events.verifier.merkle_proofs import hash_from_hex
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -86,13 +88,9 @@ class SignedStreamHead:
             isinstance(body[name], str) for name in _FIELDS if name not in {"version", "tree_size"}
         ):
             raise CheckpointRejected("the stream head's other fields are text")
-        signature = document["signature"]
-        try:
-            raw = base64.b64decode(signature, validate=True) if isinstance(signature, str) else b""
-        except ValueError:
-            raw = b""
-        if not raw:
-            raise CheckpointRejected("the stream head's signature is not base64")
+        if hash_from_hex(body["head_hash"]) is None:
+            raise CheckpointRejected("the stream head's head_hash is not lower-case hex SHA-256")
+        raw = b64(document["signature"], "the stream head's signature")
         return cls(StreamHead(**{name: body[name] for name in _FIELDS}), raw)
 
 
