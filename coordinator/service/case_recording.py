@@ -20,11 +20,11 @@ from coordinator.service.court.as_of import known_then
 from coordinator.service.proposing import (
     RequestContext,
     judged_again_on_conflict,
-    new_event,
+    new_events,
     proposed,
+    repeated,
     to_append,
 )
-from coordinator.service.resends import resent
 from coordinator.service.streams import kind_of
 from coordinator.service.survivor_cases import LoadedCase, load_case, missing_person_ids
 from events.catalogue import StreamKind, SurvivorRetrafficked
@@ -57,9 +57,11 @@ async def record_case_events(
 ) -> Appended:
     """Judge and append a batch on her case; a re-send answers as the first time."""
     events = [proposed(event) for event in request.events]
-    new = [new_event(e, context, privacy) for e in events]
+    new = await new_events(events, context, privacy, survivor_id)
     if any(event.event_id is not None for event in request.events):
-        repeat = resent(await store.find_events([e.event_id for e in new]), new, survivor_id)
+        repeat = await repeated(
+            await store.find_events([e.event_id for e in new]), new, survivor_id, privacy
+        )
         if repeat is not None:
             return repeat
 
@@ -114,7 +116,7 @@ async def erase_survivor_data(
     if decided:
         appended = await store.append(
             survivor_id,
-            [new_event(e, context, privacy) for e in decided],
+            await new_events(decided, context, privacy, survivor_id),
             expected_version=loaded.state.version,
         )
     for subject in {survivor_id, *missing_person_ids(loaded.history, survivor_id)}:

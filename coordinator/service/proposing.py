@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID, uuid4
@@ -19,9 +19,10 @@ from coordinator.domain import ProposedEvent
 from coordinator.domain.actors import Actor
 from coordinator.errors import InvalidInput
 from coordinator.service.commands import EventRequest, describe
+from coordinator.service.resends import resent
 from events.catalogue import EVENT_TYPES, EventData, UnknownEventType, parse_event
-from events.store.envelope import NewEvent
-from events.store.errors import VersionConflict
+from events.store.envelope import Appended, NewEvent, Recorded
+from events.store.errors import DuplicateEventConflict, VersionConflict
 from events.verifier.canonical import NotCanonicalisable
 
 if TYPE_CHECKING:
@@ -70,16 +71,21 @@ def proposed(request: EventRequest) -> ProposedEvent:
     )
 
 
-def _fingerprint(
-    privacy: Privacy, event_type: str, schema_version: int, data: dict[str, Any]
+async def _fingerprint(
+    privacy: Privacy, stream_id: UUID, event: ProposedEvent, data: dict[str, Any]
 ) -> bytes:
+    schema_version = type(event.data).schema_version
     try:
-        return privacy.fingerprint(event_type, schema_version, data)
+        return await privacy.fingerprint(
+            stream_id, event.event_id, event.type, schema_version, data
+        )
     except NotCanonicalisable as error:
-        raise InvalidInput(f"{event_type} data cannot be recorded faithfully: {error}") from error
+        raise InvalidInput(f"{event.type} data cannot be recorded faithfully: {error}") from error
 
 
-def new_event(event: ProposedEvent, context: RequestContext, privacy: Privacy) -> NewEvent:
+async def new_event(
+    event: ProposedEvent, context: RequestContext, privacy: Privacy, stream_id: UUID
+) -> NewEvent:
     """An accepted event as the store takes it (its personal data still plain)."""
     data = event.data.model_dump(mode="json")
     schema_version = type(event.data).schema_version
@@ -88,7 +94,7 @@ def new_event(event: ProposedEvent, context: RequestContext, privacy: Privacy) -
         type=event.type,
         schema_version=schema_version,
         data=data,
-        content_hash=_fingerprint(privacy, event.type, schema_version, data),
+        content_hash=await _fingerprint(privacy, stream_id, event, data),
         occurred_at=event.occurred_at,
         metadata={
             "recorded_by": context.actor.name,
@@ -114,8 +120,30 @@ async def to_append(
         len(decided) == len(proposed_events)
         and all(d is p for d, p in zip(decided, proposed_events, strict=True))
     ):
-        new = [new_event(e, context, privacy) for e in decided]
+        new = await new_events(decided, context, privacy, stream_id)
     return await privacy.seal_events(stream_id, new)
+
+
+async def new_events(
+    events: Sequence[ProposedEvent], context: RequestContext, privacy: Privacy, stream_id: UUID
+) -> list[NewEvent]:
+    """`new_event` for each of `events`."""
+    return [await new_event(event, context, privacy, stream_id) for event in events]
+
+
+async def repeated(
+    found: Sequence[Recorded], new: Sequence[NewEvent], stream_id: UUID, privacy: Privacy
+) -> Appended | None:
+    """The first answer to a re-sent batch (see coordinator/service/resends.py), also for events
+    stored with the fingerprint of version 1."""
+    try:
+        return resent(found, new, stream_id)
+    except DuplicateEventConflict:
+        legacy = [
+            replace(e, content_hash=privacy.legacy_fingerprint(e.type, e.schema_version, e.data))
+            for e in new
+        ]
+        return resent(found, legacy, stream_id)
 
 
 UNSTATED_VERSION_ATTEMPTS = 1000

@@ -22,12 +22,13 @@ from coordinator.service.proposing import (
     RequestContext,
     judged_again_on_conflict,
     new_event,
+    new_events,
     payload,
     proposed,
+    repeated,
     to_append,
 )
 from coordinator.service.registrations import registering_operations
-from coordinator.service.resends import resent
 from coordinator.service.streams import kind_of, refuse_other_kind
 from events.catalogue import EventType, ProsecutionOpened, StreamKind
 from events.store.envelope import Appended, Recorded
@@ -75,8 +76,10 @@ async def open_prosecution_stream(
         occurred_at=request.occurred_at or datetime.now(UTC),
     )
     existing = [] if request.prosecution_id is None else await store.read_stream(prosecution_id)
-    new = [new_event(event, context, privacy)]
-    repeat = resent([e for e in existing[:1] if e.event_id == event.event_id], new, prosecution_id)
+    new = [await new_event(event, context, privacy, prosecution_id)]
+    repeat = await repeated(
+        [e for e in existing[:1] if e.event_id == event.event_id], new, prosecution_id, privacy
+    )
     if repeat is not None:
         return repeat
     if existing:
@@ -123,9 +126,11 @@ async def record_prosecution_events(
 ) -> Appended:
     """Judge and append a batch on a prosecution; a re-send answers as the first time."""
     events = [proposed(event) for event in request.events]
-    new = [new_event(e, context, privacy) for e in events]
+    new = await new_events(events, context, privacy, prosecution_id)
     if any(event.event_id is not None for event in request.events):
-        repeat = resent(await store.find_events([e.event_id for e in new]), new, prosecution_id)
+        repeat = await repeated(
+            await store.find_events([e.event_id for e in new]), new, prosecution_id, privacy
+        )
         if repeat is not None:
             return repeat
 

@@ -33,12 +33,13 @@ from coordinator.service.proposing import (
     RequestContext,
     judged_again_on_conflict,
     new_event,
+    new_events,
     payload,
     proposed,
+    repeated,
     to_append,
 )
 from coordinator.service.registrations import append_registering, registering_operations
-from coordinator.service.resends import resent
 from coordinator.service.streams import refuse_other_kind
 from coordinator.service.survivor_cases import standings
 from events.catalogue import CloseReason, EventType, OperationClosed, StreamKind
@@ -89,9 +90,11 @@ async def open_operation(
     )
     # An id the server just chose has no stream yet: only a client's id is worth reading.
     existing = [] if request.operation_id is None else await store.read_stream(operation_id)
-    new = [new_event(event, context, privacy)]
+    new = [await new_event(event, context, privacy, operation_id)]
     # A re-send carries the stream's first event: the same id, the same content.
-    repeat = resent([e for e in existing[:1] if e.event_id == event.event_id], new, operation_id)
+    repeat = await repeated(
+        [e for e in existing[:1] if e.event_id == event.event_id], new, operation_id, privacy
+    )
     if repeat is not None:
         return repeat
     if existing:
@@ -125,9 +128,11 @@ async def record_events(
 ) -> Appended:
     """Judge and append a batch; a re-send of an appended batch answers as the first time."""
     events = [proposed(event) for event in request.events]
-    new = [new_event(e, context, privacy) for e in events]
+    new = await new_events(events, context, privacy, operation_id)
     if any(event.event_id is not None for event in request.events):  # ids chosen offline
-        repeat = resent(await store.find_events([e.event_id for e in new]), new, operation_id)
+        repeat = await repeated(
+            await store.find_events([e.event_id for e in new]), new, operation_id, privacy
+        )
         if repeat is not None:
             return repeat
 

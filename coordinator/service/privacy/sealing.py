@@ -148,7 +148,41 @@ def hide(data: dict[str, Any], operation_id: UUID) -> dict[str, Any]:
 
 
 def fingerprint(key: bytes, event_type: str, schema_version: int, data: dict[str, Any]) -> bytes:
-    """What identifies a re-sent event, computed on its plain data but keyed, so that the stored
-    fingerprint reveals nothing about personal data even after its key is destroyed."""
+    """The fingerprint of version 1: keyed by one key for the whole record, on the plain data
+    (personal objects included). Kept only to recognise re-sends of events stored with it."""
     document = {"type": event_type, "schema_version": schema_version, "data": data}
     return hmac.new(key, canonical_json(document), hashlib.sha256).digest()
+
+
+def _mac(key: bytes, message: bytes) -> bytes:
+    return hmac.new(key, message, hashlib.sha256).digest()
+
+
+async def subject_fingerprint(
+    key: bytes,
+    data: dict[str, Any],
+    *,
+    stream_id: UUID,
+    event_id: UUID,
+    event_type: str,
+    schema_version: int,
+    key_for: Callable[[UUID], Awaitable[bytes]],
+) -> bytes:
+    """What identifies a re-sent event: an HMAC of its plain content under a key of its own
+    stream and event, where each personal object is first replaced by an HMAC of it under a key
+    derived from its subject's data key.
+
+    Two operations with identical reports get different values, and once a subject's data key
+    is destroyed nobody (not even a holder of `fingerprint.key`) can test a guess of her name
+    against the stored value: the digest that stands for it needs her key.
+    """
+    digested = _copy(data)
+    for container, _path, subject in personal_places(digested, stream_id):
+        plain = container[PERSONAL]
+        if is_sealed(plain):
+            continue
+        subject_key = _mac(await key_for(subject), b"homeward-fingerprint")
+        container[PERSONAL] = {"digest": _mac(subject_key, canonical_json(plain)).hex()}
+    event_key = _mac(key, f"homeward-fingerprint|{stream_id}|{event_id}".encode())
+    document = {"type": event_type, "schema_version": schema_version, "data": digested}
+    return _mac(event_key, canonical_json(document))

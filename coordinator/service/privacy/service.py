@@ -21,6 +21,7 @@ from coordinator.service.privacy.sealing import (
     open_sealed,
     personal_places,
     seal,
+    subject_fingerprint,
     subjects_of,
 )
 from events.store.envelope import NewEvent, Recorded
@@ -35,8 +36,32 @@ class Privacy:
         self.data_keys = DataKeys(pool, keks)
         self._fingerprint_key = keks.fingerprint_key
 
-    def fingerprint(self, event_type: str, schema_version: int, data: dict[str, Any]) -> bytes:
-        """The keyed identity of an event's plain content (for idempotent re-sends)."""
+    async def fingerprint(
+        self,
+        stream_id: UUID,
+        event_id: UUID,
+        event_type: str,
+        schema_version: int,
+        data: dict[str, Any],
+    ) -> bytes:
+        """The keyed identity of an event's plain content (for idempotent re-sends): keyed per
+        stream and event, and each personal object digested under its own subject's key, so
+        that it dies with the subject (coordinator/service/privacy/sealing.py)."""
+        return await subject_fingerprint(
+            self._fingerprint_key,
+            data,
+            stream_id=stream_id,
+            event_id=event_id,
+            event_type=event_type,
+            schema_version=schema_version,
+            key_for=self.data_keys.for_sealing,
+        )
+
+    def legacy_fingerprint(
+        self, event_type: str, schema_version: int, data: dict[str, Any]
+    ) -> bytes:
+        """The fingerprint events were stored with before it was keyed per subject: to
+        recognise a re-send of one of them."""
         return fingerprint(self._fingerprint_key, event_type, schema_version, data)
 
     async def seal_events(self, operation_id: UUID, events: Sequence[NewEvent]) -> list[NewEvent]:
