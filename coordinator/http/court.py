@@ -113,7 +113,8 @@ COURT_ROUTE_DOCS = (
     ),
     RouteDoc(
         "GET", "/court/{token}", "The court page of a signed link (no token needed).",
-        None, statuses=(404, 409, 410), tag="audit", content_type="text/html",
+        None, statuses=(400, 404, 409, 410), tag="audit", content_type="text/html",
+        error_content_type="text/html",
         description="The operation's record as a document a judge reads: what was verified, "
         "one sentence per event with its fields, personal data opened for the link's maker "
         "(or marked erased), local times with UTC, corrections beside what they correct, and "

@@ -68,6 +68,8 @@ class RouteDoc:
     response_example: Any = None
     answers: Mapping[int, type[BaseModel]] = field(default_factory=dict)
     """Statuses whose body is not the error body, by the model they answer (/ready's 503)."""
+    error_content_type: str = "application/json"
+    """The type of the error answers: a page opened in a browser answers its errors as pages."""
 
     @property
     def operation_id(self) -> str:
@@ -189,6 +191,29 @@ def _content(model: type[BaseModel] | None, content_type: str, example: Any) -> 
     return {content_type: media}
 
 
+def _path_parameter(name: str) -> dict[str, Any]:
+    """A path parameter: the ids are UUIDs; a court link's token is an opaque string."""
+    if name == "token":
+        return {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "description": "A signed court-link token: two base64url parts joined by a dot.",
+            "schema": {
+                "type": "string",
+                "pattern": "^[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$",
+                "maxLength": 2000,
+            },
+        }
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "description": "A UUID.",
+        "schema": {"type": "string", "format": "uuid"},
+    }
+
+
 def _operation(doc: RouteDoc) -> dict[str, Any]:
     roles = sorted(role.value for role in doc.roles or ())
     who = ", ".join(roles) if doc.roles is not None else "anyone, no token"
@@ -201,9 +226,18 @@ def _operation(doc: RouteDoc) -> dict[str, Any]:
     }
     for status in doc.error_statuses():
         model = doc.answers.get(status, ErrorAnswer)
+        schema: dict[str, Any] = (
+            {"$ref": SCHEMAS + model.__name__}
+            if doc.error_content_type == "application/json"
+            else {"type": "string"}
+        )
+        content = {doc.error_content_type: {"schema": schema}}
+        if status == 400 and doc.error_content_type != "application/json":
+            # An address too long to read is refused by the HTTP parser itself, in plain text.
+            content["text/plain"] = {"schema": {"type": "string"}}
         responses[str(status)] = {
             "description": STATUS_TEXT.get(status, "Error"),
-            "content": {"application/json": {"schema": {"$ref": SCHEMAS + model.__name__}}},
+            "content": content,
         }
     operation: dict[str, Any] = {
         "operationId": doc.operation_id,
@@ -214,16 +248,7 @@ def _operation(doc: RouteDoc) -> dict[str, Any]:
         "x-roles": roles,
         "responses": responses,
     }
-    parameters = [
-        {
-            "name": name,
-            "in": "path",
-            "required": True,
-            "description": "A UUID.",
-            "schema": {"type": "string", "format": "uuid"},
-        }
-        for name in re.findall(r"{(\w+)}", doc.path)
-    ]
+    parameters = [_path_parameter(name) for name in re.findall(r"{(\w+)}", doc.path)]
     if parameters:
         operation["parameters"] = parameters
     if doc.request_model is not None:
