@@ -5,19 +5,18 @@
     hash      = SHA-256(canonical({"body": hex(body_hash), "entry": n, "prev": hex(prev_hash)}))
 
 The database computes the second line inside `record_access` (0006_access_log.sql), which alone
-knows the previous entry at commit; `link_hash` here is the reference. Standard library only,
-like the other integrity modules.
+knows the previous entry at commit; `link_hash` here is the reference, computed by the offline
+verifier's events/verifier/access_chain.py, so both read the chain the same way.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from events.verifier.canonical import canonical_json
+from events.verifier.access_chain import access_body_hash, access_link_hash
 from events.verifier.chain import GENESIS, timestamp
 
 
@@ -41,13 +40,12 @@ def body_hash(
         "format": page_format,
         "request_id": request_id,
     }
-    return hashlib.sha256(canonical_json(document)).digest()
+    return access_body_hash(document)
 
 
 def link_hash(body: bytes, entry: int, prev: bytes) -> bytes:
     """The entry's hash: its body hash chained to the previous entry's hash at its number."""
-    document = {"body": body.hex(), "entry": entry, "prev": prev.hex()}
-    return hashlib.sha256(canonical_json(document)).digest()
+    return access_link_hash(body, entry, prev)
 
 
 def first_broken_entry(entries: Iterable[Mapping[str, Any]]) -> int | None:

@@ -13,7 +13,7 @@ of several streams is evidence/streams_bundle.py's.
                           metadata, occurred_at, recorded_at, prev_hash, hash, leaf_index,
                           inclusion_proof: [hex, ...]}, ...],
               "corrections": {original event_id: [correcting event_id, ...]},
-              "checkpoint": {"checkpoint": {...}, "signature"},
+              "checkpoint": {"checkpoint": {...}, "signature"}, "checkpoint_note"?: text,
               "stream_head": {"head": {...}, "signature"}, "public_keys": {...},
               "statement": text, "manifest": {"manifest": {...}, "signature"}}
     consistency = {"format": "homeward-consistency/1", "checkpoint": {...}, "public_keys": {...},
@@ -41,6 +41,7 @@ from evidence.bundle_parts import (
     check_root,
     key_records,
     optional_as_of,
+    optional_note,
     prove,
     version_of,
     with_manifest,
@@ -73,6 +74,7 @@ def build_bundle(
     exported_at: datetime | None = None,
     as_of: datetime | None = None,
     check_leaves: bool = True,
+    checkpoint_note: str | None = None,
 ) -> dict[str, Any]:
     """Assemble the bundle of one operation's events, proven against `signed_checkpoint`, and
     sign its manifest with `keyring`'s active key.
@@ -82,7 +84,8 @@ def build_bundle(
     events that are not where they claim to be in `tree`, or that do not end at `stream_head`,
     so a wrong export fails here, not in front of a court. Without `check_leaves` it leaves
     finding an event that is not its leaf to the verifier, which names how it was changed.
-    `as_of` records that the bundle is of the record as known at that time.
+    `as_of` records that the bundle is of the record as known at that time; `checkpoint_note`
+    is the checkpoint's signed note with its cosignatures (evidence/checkpoint_note.py).
     """
     size = check_root(tree, signed_checkpoint)
     with collector_paused():
@@ -98,6 +101,7 @@ def build_bundle(
         "events": events,
         "corrections": corrections_of(events),
         "checkpoint": signed_checkpoint.to_json(),
+        **optional_note(checkpoint_note),
         "stream_head": stream_head.to_json(),
         "public_keys": key_records(public_keys),
         "statement": statement(str(operation_id), len(events), signed_checkpoint, exported),

@@ -39,6 +39,12 @@ def optional_as_of(as_of: datetime | None) -> dict[str, str]:
     return {} if as_of is None else {"as_of": timestamp(as_of)}
 
 
+def optional_note(checkpoint_note: str | None) -> dict[str, str]:
+    """The bundle's `checkpoint_note` member: the checkpoint as a C2SP signed note with the
+    witnesses' cosignatures, if the checkpoint has one (those signed since migration 0015)."""
+    return {} if checkpoint_note is None else {"checkpoint_note": checkpoint_note}
+
+
 def check_root(tree: MerkleTree, signed_checkpoint: SignedCheckpoint) -> int:
     """The checkpoint's tree size, once the tree's root at that size is the checkpoint's."""
     size = signed_checkpoint.checkpoint.tree_size

@@ -30,6 +30,7 @@ from events.verifier.findings import Failure, Reason, collector_paused
 from events.verifier.stream_head import SignedStreamHead
 from evidence.bundle import build_bundle
 from evidence.bundle_parts import BundleError
+from evidence.checkpoint_note import cosigned_note
 from evidence.integrator import LogIntegrator
 from evidence.keyring import sign_stream_head
 from evidence.log_forensics import which_leaves_changed
@@ -131,6 +132,7 @@ async def export_bundle(
             keyring=integrator.keyring,
             as_of=as_of,
             check_leaves=False,
+            checkpoint_note=await cosigned_note(pool, signed.checkpoint.tree_size),
         )
     except (LogInconsistent, BundleError) as error:
         raise await _log_tampered(pool, error) from error
@@ -194,6 +196,7 @@ async def export_streams_bundle(
             stub=stub,
             as_of=as_of,
             check_leaves=False,
+            checkpoint_note=await cosigned_note(pool, signed.checkpoint.tree_size),
         )
     except (LogInconsistent, BundleError) as error:
         raise await _log_tampered(pool, error) from error

@@ -22,6 +22,8 @@ from events.feed.signal import LogSignal
 from events.feed.subscription import subscribe_with
 from events.store.connection import Connection
 from events.store.event_store import EventStore
+from events.verifier.tlog_checkpoint import NoteCheckpoint
+from evidence.checkpoint_note import access_log_head, log_origin, sign_checkpoint, store_note
 from evidence.keyring import SigningKeyring
 from evidence.merkle_log import (
     LogInconsistent,
@@ -61,8 +63,11 @@ class LogIntegrator:
         interval_seconds: float = 5.0,
         batch_size: int = 2000,
         retry_seconds: float = 1.0,
+        origin: str | None = None,
     ) -> None:
         self.log = merkle_log
+        # The checkpoints' origin line: configured, else the database's own (log_origin).
+        self.origin = origin
         self.keyring = keyring
         self._store = store
         self._signal = signal
@@ -122,6 +127,8 @@ class LogIntegrator:
             public_keys = await asyncio.to_thread(self.keyring.public_keys)
             check_against(tree, latest, public_keys)
         self._signed_size = latest.checkpoint.tree_size if latest else 0
+        if self.origin is None:
+            self.origin = await log_origin(connection)
 
     async def _follow(self, connection: Connection) -> None:
         async for batch in subscribe_with(
@@ -146,8 +153,14 @@ class LogIntegrator:
         if size <= self._signed_size:
             return
         root = self.log.tree.root(size)
-        signed = await asyncio.to_thread(self.keyring.sign, size, root)
-        await store_checkpoint(connection, signed)
+        assert self.origin is not None  # noqa: S101 -- _take_over read it before any signing
+        # The access log's head now: entries recorded before this checkpoint are anchored in it.
+        body = NoteCheckpoint(self.origin, size, root, await access_log_head(connection))
+        forms = await asyncio.to_thread(sign_checkpoint, self.keyring, body)
+        signed = forms.json
+        async with connection.transaction():
+            if await store_checkpoint(connection, signed):
+                await store_note(connection, size, forms.note)
         self._signed_size = size
         log.info("checkpoint_signed", tree_size=size, key_id=signed.checkpoint.key_id)
 

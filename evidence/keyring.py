@@ -116,9 +116,7 @@ class SigningKeyring:
 
     def _generate(self, keys: dict[str, PublicKeyRecord], now: str) -> str:
         private_key = Ed25519PrivateKey.generate()
-        raw = private_key.public_key().public_bytes(
-            serialization.Encoding.Raw, serialization.PublicFormat.Raw
-        )
+        raw = raw_public_key(private_key)
         key_id = key_id_of(raw)
         pem = private_key.private_bytes(
             serialization.Encoding.PEM,
@@ -181,6 +179,13 @@ class SigningKeyring:
                 yield
             finally:
                 fcntl.flock(file.fileno(), fcntl.LOCK_UN)
+
+
+def raw_public_key(private_key: Ed25519PrivateKey) -> bytes:
+    """The 32 bytes of an Ed25519 private key's public half."""
+    return private_key.public_key().public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw
+    )
 
 
 def sign_stream_head(

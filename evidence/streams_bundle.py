@@ -5,7 +5,7 @@ it). Some events may be stubs, their data and metadata withheld and their body h
     streams bundle = {"format": "homeward-streams-bundle/2", "primary_stream_id", "exported_at",
                       "as_of"?, "streams": [{"stream_id", "kind"?, "events": [event or stub, ...],
                                              "corrections", "stream_head"}, ...],
-                      "checkpoint", "public_keys", "statement", "manifest"}
+                      "checkpoint", "checkpoint_note"?, "public_keys", "statement", "manifest"}
     stub = {event_id, stream_id, version, position, type, schema_version, occurred_at,
             recorded_at, prev_hash, hash, body_hash, leaf_index, inclusion_proof, "stub": true}
 """
@@ -32,6 +32,7 @@ from evidence.bundle_parts import (
     check_root,
     key_records,
     optional_as_of,
+    optional_note,
     prove,
     version_of,
     with_manifest,
@@ -77,6 +78,7 @@ def build_streams_bundle(
     exported_at: datetime | None = None,
     as_of: datetime | None = None,
     check_leaves: bool = True,
+    checkpoint_note: str | None = None,
 ) -> dict[str, Any]:
     """Assemble the bundle of several streams, every event proven against `signed_checkpoint`,
     and sign its manifest with `keyring`'s active key.
@@ -125,6 +127,7 @@ def build_streams_bundle(
         **optional_as_of(as_of),
         "streams": documents,
         "checkpoint": signed_checkpoint.to_json(),
+        **optional_note(checkpoint_note),
         "public_keys": key_records(public_keys),
         "statement": streams_statement(
             str(primary_stream_id), counts, _stubs(documents), signed_checkpoint, exported

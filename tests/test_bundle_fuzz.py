@@ -19,6 +19,8 @@ import pytest
 from coordinator.cli.audit_commands import run_offline
 from events.verifier.bundle_checks import read_bundle, verify_bundle
 from events.verifier.strict_json import NotStrictJson
+from events.verifier.tlog_checkpoint import GENESIS, AccessAnchor, NoteCheckpoint
+from evidence.checkpoint_note import sign_checkpoint
 from evidence.keyring import SigningKeyring, sign_stream_head
 from evidence.merkle_tree import MerkleTree
 from evidence.streams_bundle import StreamToBundle, build_streams_bundle
@@ -40,7 +42,8 @@ def keyring(tmp_path_factory: pytest.TempPathFactory) -> SigningKeyring:
 
 
 def a_streams_bundle(keyring: SigningKeyring) -> Bundle:
-    """A prosecution's bundle of two streams, one event of the second written as a stub."""
+    """A prosecution's bundle of two streams, one event of the second written as a stub, with
+    its checkpoint note."""
     primary, linked = uuid4(), uuid4()
     streams = {primary: recorded_stream(primary, 3), linked: recorded_stream(linked, 4)}
     tree = MerkleTree()
@@ -48,7 +51,9 @@ def a_streams_bundle(keyring: SigningKeyring) -> Bundle:
         for events in streams.values():
             if at < len(events):
                 events[at]["leaf_index"] = tree.append(events[at]["hash"])
-    signed = keyring.sign(tree.size, tree.root())
+    body = NoteCheckpoint("homeward.example/fuzz", tree.size, tree.root(), AccessAnchor(0, GENESIS))
+    forms = sign_checkpoint(keyring, body)
+    signed = forms.json
     to_bundle = [
         StreamToBundle(
             stream_id,
@@ -68,6 +73,7 @@ def a_streams_bundle(keyring: SigningKeyring) -> Bundle:
         keyring.public_keys(),
         keyring=keyring,
         stub=lambda event_type, stream_id: stream_id == linked and event_type == "LeadRecorded",
+        checkpoint_note=forms.note,
     )
     loaded: Bundle = json.loads(json.dumps(bundle))
     return loaded

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from coordinator.settings import Settings
 
-OFFLINE = frozenset({"verify", "verify-consistency"})
+OFFLINE = frozenset({"verify", "verify-consistency", "verify-access-log"})
 # Options of the whole command line that take a value (coordinator --data-dir X audit ...).
 _GLOBAL_OPTIONS = frozenset({"--database-url", "--data-dir"})
 
@@ -35,6 +35,18 @@ def _add_offline(commands: Any) -> None:
     )
     verify.add_argument("file", type=Path, help="the bundle (JSON) exported by Homeward")
     _add_trust(verify)
+    verify.add_argument(
+        "--witness-keys",
+        type=Path,
+        help="witnesses' cosignature keys (C2SP vkeys, one a line), from the witnesses",
+    )
+    verify.add_argument(
+        "--require-witnesses",
+        type=int,
+        default=0,
+        metavar="N",
+        help="fail unless N of the --witness-keys cosigned the bundle's checkpoint",
+    )
     consistency = commands.add_parser(
         "verify-consistency",
         help="check offline that a newer checkpoint extends an older one (exit codes as verify)",
@@ -43,6 +55,13 @@ def _add_offline(commands: Any) -> None:
     consistency.add_argument("new", type=Path, help="newer consistency document (or checkpoint)")
     consistency.add_argument("--proof", type=Path, help="a separate consistency proof")
     _add_trust(consistency)
+    access = commands.add_parser(
+        "verify-access-log",
+        help="check offline that an exported access log (GET /v1/audit/access-log?format=export) "
+        "chains and that no entry its checkpoint anchored was removed or rewritten",
+    )
+    access.add_argument("file", type=Path, help="the exported access log (JSON)")
+    _add_trust(access)
 
 
 def _add_trust(command: Any) -> None:
@@ -109,6 +128,25 @@ def _trusted_keys(arguments: argparse.Namespace) -> Any:
         raise _Unusable(f"the keys file is not a list of public keys: {error}") from None
 
 
+def _witness_keys(arguments: argparse.Namespace) -> Any:
+    """The witness keys file's keys (none without --witness-keys), or _Unusable."""
+    from events.verifier.cosignature import read_witness_keys  # noqa: PLC0415  see module doc
+    from events.verifier.signed_note import NoteRejected  # noqa: PLC0415  see module doc
+
+    # A namespace built by hand (not by the parser) may lack them: no witness asked for.
+    path = getattr(arguments, "witness_keys", None)
+    required = getattr(arguments, "require_witnesses", 0)
+    try:
+        keys = [] if path is None else read_witness_keys(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as error:
+        raise _Unusable(f"the witness keys file cannot be read: {error}") from None
+    except NoteRejected as error:
+        raise _Unusable(f"the witness keys file is not a list of vkeys: {error}") from None
+    if not 0 <= required <= len(keys):
+        raise _Unusable(f"{required} witnesses are required but {len(keys)} witness keys given")
+    return keys
+
+
 def _read(path: Path) -> Any:
     from events.verifier.strict_json import load_json  # noqa: PLC0415  see module doc
 
@@ -118,17 +156,27 @@ def _read(path: Path) -> Any:
 def run_offline(arguments: argparse.Namespace) -> int:
     """Verify a bundle or two checkpoints; print the finding; exit 0 only if it is proven under
     keys the caller supplied or pinned (see PROVEN, NOT_VERIFIED, UNUSABLE, NOT_PROVEN)."""
+    from events.verifier.access_anchor import verify_access_log  # noqa: PLC0415  see module doc
     from events.verifier.bundle_checks import verify_bundle  # noqa: PLC0415  see module doc
     from events.verifier.consistency import verify_consistency_files  # noqa: PLC0415  see module doc
 
     try:
         keys = _trusted_keys(arguments)
+        witnesses = _witness_keys(arguments) if arguments.audit_command == "verify" else []
     except _Unusable as error:
         sys.stderr.write(f"NOT checked: {error}.\n")
         return UNUSABLE
     try:
         if arguments.audit_command == "verify":
             report: Any = verify_bundle(
+                _read(arguments.file),
+                trusted_keys=keys,
+                pinned_key_ids=arguments.key_ids,
+                witness_keys=witnesses,
+                required_witnesses=getattr(arguments, "require_witnesses", 0),
+            )
+        elif arguments.audit_command == "verify-access-log":
+            report = verify_access_log(
                 _read(arguments.file), trusted_keys=keys, pinned_key_ids=arguments.key_ids
             )
         else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import uuid
 from collections.abc import Coroutine
 from datetime import datetime
@@ -14,21 +15,36 @@ from aiohttp import web
 from coordinator.errors import (
     AuditLogBehind,
     BadRequest,
+    Forbidden,
     NotFound,
     RecordTampered,
     SigningKeyUnknown,
 )
 from coordinator.http.access import LEGAL_AND_ADMIN, authorise
-from coordinator.http.app_keys import POOL, SETTINGS
+from coordinator.http.app_keys import POOL, SETTINGS, STORE
 from coordinator.http.audit_log import AUDIT_LOG
 from coordinator.http.openapi import RouteDoc, document
 from coordinator.http.operations import operation_id_in
 from coordinator.http.read_log import log_read
 from coordinator.service.access_log import Read, entry_view, read_access_log
+from coordinator.service.streams import refuse_other_kind
 from coordinator.service.trail_page import HEADERS, render_trail
+from events.catalogue import StreamKind
+from events.verifier.consistency import CONSISTENCY_FORMAT
+from events.verifier.cosignature import read_witness_keys
+from events.verifier.signed_note import ED25519, NoteRejected, verifier_key
 from evidence import export as exporter
+from evidence.access_export import NothingAnchored, export_access_log
 from evidence.bundle import build_consistency
 from evidence.bundle_parts import BundleError
+from evidence.checkpoint_note import (
+    NoTrustedWitness,
+    UnknownCheckpoint,
+    add_cosignatures,
+    cosigned_note,
+    log_origin,
+)
+from evidence.keyring import SigningKeyring
 from evidence.log_forensics import which_leaves_changed
 from evidence.merkle_log import LogInconsistent, latest_checkpoint
 
@@ -120,6 +136,9 @@ async def get_audit_trail(request: web.Request) -> web.Response:
     page = request.query.get("format", "json")
     if page not in {"json", "html"}:
         raise BadRequest("format is json or html")
+    first = await request.app[STORE].read_stream(operation_id, limit=1)
+    if first:  # a survivor's case or a prosecution has its own trail, with stubs
+        refuse_other_kind(first[0], StreamKind.OPERATION, operation_id, reading=True)
     bundle = await export_trail(request, operation_id, as_of_in(request))
     await log_read(request, actor, operation_id, Read.AUDIT_TRAIL, page)
     if page == "html":
@@ -127,21 +146,50 @@ async def get_audit_trail(request: web.Request) -> web.Response:
     return _json(bundle)
 
 
+def _wants_note(request: web.Request) -> bool:
+    """`?format=note`, or `Accept: text/plain` without a format: the C2SP signed note."""
+    page = request.query.get("format")
+    if page not in {None, "json", "note"}:
+        raise BadRequest("format is json or note")
+    if page is not None:
+        return page == "note"
+    accepted = request.headers.get("Accept", "")
+    return "text/plain" in accepted and "application/json" not in accepted
+
+
 async def get_checkpoint(request: web.Request) -> web.Response:
-    """The latest signed checkpoint; with `?from_size=N`, also the proof it extends size N."""
+    """The latest signed checkpoint; with `?from_size=N`, also the proof it extends size N.
+    As a C2SP signed note (with the witnesses' cosignatures) for `?format=note`."""
     await authorise(request, LEGAL_AND_ADMIN)
+    wants_note = _wants_note(request)
     audit_log = request.app[AUDIT_LOG]
     async with request.app[POOL].acquire() as connection:
         signed = await latest_checkpoint(connection)
         if signed is None:
             raise NotFound("no checkpoint has been signed yet")
+        note = None
+        if wants_note:
+            note = await cosigned_note(connection, signed.checkpoint.tree_size)
+            if note is None:
+                raise NotFound("the latest checkpoint was signed before checkpoint notes were")
         if "from_size" not in request.query:
+            if note is not None:
+                return web.Response(text=note, content_type="text/plain", headers=NO_STORE)
             return _json(signed.to_json())
         old_size = _size(request, "from_size", signed.checkpoint.tree_size)
         try:
             tree = await audit_log.merkle_log.refresh(connection)
             public_keys = await asyncio.to_thread(audit_log.keyring.public_keys)
-            return _json(build_consistency(signed, old_size, tree, public_keys))
+            consistency = build_consistency(signed, old_size, tree, public_keys)
+            if note is not None:
+                # The body of a C2SP tlog-witness add-checkpoint request: old size, proof, note.
+                proof = consistency["consistency"]["proof"]
+                lines = [f"old {old_size}", *(base64.b64encode(bytes.fromhex(node)).decode()
+                                              for node in proof)]  # fmt: skip
+                text = "".join(line + "\n" for line in lines) + "\n" + note
+                return web.Response(text=text, content_type="text/plain", headers=NO_STORE)
+            assert consistency["format"] == CONSISTENCY_FORMAT  # noqa: S101 -- its one format
+            return _json(consistency)
         except (LogInconsistent, BundleError) as error:
             narrowed = await which_leaves_changed(connection)
             reason = str(error) if narrowed is None else f"{error}; {narrowed}"
@@ -149,24 +197,75 @@ async def get_checkpoint(request: web.Request) -> web.Response:
             raise RecordTampered(f"the stored Merkle log does not verify, {reason}") from error
 
 
-async def get_public_keys(request: web.Request) -> web.Response:
-    """Every key that ever signed, with its period of use; the one signing now is marked."""
+async def post_cosignatures(request: web.Request) -> web.Response:
+    """A witness's cosignatures on a checkpoint note this log signed, checked and recorded.
+
+    A legal or admin token (the one the witness reads checkpoints with), and only cosignatures
+    of keys in the `witness_keys` setting count.
+    """
     await authorise(request, LEGAL_AND_ADMIN)
-    keyring = request.app[AUDIT_LOG].keyring
-    active, keys = await asyncio.to_thread(lambda: (keyring.active_key_id, keyring.public_keys()))
-    return _json(
-        {
-            "active_key_id": active,
-            "keys": {
-                key_id: {**record, "active": key_id == active} for key_id, record in keys.items()
-            },
-        }
+    try:
+        witnesses = read_witness_keys("\n".join(request.app[SETTINGS].witness_keys))
+    except NoteRejected as error:
+        raise Forbidden("this service accepts no witness cosignatures") from error
+    try:
+        posted = (await request.read()).decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise BadRequest("the body is not a UTF-8 signed note") from error
+    try:
+        async with request.app[POOL].acquire() as connection:
+            tree_size, cosigned = await add_cosignatures(connection, posted, witnesses)
+    except NoteRejected as error:
+        raise BadRequest(f"the cosigned note is refused: {error}") from error
+    except UnknownCheckpoint as error:
+        raise NotFound(str(error)) from error
+    except NoTrustedWitness as error:
+        raise Forbidden(str(error)) from error
+    log.info("checkpoint_cosigned", tree_size=tree_size, witnesses=[c.witness for c in cosigned])
+    return web.json_response(
+        {"tree_size": tree_size, "witnesses": sorted(c.witness for c in cosigned)},
+        status=201,
+        headers=NO_STORE,
     )
 
 
-async def get_access_log(request: web.Request) -> web.Response:
-    """Who read what of which operation, and when: the access log, oldest first, paged."""
+def _published_keys(
+    keyring: SigningKeyring, origin: str
+) -> tuple[str, dict[str, Any], dict[str, str]]:
+    """The active key id, every key's record marked active or not, and every key's vkey."""
+    active, keys = keyring.active_key_id, keyring.public_keys()
+    records = {key_id: {**record, "active": key_id == active} for key_id, record in keys.items()}
+    vkeys = {
+        key_id: verifier_key(origin, ED25519, base64.b64decode(record["public_key"])).vkey()
+        for key_id, record in keys.items()
+    }
+    return active, records, vkeys
+
+
+async def get_public_keys(request: web.Request) -> web.Response:
+    """Every key that ever signed, with its period of use; the one signing now is marked. Also
+    the checkpoint notes' origin and each key as a note verifier key (C2SP vkey)."""
     await authorise(request, LEGAL_AND_ADMIN)
+    audit_log = request.app[AUDIT_LOG]
+    origin = audit_log.integrator.origin or await log_origin(request.app[POOL])
+    active, records, vkeys = await asyncio.to_thread(_published_keys, audit_log.keyring, origin)
+    return _json({"active_key_id": active, "keys": records, "origin": origin, "vkeys": vkeys})
+
+
+async def get_access_log(request: web.Request) -> web.Response:
+    """Who read what of which operation, and when: the access log, oldest first, paged; with
+    `?format=export` all of it with the checkpoint note that anchors it, for an offline check."""
+    await authorise(request, LEGAL_AND_ADMIN)
+    if request.query.get("format", "page") not in {"page", "export"}:
+        raise BadRequest("format is page or export")
+    if request.query.get("format") == "export":
+        keyring = request.app[AUDIT_LOG].keyring
+        public_keys = await asyncio.to_thread(keyring.public_keys)
+        try:
+            async with request.app[POOL].acquire() as connection:
+                return _json(await export_access_log(connection, public_keys))
+        except NothingAnchored as error:
+            raise NotFound(str(error)) from error
     operation_id = None
     if "operation_id" in request.query:
         try:
@@ -210,14 +309,30 @@ AUDIT_ROUTE_DOCS = (
         "Ed25519 over the RFC 8785 form of `checkpoint`. With `?from_size=N`, a "
         "`homeward-consistency/1` document proving this log extends the log of N events "
         "(`coordinator audit verify-consistency OLD NEW --keys KEYS` checks it offline); 409 "
-        "`record_tampered` if the stored log no longer gives the signed roots.",
+        "`record_tampered` if the stored log no longer gives the signed roots. With "
+        "`?format=note` (or `Accept: text/plain`): the same checkpoint as a C2SP signed note "
+        "(origin, size, base64 root, `access-log <entries> <base64 head>`, then the log's and "
+        "the witnesses' signature lines); with `?from_size=N` too, the body of a C2SP "
+        "tlog-witness add-checkpoint request (`old N`, base64 proof lines, blank line, note).",
+    ),
+    RouteDoc(
+        "POST", "/v1/audit/checkpoint/cosignatures",
+        "A witness's cosignatures on a checkpoint note, checked and carried in bundles.",
+        LEGAL_AND_ADMIN, statuses=(400, 404), success=201, tag="audit",
+        description="Body (text/plain): a checkpoint note this log signed with C2SP "
+        "`cosignature/v1` lines. Only lines of keys in the `witness_keys` setting are "
+        "accepted, each verified (403 if none is, 400 if one fails); 404 if the log signed "
+        "no such note. Answers `{tree_size, witnesses}`, 201.",
     ),
     RouteDoc(
         "GET", "/v1/audit/public-key", "Every key that signed checkpoints; the active one marked.",
         LEGAL_AND_ADMIN, tag="audit",
         description="`{active_key_id, keys: {key_id: {public_key, created_at, retired_at, "
-        "active}}}`: raw Ed25519 public keys in base64; a key id is the first 16 hex digits of "
-        "SHA-256 over the key. Save it as the `--keys` file of `coordinator audit verify`.",
+        "active}}, origin, vkeys: {key_id: vkey}}`: raw Ed25519 public keys in base64; a key "
+        "id is the first 16 hex digits of SHA-256 over the key; `origin` names the checkpoint "
+        "notes' log, and each vkey is the key as a C2SP note verifier key "
+        "(`origin+hex(key ID)+base64(0x01 || key)`). Save it as the `--keys` file of "
+        "`coordinator audit verify`.",
     ),
     RouteDoc(
         "GET", "/v1/audit/access-log",
@@ -227,7 +342,10 @@ AUDIT_ROUTE_DOCS = (
         "1000). `{entries: [{entry, accessed_at, actor_name, actor_role, operation_id, what, "
         "format, request_id, prev_hash, hash}], next_after}`. Entries are hash-chained: "
         "`hash` = SHA-256 of the RFC 8785 JSON `{body, entry, prev}`, `body` the SHA-256 of "
-        "the entry's fields (evidence/access_chain.py).",
+        "the entry's fields (evidence/access_chain.py). `?format=export`: every entry with the "
+        "latest checkpoint note, whose `access-log <n> <base64 head>` line anchors the first n "
+        "(`homeward-access-log/1`; `coordinator audit verify-access-log FILE --keys KEYS` "
+        "checks it offline).",
     ),
 )  # fmt: skip
 
@@ -236,6 +354,7 @@ def setup_audit_routes(app: web.Application) -> None:
     """The audit API's routes, documented."""
     app.router.add_get("/v1/operations/{operation_id}/audit-trail", get_audit_trail)
     app.router.add_get("/v1/audit/checkpoint", get_checkpoint)
+    app.router.add_post("/v1/audit/checkpoint/cosignatures", post_cosignatures)
     app.router.add_get("/v1/audit/public-key", get_public_keys)
     app.router.add_get("/v1/audit/access-log", get_access_log)
     document(app, *AUDIT_ROUTE_DOCS)

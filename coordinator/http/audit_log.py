@@ -58,6 +58,7 @@ async def run_audit_log(app: web.Application) -> AsyncIterator[None]:
         app[DATABASE_URL],
         keyring,
         interval_seconds=settings.checkpoint_interval_seconds,
+        origin=settings.checkpoint_origin,
     )
     app[AUDIT_LOG] = AuditLog(keyring, integrator)
     task = asyncio.create_task(integrator.run(), name="merkle-log-integrator")

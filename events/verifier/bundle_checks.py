@@ -27,6 +27,7 @@ from events.verifier.findings import (
 )
 from events.verifier.manifest import check_manifest
 from events.verifier.multi_stream import verify_streams_bundle
+from events.verifier.note_checks import NoteFindings, check_note
 from events.verifier.outline import (
     BUNDLE_FIELDS,
     BUNDLE_FORMAT,
@@ -36,7 +37,8 @@ from events.verifier.outline import (
     check_members,
     check_texts,
 )
-from events.verifier.report import VerificationReport
+from events.verifier.report import VerificationReport, with_note
+from events.verifier.signed_note import VerifierKey
 from events.verifier.stream_head import StreamHead, check_stream_head
 from events.verifier.strict_json import load_json
 from events.verifier.trust import KeysRefused, Trust, trust
@@ -65,6 +67,8 @@ def verify_bundle(
     *,
     trusted_keys: Mapping[str, PublicKeyRecord] | None = None,
     pinned_key_ids: Collection[str] | None = None,
+    witness_keys: Collection[VerifierKey] = (),
+    required_witnesses: int = 0,
 ) -> VerificationReport:
     """Check a bundle; stop at the first failure.
 
@@ -75,11 +79,18 @@ def verify_bundle(
     must end at the version and hash it states, so a dropped last event is named), and last the
     signed manifest, which covers every other byte of meaning. Keys: `trusted_keys` (fetched
     from Homeward separately), else the bundle's keys with the ids in `pinned_key_ids`, else the
-    bundle's own keys, and then the report is not `proven`. A bundle of several streams
+    bundle's own keys, and then the report is not `proven`. The checkpoint note, if carried, right
+    after the checkpoint (events/verifier/note_checks.py): at least `required_witnesses` of
+    `witness_keys` must have cosigned it. A bundle of several streams
     (events/verifier/multi_stream.py) is checked stream by stream.
     """
     try:
-        caller = trust(trusted_keys, pinned_key_ids)
+        caller = trust(
+            trusted_keys,
+            pinned_key_ids,
+            witnesses=witness_keys,
+            required_witnesses=required_witnesses,
+        )
     except KeysRefused as error:
         return _refused(bundle, Trust(), Failure(Reason.BAD_SIGNATURE, str(error)))
     # A tuple, not a set: a crafted format may be a list, which a set cannot hash.
@@ -91,12 +102,14 @@ def verify_bundle(
     verified = 0
     signed: SignedCheckpoint | None = None
     head: StreamHead | None = None
+    note: NoteFindings | None = None
     failure: Failure | None = None
     with collector_paused():
         try:
             signed = _read_head(bundle)
             keys = caller.keys_for(bundle["public_keys"])
             check_signature(signed, keys)
+            note = check_note(bundle, signed, keys, caller)
             for _ in check_events(bundle["events"], bundle["operation_id"], signed):
                 verified += 1
             check_corrections(bundle["events"], bundle["corrections"])
@@ -106,7 +119,7 @@ def verify_bundle(
             check_manifest(bundle, keys)
         except Stop as stop:
             failure = stop.failure
-    return _report(bundle, caller, failure, verified, signed=signed, head=head)
+    return with_note(_report(bundle, caller, failure, verified, signed=signed, head=head), note)
 
 
 def _refused(bundle: Any, caller: Trust, failure: Failure) -> VerificationReport:

@@ -32,6 +32,8 @@ class Reason(StrEnum):
     MANIFEST_MISMATCH = "manifest_mismatch"
     UNSUPPORTED_FORMAT = "unsupported_format"
     NOT_STRICT_JSON = "not_strict_json"
+    TOO_FEW_WITNESSES = "too_few_witnesses"
+    ANCHOR_MISMATCH = "anchor_mismatch"
 
 
 @dataclass(frozen=True, slots=True)

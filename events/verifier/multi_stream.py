@@ -36,6 +36,7 @@ from events.verifier.findings import (
 )
 from events.verifier.manifest import check_manifest
 from events.verifier.merkle_proofs import InclusionChecker
+from events.verifier.note_checks import NoteFindings, check_note
 from events.verifier.outline import (
     BUNDLE_OPTIONAL,
     STREAM_FIELDS,
@@ -46,7 +47,7 @@ from events.verifier.outline import (
     check_members,
     check_texts,
 )
-from events.verifier.report import VerificationReport
+from events.verifier.report import VerificationReport, with_note
 from events.verifier.stream_head import StreamHead, check_stream_head
 from events.verifier.trust import Trust
 
@@ -63,12 +64,14 @@ def verify_streams_bundle(bundle: Any, caller: Trust) -> VerificationReport:
     verified = 0
     signed: SignedCheckpoint | None = None
     primary_head: StreamHead | None = None
+    note: NoteFindings | None = None
     failure: Failure | None = None
     with collector_paused():
         try:
             signed = _read_head(bundle)
             keys = caller.keys_for(bundle["public_keys"])
             check_signature(signed, keys)
+            note = check_note(bundle, signed, keys, caller)
             # One checker for all streams: their proofs share the nodes near the root.
             checkpoint = signed.checkpoint
             proofs = InclusionChecker(checkpoint.tree_size, bytes.fromhex(checkpoint.root_hash))
@@ -90,7 +93,7 @@ def verify_streams_bundle(bundle: Any, caller: Trust) -> VerificationReport:
         except Stop as stop:
             failure = stop.failure
     events_total, stubs_total = _counts(streams)
-    return VerificationReport(
+    report = VerificationReport(
         ok=failure is None,
         operation_id=primary if isinstance(primary, str) else None,
         events_total=events_total,
@@ -105,6 +108,7 @@ def verify_streams_bundle(bundle: Any, caller: Trust) -> VerificationReport:
         streams_total=len(streams) if isinstance(streams, list) else 0,
         stubs_total=stubs_total,
     )
+    return with_note(report, note)
 
 
 @contextlib.contextmanager

@@ -6,10 +6,13 @@ way. Standard library and the verifier's own modules only.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import asdict, dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 from events.verifier.findings import Failure
+
+if TYPE_CHECKING:
+    from events.verifier.note_checks import NoteFindings
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +40,10 @@ class VerificationReport:
     head_version: int | None = None  # the last version, as the signed stream head states it
     streams_total: int | None = None
     stubs_total: int = 0
+    # From the checkpoint note, when the file carries one (events/verifier/note_checks.py).
+    origin: str | None = None
+    witnesses: tuple[str, ...] = ()  # the trusted witnesses whose cosignatures verified
+    access_log_entries: int | None = None  # the access log's length the checkpoint anchors
 
     @property
     def proven(self) -> bool:
@@ -52,6 +59,24 @@ class VerificationReport:
         failure = self.first_failure
         if failure is not None:
             return f"NOT verified, {failure.reason}{failure.where()}: {failure.sentence}."
+        return self._events_sentence() + self._note_sentence()
+
+    def _note_sentence(self) -> str:
+        if self.origin is None:
+            return ""
+        witnessed = (
+            f" Witnesses {', '.join(self.witnesses)} cosigned that checkpoint."
+            if self.witnesses
+            else " No trusted witness cosignature was checked."
+        )
+        anchored = (
+            ""
+            if self.access_log_entries is None
+            else f" It anchors the access log at {self.access_log_entries} entries."
+        )
+        return f" The checkpoint note of log {self.origin} verifies.{witnessed}{anchored}"
+
+    def _events_sentence(self) -> str:
         keys = (
             "; the file's manifest, signed at export, covers every other field."
             if self.proven
@@ -81,3 +106,15 @@ class VerificationReport:
             f"{self.tree_size} events signed by key {self.key_id}; each stream's signed head "
             "confirms its last event was its last" + keys
         )
+
+
+def with_note(report: VerificationReport, note: NoteFindings | None) -> VerificationReport:
+    """`report` with what the checkpoint note showed, if the file carried one."""
+    if note is None:
+        return report
+    return replace(
+        report,
+        origin=note.origin,
+        witnesses=note.witnesses,
+        access_log_entries=None if note.access is None else note.access.entries,
+    )

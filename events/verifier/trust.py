@@ -21,12 +21,15 @@ from enum import StrEnum
 from typing import Any
 
 from events.verifier.checkpoints import PublicKeyRecord, key_id_of
+from events.verifier.signed_note import COSIGNATURE_V1, VerifierKey
 
 KEY_ID = re.compile(r"[0-9a-f]{16}", re.ASCII)
 # A key record as a bundle carries it; the public-key answer adds whether it signs now.
 _RECORD_FIELDS = frozenset({"public_key", "created_at", "retired_at"})
 _PUBLISHED_FIELDS = _RECORD_FIELDS | {"active"}
 _ANSWER_FIELDS = frozenset({"active_key_id", "keys"})
+# The answer also names the log's origin and its note verifier keys (C2SP vkeys), for other tools.
+_ANSWER_OPTIONAL = frozenset({"origin", "vkeys"})
 
 
 class KeysFrom(StrEnum):
@@ -43,10 +46,13 @@ class KeysRefused(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Trust:
-    """What the caller supplied: a keys file's keys, or pinned key ids, or neither."""
+    """What the caller supplied: a keys file's keys, or pinned key ids, or neither; and the
+    witnesses it trusts, of which `required_witnesses` must have cosigned the checkpoint."""
 
     keys: Mapping[str, PublicKeyRecord] | None = None
     pinned: frozenset[str] = frozenset()
+    witnesses: tuple[VerifierKey, ...] = ()
+    required_witnesses: int = 0
 
     @property
     def source(self) -> KeysFrom:
@@ -65,22 +71,37 @@ class Trust:
 
 
 def trust(
-    keys: Mapping[str, PublicKeyRecord] | None = None, pinned: Collection[str] | None = None
+    keys: Mapping[str, PublicKeyRecord] | None = None,
+    pinned: Collection[str] | None = None,
+    *,
+    witnesses: Collection[VerifierKey] = (),
+    required_witnesses: int = 0,
 ) -> Trust:
-    """The trust of a caller who supplied `keys` (checked) or pinned the key ids `pinned`."""
+    """The trust of a caller who supplied `keys` (checked) or pinned the key ids `pinned`, and
+    requires `required_witnesses` of the cosignature keys `witnesses` to have cosigned."""
+    if not 0 <= required_witnesses <= len(witnesses):
+        raise KeysRefused(
+            f"{required_witnesses} witnesses are required but {len(witnesses)} witness keys given"
+        )
+    if any(key.kind != COSIGNATURE_V1 for key in witnesses):
+        raise KeysRefused("a witness key is not a cosignature key (type 0x04)")
+    listed, required = tuple(witnesses), required_witnesses
     if keys is not None:
-        return Trust(keys=check_key_records(keys, what="the keys file", published=True))
+        checked = check_key_records(keys, what="the keys file", published=True)
+        return Trust(keys=checked, witnesses=listed, required_witnesses=required)
     ids = frozenset(pinned or ())
     for key_id in ids:
         if not KEY_ID.fullmatch(key_id):
             raise KeysRefused(f"{key_id!r} is not a key id (16 lower-case hex digits)")
-    return Trust(pinned=ids)
+    return Trust(pinned=ids, witnesses=listed, required_witnesses=required)
 
 
 def read_keys_file(document: Any) -> dict[str, PublicKeyRecord]:
     """The keys of a keys file: the answer of GET /v1/audit/public-key, or the bare mapping of key
     id to record; raise KeysRefused with one sentence if it is neither."""
-    if isinstance(document, dict) and set(document) == _ANSWER_FIELDS:
+    if isinstance(document, dict) and _ANSWER_FIELDS <= set(document) <= _ANSWER_FIELDS | (
+        _ANSWER_OPTIONAL
+    ):
         keys, active = document["keys"], document["active_key_id"]
         if not isinstance(keys, dict) or not isinstance(active, str) or active not in keys:
             raise KeysRefused("the keys file's active_key_id is not one of its keys")
