@@ -82,6 +82,8 @@ DESIGN_FIELDS: dict[str, set[str]] = {
     "VerdictReached": {"defendant_id", "verdict", "sentence_months", "compensation"},
     "AppealFiled": {"defendant_id", "by"},
     "ProsecutionClosed": {"reason"},
+    # Alerts (issue 16), on the operation an alert concerns.
+    "AlertAcknowledged": {"alert_id", "note"},
 }
 """The design's field names of every event type (v1's table and v2's additions). Fields not
 shown are allowed (v2: "other fields are allowed"), but only as optional ones."""

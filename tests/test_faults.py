@@ -33,7 +33,7 @@ from tests.services import (
 )
 
 OCCURRED_AT = "2026-10-01T08:00:00+07:00"
-PROJECTIONS = {"board", "impact", "operation_status", "survivor_status"}
+PROJECTIONS = {"alerts", "board", "impact", "operation_status", "survivor_status"}
 # A request that has no answer after this long counts as a hang.
 REQUEST_SECONDS = 10.0
 

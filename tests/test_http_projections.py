@@ -177,6 +177,7 @@ async def test_ready_reports_projection_lag(client: Client) -> None:
     """/ready lists each projection's lag."""
     body = await (await client.get("/ready")).json()
     assert set(body["checks"]["projection_lag_seconds"]) == {
+        "alerts",
         "board",
         "impact",
         "operation_status",
@@ -188,6 +189,8 @@ TABLES = {
     "operation_status": "SELECT * FROM operation_status ORDER BY operation_id",
     "board": "SELECT * FROM board ORDER BY operation_id",
     "impact": "SELECT * FROM impact_survivors ORDER BY survivor_id",
+    "alerts": "SELECT * FROM alert_operations ORDER BY operation_id",
+    "alert_journeys": "SELECT * FROM alert_journeys ORDER BY survivor_id, operation_id",
 }
 
 
@@ -205,7 +208,7 @@ async def test_a_rebuild_ends_identical_to_the_live_projection(
 
     async def caught_up() -> bool:
         applied = await pool.fetch("SELECT name, events_applied FROM projection_checkpoints")
-        return len(applied) == 4 and all(row["events_applied"] == head for row in applied)
+        return len(applied) == 5 and all(row["events_applied"] == head for row in applied)
 
     await eventually(caught_up)
     live = {name: [dict(r) for r in await pool.fetch(sql)] for name, sql in TABLES.items()}

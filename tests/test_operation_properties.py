@@ -46,7 +46,12 @@ FOREIGN = "ContactLost"
 """An event type of a survivor's case, drawn now and then: an operation always refuses it."""
 TYPES = sorted(KIND_EVENT_TYPES[StreamKind.OPERATION] | {FOREIGN})
 LEGAL = {"TestimonyRecorded", "EvidenceLogged", "ProsecutionUpdated"}
-AFTER_CLOSING = LEGAL | {"EventCorrected", "PersonalDataErased", "RescueReviewed"}
+AFTER_CLOSING = LEGAL | {
+    "EventCorrected",
+    "PersonalDataErased",
+    "RescueReviewed",
+    "AlertAcknowledged",
+}
 NEW_ATTEMPT_ONLY = {
     "InvestigationOpened",
     "LeadRecorded",
@@ -60,6 +65,7 @@ NEW_ATTEMPT_ONLY = {
 ROLES_FOR = {
     "RescueApproved": [Role.LEADERSHIP],
     "RescueReviewed": [Role.LEADERSHIP],
+    "AlertAcknowledged": [Role.LEADERSHIP, Role.ADMIN],
     "PersonalDataErased": [Role.ADMIN],
     **{legal: [Role.FIELD, Role.LEGAL, Role.ADMIN] for legal in [*LEGAL, "EventCorrected"]},
 }
@@ -156,6 +162,7 @@ def payload_data(data: st.DataObject, event_type: str, state: Operation) -> dict
                 )
             ),
         },
+        "AlertAcknowledged": lambda: {"alert_id": str(UUID(int=16))},
         FOREIGN: dict,
     }
     made: dict[str, Any] = makers[event_type]()
@@ -266,7 +273,7 @@ def check(state: Operation, accepted: Accepted) -> None:
         if succeeded:
             assert event.type not in NEW_ATTEMPT_ONLY, f"{event.type} after a successful rescue"
         if role is Role.LEADERSHIP:
-            assert event.type in {"RescueApproved", "RescueReviewed"}
+            assert event.type in {"RescueApproved", "RescueReviewed", "AlertAcknowledged"}
         if event.type in {"RescueApproved", "RescueReviewed"}:
             assert role is Role.LEADERSHIP
         if role is Role.LEGAL:

@@ -254,6 +254,7 @@ ALLOWED_IN: dict[str, str] = {
     "StatusNoted": OPEN,
     "EventCorrected": ALL,
     "OperationClosed": OPEN,
+    "AlertAcknowledged": ALL,
 }
 """The stages each event that names no survivor is allowed in."""
 
@@ -287,13 +288,14 @@ def an_event(event_type: str, state: Operation) -> ProposedEvent:
         "StatusNoted": {"note": "crossing at dawn"},
         "EventCorrected": {"corrects_event_id": str(first_event), "reason": "typo"},
         "OperationClosed": {"reason": "transferred"},
+        "AlertAcknowledged": {"alert_id": str(UUID(int=16)), "note": "seen"},
     }
     return proposed(event_type, **data[event_type])
 
 
 def recorder_of(event_type: str) -> Actor:
     """Someone whose role may record `event_type` and who did not plan the rescue."""
-    return LEADER if event_type == "RescueApproved" else FIELD
+    return LEADER if event_type in {"RescueApproved", "AlertAcknowledged"} else FIELD
 
 
 @pytest.mark.parametrize("stage", list(Stage))
@@ -365,6 +367,7 @@ def test_stages_after_closing_are_legal_reviews_corrections_and_erasures() -> No
         "RescueReviewed",
         "EventCorrected",
         "PersonalDataErased",
+        "AlertAcknowledged",
     } == AFTER_CLOSING
 
 
@@ -812,6 +815,7 @@ ROLE_MATRIX: dict[str, set[Role]] = {
     "StatusNoted": {F, A},
     "EventCorrected": {F, L, A},
     "OperationClosed": {F, A},
+    "AlertAcknowledged": {P, A},
 }
 """Which roles may record each event type on an operation (EventCorrected here corrects a legal
 event). PersonalDataErased is in no batch: v2 erases on her case."""

@@ -69,14 +69,24 @@ def evolve(state: Operation | None, event: DomainEvent) -> Operation:
         return _open(event)
     if isinstance(event.data, CaseReported):
         raise NotAnOperationStream(f"operation {state.operation_id} already has its CaseReported")
-    # One copy per event: the payload's changes and the envelope's are applied together.
+    # One copy per event: the payload's changes and the envelope's are applied together. Seeing
+    # an alert is not news of the operation: it leaves `updated_at` (and so its flags) alone.
+    updated_at = (
+        state.updated_at
+        if event.type in NOT_AN_UPDATE
+        else max(state.updated_at, event.occurred_at)
+    )
     return replace(
         state,
         **_changes(state, event),
         version=event.version,
-        updated_at=max(state.updated_at, event.occurred_at),
+        updated_at=updated_at,
         event_types=_indexed(state.event_types).with_event(event.event_id, event.type),
     )
+
+
+NOT_AN_UPDATE = frozenset({EventType.ALERT_ACKNOWLEDGED})
+"""Events that record who looked, not what happened: they do not make an operation recent."""
 
 
 def fold_operation(events: Sequence[DomainEvent]) -> Operation | None:
@@ -122,6 +132,7 @@ PAYLOAD_UNREAD: frozenset[str] = frozenset(
         EventType.EVIDENCE_LOGGED,
         EventType.STATUS_NOTED,
         EventType.EVENT_CORRECTED,
+        EventType.ALERT_ACKNOWLEDGED,
     }
 )
 """Event types whose payload `_changes` reads no field of, only its type: a fold of stored events

@@ -30,6 +30,7 @@ rescued (after a successful rescue) and closed. The stage the board shows follow
 | ProsecutionUpdated, |                                      |                                     |
 | EventCorrected,     |                                      |                                     |
 | PersonalDataErased  |                                      |                                     |
+| AlertAcknowledged   | any phase, also closed               | unchanged                           |
 """
 
 from __future__ import annotations
@@ -108,6 +109,7 @@ STAGE_RULES: dict[str, StageRule] = {
     EventType.EVENT_CORRECTED: StageRule(ANY_STAGE, "at any time"),
     EventType.PERSONAL_DATA_ERASED: StageRule(ANY_STAGE, "at any time"),
     EventType.OPERATION_CLOSED: StageRule(OPEN_STAGES, "while the operation is open"),
+    EventType.ALERT_ACKNOWLEDGED: StageRule(ANY_STAGE, "at any time"),
 }
 
 AFTER_CLOSING: frozenset[str] = frozenset(
@@ -120,14 +122,21 @@ _OPERATION = KIND_EVENT_TYPES[StreamKind.OPERATION]
 
 RECORDABLE_BY: dict[Role, frozenset[str]] = {
     Role.FIELD: _OPERATION
-    - {EventType.RESCUE_APPROVED, EventType.RESCUE_REVIEWED, EventType.PERSONAL_DATA_ERASED},
+    - {
+        EventType.RESCUE_APPROVED,
+        EventType.RESCUE_REVIEWED,
+        EventType.PERSONAL_DATA_ERASED,
+        EventType.ALERT_ACKNOWLEDGED,
+    },
     Role.ADMIN: _OPERATION - {EventType.RESCUE_APPROVED, EventType.RESCUE_REVIEWED},
     Role.LEGAL: (LEGAL_EVENT_TYPES & _OPERATION) | {EventType.EVENT_CORRECTED},
-    Role.LEADERSHIP: frozenset({EventType.RESCUE_APPROVED, EventType.RESCUE_REVIEWED}),
+    Role.LEADERSHIP: frozenset(
+        {EventType.RESCUE_APPROVED, EventType.RESCUE_REVIEWED, EventType.ALERT_ACKNOWLEDGED}
+    ),
 }
 """Which event types each role may record on an operation. Legal may correct legal events only;
 `CaseReported` comes only through `OpenOperation` and `PersonalDataErased` only through
-`EraseSurvivorData`."""
+`EraseSurvivorData`; an alert is acknowledged by those who read alerts (leadership, admin)."""
 
 OPENERS = frozenset({Role.FIELD, Role.ADMIN})
 """The roles that may open an operation."""

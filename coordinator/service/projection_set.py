@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from coordinator.service.projection_folder import CaseFolder, OperationFolder
+from projections.read_models.alerts import AlertsProjection
 from projections.read_models.board import BoardProjection
 from projections.read_models.impact import ImpactProjection
 from projections.read_models.operation_status import OperationStatusProjection
@@ -17,7 +18,7 @@ if TYPE_CHECKING:  # the runner brings the logging stack, which a helper does no
     from events.store.event_store import EventStore
     from projections.engine.runner import Projection
 
-PROJECTION_NAMES = ("board", "impact", "operation_status", "survivor_status")
+PROJECTION_NAMES = ("alerts", "board", "impact", "operation_status", "survivor_status")
 
 
 def build_projections(
@@ -30,6 +31,7 @@ def build_projections(
     """
     folder = OperationFolder()
     return [
+        AlertsProjection(folder, store, cache_size=cache_size),
         BoardProjection(folder, store, announce=live, cache_size=cache_size),
         ImpactProjection(store),
         OperationStatusProjection(folder, store, cache_size=cache_size),

@@ -12,6 +12,7 @@ from events.catalogue.aftercare import (
     SupportProvided,
     SurvivorReturned,
 )
+from events.catalogue.alerts import AlertAcknowledged
 from events.catalogue.base import EventData
 from events.catalogue.case import (
     ConsentRecorded,
@@ -107,6 +108,7 @@ __all__ = [
     "OPENED_BY",
     "UPCASTERS",
     "AgencyType",
+    "AlertAcknowledged",
     "AppealBy",
     "AppealFiled",
     "CaseReported",

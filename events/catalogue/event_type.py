@@ -48,3 +48,5 @@ class EventType(StrEnum):
     VERDICT_REACHED = "VerdictReached"
     APPEAL_FILED = "AppealFiled"
     PROSECUTION_CLOSED = "ProsecutionClosed"
+    # Alerts (on the operation an alert concerns).
+    ALERT_ACKNOWLEDGED = "AlertAcknowledged"

@@ -41,6 +41,7 @@ KIND_EVENT_TYPES: dict[StreamKind, frozenset[str]] = {
         EventType.SURVIVOR_RETURNED,
         EventType.FAMILY_REUNITED,
         EventType.OPERATION_CLOSED,
+        EventType.ALERT_ACKNOWLEDGED,
         # Kept for version 1 clients and older streams; their place is now a case or a
         # prosecution.
         EventType.SUPPORT_PROVIDED,

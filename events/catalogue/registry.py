@@ -11,6 +11,7 @@ from events.catalogue.aftercare import (
     SupportProvided,
     SurvivorReturned,
 )
+from events.catalogue.alerts import AlertAcknowledged
 from events.catalogue.base import EventData
 from events.catalogue.case import (
     ConsentRecorded,
@@ -94,6 +95,7 @@ EVENT_TYPES: dict[str, type[EventData]] = {
         VerdictReached,
         AppealFiled,
         ProsecutionClosed,
+        AlertAcknowledged,
     )
 }
 """Every event type of every kind of stream, by the name stored with it."""
