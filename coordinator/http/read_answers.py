@@ -85,6 +85,29 @@ class ImpactAnswer(Answer):
     prosecutions: dict[str, Count]
 
 
+class DurationAnswer(Answer):
+    """Days between two moments of the people who have both: how many people, the median and
+    the 90th percentile; null, and `withheld` says why, when nobody (or, for leadership, fewer
+    than 5 people) has both."""
+
+    people: Count
+    median: float | None
+    p90: float | None
+    withheld: str | None
+
+
+class ImpactReportAnswer(ImpactAnswer):
+    """The impact figures with the report's breakdowns, each adding up to `people_rescued`: by
+    year and month of rescue (Vietnam's time), home province, and the days from report to rescue
+    and from rescue to her first return (home or to a shelter)."""
+
+    by_year: dict[str, Count]
+    by_month: dict[str, Count]
+    by_home_province: dict[str, Count]
+    report_to_rescue_days: DurationAnswer
+    rescue_to_home_days: DurationAnswer
+
+
 class Page(Answer):
     """A page or asset for the browser."""
 
@@ -118,9 +141,27 @@ READ_MODEL_ROUTE_DOCS = (
     RouteDoc(
         "GET",
         "/v1/stats/impact",
-        "Impact figures; query ?from= and ?to= (ISO 8601 dates or times).",
+        "Impact figures and report; query ?from= and ?to= (ISO 8601 dates or times).",
         LEADERSHIP_AND_ADMIN,
-        response_model=ImpactAnswer,
+        response_model=ImpactReportAnswer,
+        statuses=(422,),
+        description="People rescued by year and month, home province, ethnic group, country, "
+        "gender, exploitation and form; minors; days from report to rescue and from rescue to "
+        "return (median, 90th percentile); services delivered; prosecutions. Leadership sees "
+        'counts from 1 to 4 as "<5" and no time statistic over fewer than 5 people.',
+        tag="board",
+    ),
+    RouteDoc(
+        "GET",
+        "/v1/stats/impact.csv",
+        "The impact report as CSV (section, key, value); query ?from= and ?to=.",
+        LEADERSHIP_AND_ADMIN,
+        content_type="text/csv",
+        statuses=(422,),
+        description="The figures of GET /v1/stats/impact, one per row, UTF-8 with a byte order "
+        "mark so spreadsheets read Vietnamese names; text starting =, +, -, @ is quoted with a "
+        "leading ' so a spreadsheet never runs it. Leadership sees the same suppression.",
+        response_example="section,key,value\r\ntotals,people_rescued,26\r\n",
         tag="board",
     ),
     RouteDoc(

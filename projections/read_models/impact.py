@@ -4,9 +4,11 @@ Counted as the design says, so that an organisation's published figures come fro
 records, each person once: `people_rescued` are the survivors of at least one successful or
 partial rescue, described (country found in, gender, age, exploitation, form, ethnic group) as
 her first such rescue registered her; `people_recovered` those registered by at least one
-`SurvivorRecovered`. Corrections take effect: this projection reads raw events, so at an
-`EventCorrected` it reads the corrected original and counts it again with the correction's
-top-level keys over its own (the latest correction wins, as each replaces the original's keys).
+`SurvivorRecovered`. Each operation's report time and each survivor's returns are kept for the
+reports' durations (`impact_reports.py`). Corrections take effect: this projection reads raw
+events, so at an `EventCorrected` it reads the corrected original and counts it again with the
+correction's top-level keys over its own (the latest correction wins, as each replaces the
+original's keys).
 """
 
 from __future__ import annotations
@@ -35,10 +37,21 @@ _FORGET_REGISTRATIONS = "DELETE FROM impact_survivors WHERE event_id = ANY($1::u
 _SURVIVORS = """
 INSERT INTO impact_survivors (event_id, survivor_id, operation_id, registered_by, rescued_at,
                               position, found_in_country, gender, age_at_rescue, exploitation,
-                              form, ethnic_group)
+                              form, ethnic_group, home_province)
 SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::timestamptz[],
                      $6::bigint[], $7::text[], $8::text[], $9::integer[], $10::text[],
-                     $11::text[], $12::text[])
+                     $11::text[], $12::text[], $13::text[])
+ON CONFLICT (event_id, survivor_id) DO NOTHING
+"""
+_REPORTS = """
+INSERT INTO impact_reports (operation_id, reported_at)
+SELECT * FROM unnest($1::uuid[], $2::timestamptz[])
+ON CONFLICT (operation_id) DO NOTHING
+"""
+_FORGET_RETURNS = "DELETE FROM impact_returns WHERE event_id = ANY($1::uuid[])"
+_RETURNS = """
+INSERT INTO impact_returns (event_id, survivor_id, destination, returned_at)
+SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::timestamptz[])
 ON CONFLICT (event_id, survivor_id) DO NOTHING
 """
 _SERVICES = """
@@ -89,6 +102,8 @@ class _Counted:
     """What a batch counts, by the event each row comes from (a later count replaces it)."""
 
     registrations: dict[UUID, list[tuple[Any, ...]]] = field(default_factory=dict)
+    reports: dict[UUID, tuple[Any, ...]] = field(default_factory=dict)
+    returns: dict[UUID, list[tuple[Any, ...]]] = field(default_factory=dict)
     services: dict[UUID, tuple[Any, ...]] = field(default_factory=dict)
     prosecutions: dict[UUID, tuple[Any, ...]] = field(default_factory=dict)
     verdicts: dict[UUID, tuple[Any, ...]] = field(default_factory=dict)
@@ -103,6 +118,13 @@ class _Counted:
                 )
             case EventType.SURVIVOR_RECOVERED:
                 self.registrations[event.event_id] = self._registered(event, data, RECOVERY)
+            case EventType.CASE_REPORTED:
+                self.reports[event.stream_id] = (event.stream_id, event.occurred_at)
+            case EventType.SURVIVOR_RETURNED:
+                self.returns[event.event_id] = [
+                    (event.event_id, UUID(str(survivor)), data["destination"], event.occurred_at)
+                    for survivor in data.get("survivor_ids", [])
+                ]
             case EventType.SUPPORT_PROVIDED:
                 # On her case the stream is hers and `survivor_id` optional.
                 named = data.get("survivor_id")
@@ -148,14 +170,15 @@ class _Counted:
                     survivor["exploitation"],
                     survivor.get("form"),
                     survivor.get("ethnic_group"),
+                    survivor.get("home_province"),
                 )
             )
         return rows
 
 
 class ImpactProjection:
-    """Keeps `impact_survivors`, `impact_services`, `impact_prosecutions` and `impact_verdicts`
-    current."""
+    """Keeps `impact_survivors`, `impact_services`, `impact_prosecutions`, `impact_verdicts`,
+    `impact_reports` and `impact_returns` current."""
 
     name = "impact"
 
@@ -179,7 +202,13 @@ class ImpactProjection:
             rows = [row for rows in counted.registrations.values() for row in rows]
             if rows:
                 await connection.execute(_SURVIVORS, *unnest.columns(rows))
+        if counted.returns:
+            await connection.execute(_FORGET_RETURNS, list(counted.returns))
+            returns = [row for rows in counted.returns.values() for row in rows]
+            if returns:
+                await connection.execute(_RETURNS, *unnest.columns(returns))
         for statement, found in (
+            (_REPORTS, counted.reports),
             (_SERVICES, counted.services),
             (_PROSECUTIONS, counted.prosecutions),
             (_VERDICTS, counted.verdicts),
@@ -204,6 +233,8 @@ class ImpactProjection:
         await connection.execute("DELETE FROM impact_services")
         await connection.execute("DELETE FROM impact_prosecutions")
         await connection.execute("DELETE FROM impact_verdicts")
+        await connection.execute("DELETE FROM impact_reports")
+        await connection.execute("DELETE FROM impact_returns")
 
     def forget(self) -> None:
         """Nothing is cached."""
