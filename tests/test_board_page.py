@@ -119,7 +119,7 @@ async def test_a_new_operation_appears_on_the_open_board_without_a_reload(
     """Leadership keeps the board open; a report from the field shows up on it live."""
     leadership = await create_token(pool, f"board-{uuid.uuid4().hex[:6]}", Role.LEADERSHIP)
     field = await create_token(pool, f"field-{uuid.uuid4().hex[:6]}", Role.FIELD)
-    async with chromium(f"{base_url}/board#token={leadership}") as page:
+    async with chromium(f"{base_url}/board?lang=en#token={leadership}") as page:
         await page.wait_for("document.getElementById('status').textContent === 'Live'")
         await page.evaluate("window.__sameDocument = true")
         async with aiohttp.ClientSession() as session:
@@ -135,6 +135,6 @@ async def test_a_new_operation_appears_on_the_open_board_without_a_reload(
         card = await page.evaluate(
             f"document.querySelector('[data-operation-id=\"{operation}\"]').textContent"
         )
-        assert "reported" in card
+        assert "Reported" in card
         assert "Missing Girl" not in json.dumps(await page.evaluate("document.body.innerText"))
         await page.wait_for("document.getElementById('impact-total').textContent.length > 0")

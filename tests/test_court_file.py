@@ -32,7 +32,7 @@ from coordinator.service.court.times import Clock
 from coordinator.service.court_links import CourtLinks
 from coordinator.service.tokens import create_token, revoke_token
 from events.catalogue import EventType
-from tests.api import Caller, Client, a_case_report, a_survivor, event
+from tests.api import Caller, Client, a_case_report, a_survivor, event, to_approval
 from tests.test_board_page import CHROMIUM
 
 SHA = "ab" * 32
@@ -132,7 +132,20 @@ async def a_whole_rescue(callers: dict[Role, Caller]) -> tuple[str, list[str]]:
            summary="traffickers convicted"),
     )  # fmt: skip
     assert last["version"] == 23
+    for survivor_id in ids:  # minors: their guardians consent to the prosecution's use
+        await consent(legal, survivor_id)
     return operation, ids
+
+
+async def consent(legal: Caller, survivor_id: str, *, withdrawn: bool = False) -> None:
+    """Her guardian's consent to the prosecution's use of her record (or its withdrawal)."""
+    data = {"purpose": "prosecution", "recipient": "Procuracy"}
+    if withdrawn:
+        change = event("ConsentWithdrawn", **data)
+    else:
+        change = event("ConsentRecorded", **data, given_by="guardian")
+    response = await legal.post(f"/v1/survivors/{survivor_id}/events", {"events": [change]})
+    assert response.status == 201, await response.text()
 
 
 @pytest.fixture(scope="module")
@@ -280,6 +293,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "VerdictReached": {"defendant_id": SID, "verdict": "convicted", "sentence_months": 150},
     "AppealFiled": {"defendant_id": SID, "by": "defence"},
     "ProsecutionClosed": {"reason": "verdict final"},
+    "AlertAcknowledged": {"alert_id": SID, "note": "seen by the director"},
 }
 
 
@@ -527,3 +541,30 @@ async def test_the_court_page_reads_on_a_390_pixel_phone(
         assert await evaluate(socket, "document.documentElement.scrollWidth") <= 390
         size = await evaluate(socket, "parseFloat(getComputedStyle(document.body).fontSize)")
         assert size >= 15
+
+
+async def test_a_survivor_s_data_stays_sealed_on_the_page_without_her_consent(
+    callers: dict[Role, Caller], client: Client
+) -> None:
+    """The page leaves the organisation: her name (and her mother's report of her) is opened
+    only while her case holds a consent for prosecution, and withheld again once withdrawn."""
+    field, legal = callers[Role.FIELD], callers[Role.LEGAL]
+    missing = str(uuid.uuid4())
+    report = a_case_report()
+    report["missing_persons"][0].update(missing_person_id=missing, personal={"name": "Hoa"})
+    operation = await field.open(**report)
+    await field.record(operation, *to_approval())
+    await callers[Role.LEADERSHIP].record(operation, event("RescueApproved"))
+    girl = a_survivor(personal={"name": "Hoa"}, missing_person_id=missing, age_at_rescue=19)
+    await field.record(operation, event("RescueExecuted", outcome="success", survivors=[girl]))
+
+    async def page() -> str:
+        return await page_of(client, (await link_of(legal, operation))["url"] + "?lang=en")
+
+    withheld = await page()
+    assert "Hoa" not in withheld
+    assert "withheld: no consent for prosecution" in withheld
+    await consent(legal, girl["survivor_id"])
+    assert "Hoa" in await page()
+    await consent(legal, girl["survivor_id"], withdrawn=True)
+    assert "Hoa" not in await page()

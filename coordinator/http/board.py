@@ -6,28 +6,48 @@ since positions may commit out of order), then the live changes; nothing is miss
 
 The stream is written here rather than with aiohttp-sse: rows that arrive together go out in one
 write (with many clients, a send per row starved the event loop), and an event is one line of
-`id`, `event` and `data`.
+`id`, `event` and `data`. With `?impact=1` the same stream also carries `impact` events (no id):
+the impact figures after the snapshot, and again whenever they change.
+
+The page is served in the reader's language (`?lang=`, else `Accept-Language`, else
+Vietnamese): its words come from the message catalogues (coordinator/i18n), and its script
+reads them, the locale and the time zone from the page's own attributes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
+from html import escape
 from importlib import resources
-from typing import Any
+from typing import Any, Final
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aiohttp import web
+from babel.dates import get_timezone_location
 
+from coordinator.domain.actors import Role
 from coordinator.errors import BadRequest
 from coordinator.http.access import LEADERSHIP_AND_ADMIN, authorise
 from coordinator.http.answers import answer
-from coordinator.http.app_keys import POOL, STORE
+from coordinator.http.app_keys import POOL, SETTINGS, STORE
 from coordinator.http.projecting import BOARD_FEED
-from coordinator.http.read_answers import BoardAnswer
+from coordinator.http.read_answers import BoardAnswer, ImpactAnswer
+from coordinator.i18n.catalogues import Catalogue, catalogue, languages, negotiate
+from coordinator.service.small_counts import suppress_small_counts
+from events.store.connection import Connection
 from events.store.envelope import Cursor
+from events.store.event_store import EventStore
+from projections.engine.positions import load_checkpoint
 from projections.read_models.board import COLUMNS, board_row, board_rows_after
+from projections.read_models.impact import impact_figures
 
 HEARTBEAT_SECONDS = 15.0
+IMPACT_POLL_SECONDS: Final = 0.2
+"""How often a stream looks whether the impact figures caught up with a board change."""
+IMPACT_WAIT_SECONDS: Final = 10.0
+"""How long it waits for them at most (the impact projection may be rebuilding)."""
 PAGE_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
@@ -47,6 +67,75 @@ async def get_board(request: web.Request) -> web.Response:
         f"SELECT {COLUMNS} FROM board WHERE open ORDER BY updated_at DESC"  # noqa: S608  fixed columns
     )
     return answer(BoardAnswer, {"operations": [board_row(row) for row in rows]})
+
+
+class ImpactCache:
+    """The figures at the impact projection's latest checkpoint, read once for every stream of
+    this replica (exact for admins, with small counts suppressed for the others)."""
+
+    def __init__(self) -> None:
+        self._latest: dict[bool, tuple[Cursor, dict[str, Any]]] = {}
+
+    async def figures(
+        self, connection: Connection, checkpoint: Cursor, *, exact: bool
+    ) -> dict[str, Any]:
+        """The figures as the answer of `GET /v1/stats/impact` shows them, as of `checkpoint`
+        or later."""
+        cached = self._latest.get(exact)
+        if cached is not None and cached[0] >= checkpoint:
+            return cached[1]
+        figures = await impact_figures(connection, None, None)
+        if not exact:
+            figures = suppress_small_counts(figures)
+        checked = ImpactAnswer.model_validate(figures).model_dump(mode="json", by_alias=True)
+        self._latest[exact] = (checkpoint, checked)
+        return checked
+
+
+IMPACT_CACHE: Final = web.AppKey("board_impact_cache", ImpactCache)
+
+
+class ImpactNews:
+    """One stream's impact figures: read once the impact projection has applied the board
+    changes the stream sent, and sent again only when they changed."""
+
+    def __init__(self, store: EventStore, cache: ImpactCache, *, exact: bool) -> None:
+        self._store = store
+        self._cache = cache
+        self._exact = exact  # admins see exact counts; others "<5" for counts from 1 to 4
+        self._awaited: Cursor | None = None
+        self._waiting_since = 0.0
+        self._checkpoint: Cursor | None = None
+        self._sent: dict[str, Any] | None = None
+
+    @property
+    def waiting(self) -> bool:
+        """Whether a board change was sent that the figures may not count yet."""
+        return self._awaited is not None
+
+    async def after(self, position: int) -> None:
+        """The board sent a change at `position`: the figures are due once impact has it."""
+        cursor = await self._store.cursor_at(position)
+        if cursor is not None and (self._awaited is None or cursor > self._awaited):
+            self._awaited = cursor
+            self._waiting_since = asyncio.get_running_loop().time()
+
+    async def news(self, connection: Connection) -> bytes:
+        """The `impact` event if the figures changed since the last one sent, else nothing."""
+        checkpoint = await load_checkpoint(connection, "impact")
+        if self._awaited is not None:
+            waited = asyncio.get_running_loop().time() - self._waiting_since
+            if checkpoint < self._awaited and waited < IMPACT_WAIT_SECONDS:
+                return b""
+            self._awaited = None
+        if checkpoint == self._checkpoint:
+            return b""
+        self._checkpoint = checkpoint
+        checked = await self._cache.figures(connection, checkpoint, exact=self._exact)
+        if checked == self._sent:
+            return b""
+        self._sent = checked
+        return f"event: impact\ndata: {json.dumps(checked)}\n\n".encode()
 
 
 def _sse(row: dict[str, Any]) -> bytes:
@@ -80,10 +169,27 @@ async def _resume_cursor(request: web.Request) -> Cursor | None:
     return cursor
 
 
+async def _send_impact(
+    request: web.Request, response: web.StreamResponse, impact: ImpactNews | None
+) -> None:
+    if impact is None:
+        return
+    async with request.app[POOL].acquire() as connection:
+        news = await impact.news(connection)
+    if news:
+        await response.write(news)
+
+
 async def board_stream(request: web.Request) -> web.StreamResponse:
-    """The board as server-sent events: the rows since `Last-Event-ID` (or all), then live."""
-    await authorise(request, LEADERSHIP_AND_ADMIN)
+    """The board as server-sent events: the rows since `Last-Event-ID` (or all), then live;
+    with `?impact=1`, the impact figures too, whenever they change."""
+    actor = await authorise(request, LEADERSHIP_AND_ADMIN)
     cursor = await _resume_cursor(request)
+    impact = None
+    if request.query.get("impact") == "1":
+        impact = ImpactNews(
+            request.app[STORE], request.app[IMPACT_CACHE], exact=actor.role is Role.ADMIN
+        )
     feed = request.app[BOARD_FEED]
     queue = feed.join()  # before the snapshot, so nothing committed in between is lost
     response = web.StreamResponse(
@@ -101,11 +207,21 @@ async def board_stream(request: web.Request) -> web.StreamResponse:
         snapshot = _unsent(rows, sent)
         if snapshot:
             await response.write(snapshot)
+        await _send_impact(request, response, impact)
         while True:
+            waiting = impact is not None and impact.waiting
             try:
-                rows = [await asyncio.wait_for(queue.get(), HEARTBEAT_SECONDS)]
+                rows = [
+                    await asyncio.wait_for(
+                        queue.get(), IMPACT_POLL_SECONDS if waiting else HEARTBEAT_SECONDS
+                    )
+                ]
             except TimeoutError:
-                await response.write(b": still here\n\n")
+                # Services and verdicts change the figures without touching the board: they
+                # are looked at with each heartbeat.
+                await _send_impact(request, response, impact)
+                if not waiting:
+                    await response.write(b": still here\n\n")
                 continue
             # What is queued already goes in the same write: one wake-up and one send per
             # announcement, not per row (with many clients, per-row sends starve the loop).
@@ -115,6 +231,9 @@ async def board_stream(request: web.Request) -> web.StreamResponse:
             chunk = _unsent(rows[:resync], sent)
             if chunk:
                 await response.write(chunk)
+                if impact is not None:
+                    await impact.after(max(row["position"] for row in rows[:resync]))
+                    await _send_impact(request, response, impact)
             if resync is not None:
                 break  # the client reconnects with its last event id
     except (ConnectionResetError, asyncio.CancelledError):
@@ -128,9 +247,54 @@ def _static(name: str) -> str:
     return (resources.files("coordinator.http") / "static" / name).read_text(encoding="utf-8")
 
 
-async def board_page(_request: web.Request) -> web.Response:
-    """The leadership board page: live from the stream, no personal data, phone-sized."""
-    return web.Response(text=_static("board.html"), content_type="text/html", headers=PAGE_HEADERS)
+_MESSAGE: Final = re.compile(r"\{\{([a-z_.]+)\}\}")
+
+
+def _time_zone(key: str) -> str:
+    """The board's zone (the court page's setting), UTC if this host does not know it."""
+    try:
+        ZoneInfo(key)
+    except (ZoneInfoNotFoundError, ValueError):
+        return "UTC"
+    return key
+
+
+def _language_links(current: Catalogue) -> str:
+    links = []
+    for language in languages():
+        name = escape(catalogue(language).text("language.name"))
+        here = ' aria-current="true"' if language == current.language else ""
+        links.append(
+            f'<a href="/board?lang={escape(language)}" hreflang="{escape(language)}" '
+            f'lang="{escape(language)}"{here}>{name}</a>'
+        )
+    return " · ".join(links)
+
+
+def render_board_page(words: Catalogue, time_zone: str) -> str:
+    """The page in `words`' language: its text, the language links, and for its script the
+    messages, the locale and the time zone as attributes (the policy allows no inline script)."""
+    page = _static("board.html")
+    values = {
+        "page.lang": words.language,
+        "page.locale": words.intl_locale,
+        "page.time_zone": time_zone,
+        "page.zone_name": get_timezone_location(time_zone, locale=words.locale),
+        "page.messages": json.dumps(dict(words.messages), ensure_ascii=False),
+    }
+    page = page.replace("<!--languages-->", _language_links(words))
+    return _MESSAGE.sub(
+        lambda found: escape(values.get(found.group(1)) or words.text(found.group(1))), page
+    )
+
+
+async def board_page(request: web.Request) -> web.Response:
+    """The leadership board page, in the reader's language: live from the stream, no personal
+    data, phone-sized."""
+    language = negotiate(request.query.get("lang"), request.headers.get("Accept-Language"))
+    page = render_board_page(catalogue(language), _time_zone(request.app[SETTINGS].court_time_zone))
+    headers = {**PAGE_HEADERS, "Content-Language": language, "Vary": "Accept-Language"}
+    return web.Response(text=page, content_type="text/html", headers=headers)
 
 
 async def board_script(_request: web.Request) -> web.Response:
@@ -155,6 +319,7 @@ async def _end_streams(app: web.Application) -> None:
 
 def setup_board_routes(app: web.Application) -> None:
     """The board's routes, and the end of its streams when the service stops."""
+    app[IMPACT_CACHE] = ImpactCache()
     app.on_shutdown.append(_end_streams)
     app.router.add_get("/v1/board", get_board)
     app.router.add_get("/v1/board/stream", board_stream)

@@ -23,7 +23,9 @@ from coordinator.http.bodies import parse_body, read_json
 from coordinator.http.openapi import RouteDoc, document
 from coordinator.http.operations import operation_id_in
 from coordinator.http.read_log import log_read
+from coordinator.i18n.catalogues import negotiate
 from coordinator.service.access_log import Read
+from coordinator.service.court.consent import withhold, without_consent
 from coordinator.service.court.opening import opened_for
 from coordinator.service.court.times import Clock
 from coordinator.service.court_links import (
@@ -77,13 +79,24 @@ async def get_court_page(request: web.Request) -> web.Response:
     bundle = await export_trail(request, link.operation_id)
     await log_read(request, link.reader, link.operation_id, Read.AUDIT_TRAIL, "html")
     opened = await opened_for(request.app[STORE], request.app[PRIVACY], bundle, link.role)
+    # The page leaves the organisation: a survivor's data only with her consent.
+    operation = await load(request.app[STORE], link.operation_id)
+    withheld = await without_consent(request.app[STORE], operation.state.survivors)
     page = render_trail(
         bundle,
-        opened=opened,
+        opened=withhold(opened, withheld),
         clock=Clock.of(request.app[SETTINGS].court_time_zone),
         reader=f"{link.by} ({link.role.value})",
+        language=_language(request),
     )
     return web.Response(text=page, content_type="text/html", headers=HEADERS)
+
+
+def _language(request: web.Request) -> str:
+    """`?lang=`, else the browser's languages; English when neither says (the page's sentences
+    are English, its headings and dates follow the catalogue)."""
+    asked, accepted = request.query.get("lang"), request.headers.get("Accept-Language")
+    return negotiate(asked, accepted) if asked or accepted else "en"
 
 
 def _refused(refused: CoordinatorError) -> web.Response:

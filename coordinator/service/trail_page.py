@@ -5,17 +5,20 @@ then one plain-English sentence per event with its fields beneath (personal data
 reader, or marked erased; times local with their zone and in UTC), each correction beside the
 event it corrects, and the hashes in a compact appendix. Every value is escaped; the page has no
 script and loads nothing, and its headers forbid everything but its own inline stylesheet. It
-prints on A4 in a few pages and reads on a phone.
+prints on A4 in a few pages and reads on a phone. Its own words come from the message catalogue
+of its language (coordinator/locale; English unless asked); the sentences are English for now.
 """
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import re
 from collections.abc import Mapping
 from typing import Any, Final
 
+from coordinator.i18n.catalogues import Catalogue, catalogue
 from coordinator.service.court.fields import definitions, text
 from coordinator.service.court.narrative import People, what_happened, words
 from coordinator.service.court.times import Clock
@@ -100,6 +103,11 @@ def _people(
     return {k: v for k, v in names.items() if k not in erased}, erased
 
 
+def _html(say: Catalogue, key: str, /, **markup: str) -> str:
+    """A message as HTML: its text escaped, then its `{names}` filled with ready markup."""
+    return text(say.text(key)).format(**markup) if markup else text(say.text(key))
+
+
 def _stamp(event: Mapping[str, Any], key: str, clock: Clock, *, seconds: bool = False) -> str:
     return clock.text(str(event.get(key, "")), seconds=seconds)
 
@@ -107,9 +115,16 @@ def _stamp(event: Mapping[str, Any], key: str, clock: Clock, *, seconds: bool = 
 class _Page:
     """What every part of the page needs: the events, their readable data, names and times."""
 
-    def __init__(self, events: list[dict[str, Any]], opened: Mapping[str, Any], clock: Clock):
+    def __init__(
+        self,
+        events: list[dict[str, Any]],
+        opened: Mapping[str, Any],
+        clock: Clock,
+        say: Catalogue,
+    ):
         self.events = events
         self.clock = clock
+        self.say = say
         self.datas = {e["event_id"]: opened.get(e["event_id"], e.get("data")) for e in events}
         self.versions = {e["event_id"]: int(e["version"]) for e in events}
         names, erased = _people(events, self.datas)
@@ -133,7 +148,8 @@ class _Page:
         metadata = event.get("metadata") or {}
         who = metadata.get("recorded_by", "unknown")
         role = f" ({metadata['role']})" if metadata.get("role") else ""
-        return f"{_stamp(event, 'occurred_at', self.clock)}: {clause}; recorded by {who}{role}."
+        recorded = self.say.text("court.recorded_by", who=who, role=role)
+        return f"{_stamp(event, 'occurred_at', self.clock)}: {clause}{recorded}."
 
     def _correction_notes(self, event: dict[str, Any]) -> str:
         notes = []
@@ -141,9 +157,14 @@ class _Page:
             data = self.datas[fix["event_id"]]
             corrected = data.get("corrected_data") if isinstance(data, dict) else None
             fields = definitions(corrected, self.clock) if isinstance(corrected, dict) else ""
+            by = self.say.text(
+                "court.corrected_by",
+                version=fix["version"],
+                when=_stamp(fix, "recorded_at", self.clock),
+            )
             notes.append(
-                f"<aside class=fix><strong>Corrected</strong> by version {text(fix['version'])} "
-                f"({text(_stamp(fix, 'recorded_at', self.clock))}): "
+                f"<aside class=fix><strong>{_html(self.say, 'court.corrected')}</strong>"
+                f"{text(by)}"
                 f"{text(data.get('reason', '') if isinstance(data, dict) else '')}{fields}</aside>"
             )
         return "".join(notes)
@@ -154,10 +175,14 @@ class _Page:
         envelope = (
             definitions(
                 {
-                    "Event": event["type"],
-                    "Happened (field)": _stamp(event, "occurred_at", self.clock, seconds=True),
-                    "Recorded (server)": _stamp(event, "recorded_at", self.clock, seconds=True),
-                    "Recorded by": who,
+                    self.say.text("court.field_event"): event["type"],
+                    self.say.text("court.field_happened"): _stamp(
+                        event, "occurred_at", self.clock, seconds=True
+                    ),
+                    self.say.text("court.field_recorded"): _stamp(
+                        event, "recorded_at", self.clock, seconds=True
+                    ),
+                    self.say.text("court.field_recorded_by"): who,
                 }
             )
             .removeprefix("<dl>")
@@ -202,32 +227,36 @@ def _streams(bundle: Mapping[str, Any]) -> list[tuple[str, str | None, list[dict
     ]
 
 
-def _verified(bundle: Mapping[str, Any], streams: list[Any], clock: Clock) -> str:
+def _verified(bundle: Mapping[str, Any], streams: list[Any], clock: Clock, say: Catalogue) -> str:
     checkpoint = _checkpoint(bundle)
     count = sum(len(events) for _, _, events, _ in streams)
     signed_at = clock.text(str(checkpoint.get("timestamp", "")), seconds=True)
     heads = [
-        f"version {text(head['head'].get('version'))}"
+        say.text("court.version", version=head["head"].get("version"))
         for _, _, _, head in streams
         if isinstance(head, dict) and isinstance(head.get("head"), dict)
     ]
+    exported = clock.text(str(bundle.get("exported_at", "")), seconds=True)
+
+    def item(name: str, **markup: str) -> str:
+        return (
+            f"<li><strong>{_html(say, f'court.{name}_label')}</strong> "
+            f"{_html(say, f'court.{name}', **markup)}</li>"
+        )
+
+    command = "<code>coordinator audit verify FILE --keys KEYS</code>"
     return (
-        "<section class=verified><h2>What was verified</h2>"
-        "<p>Homeward checked this record with its public keys when it was exported, "
-        f"{text(clock.text(str(bundle.get('exported_at', '')), seconds=True))}:</p><ul>"
-        f"<li><strong>Hash chain:</strong> all {count} events, each chained to the one before "
-        "it by SHA-256, unbroken and unchanged since they were recorded.</li>"
-        "<li><strong>Inclusion proofs:</strong> every event is a leaf of Homeward's append-only "
-        "Merkle log; its proof leads to the log's root at "
-        f"{text(checkpoint.get('tree_size', '?'))} events.</li>"
-        "<li><strong>Checkpoint signature:</strong> that root is signed (Ed25519) by key id "
-        f"<code>{text(checkpoint.get('key_id', '?'))}</code>, at {text(signed_at)}.</li>"
-        f"<li><strong>Last event:</strong> the signed stream head ({text(', '.join(heads))}) "
-        "shows no later event was left out.</li></ul>"
-        "<p class=note>These checks show the record is complete and unchanged, not that what "
-        "was recorded is true. This page is a reading copy; the JSON export of the same trail "
-        "is the evidence file, checked offline with <code>coordinator audit verify FILE --keys "
-        "KEYS</code> against the key id Homeward publishes.</p></section>"
+        f"<section class=verified><h2>{_html(say, 'court.verified_heading')}</h2>"
+        f"<p>{_html(say, 'court.verified_intro', when=text(exported))}</p><ul>"
+        + item("chain", count=text(count))
+        + item("proofs", size=text(checkpoint.get("tree_size", "?")))
+        + item(
+            "signature",
+            key=f"<code>{text(checkpoint.get('key_id', '?'))}</code>",
+            when=text(signed_at),
+        )
+        + item("last", heads=text(", ".join(heads)))
+        + f"</ul><p class=note>{_html(say, 'court.note', command=command)}</p></section>"
     )
 
 
@@ -239,7 +268,7 @@ def _public_key(record: object) -> str:
     return str(record.get("public_key", "")) if isinstance(record, dict) else ""
 
 
-def _appendix(bundle: Mapping[str, Any], streams: list[Any], clock: Clock) -> str:
+def _appendix(bundle: Mapping[str, Any], streams: list[Any], clock: Clock, say: Catalogue) -> str:
     checkpoint = _checkpoint(bundle)
     rows = "".join(
         f"<tr><td>{text(e['version'])}</td><td class=t>{text(e['type'])}</td>"
@@ -258,16 +287,20 @@ def _appendix(bundle: Mapping[str, Any], streams: list[Any], clock: Clock) -> st
         lambda found: clock.text(found.group(), seconds=True), str(bundle.get("statement", ""))
     )
     statement = _BACKTICKED.sub(r"<code>\1</code>", text(statement))
+
+    def th(key: str) -> str:
+        return _html(say, f"court.th_{key}")
+
+    root = _html(say, "court.root", size=text(checkpoint.get("tree_size", "?")))
     return (
-        "<section class=appendix><h2>Appendix: hashes and keys</h2>"
-        f"<p class=note>Merkle root at {text(checkpoint.get('tree_size', '?'))} events: "
-        f"<code>{text(checkpoint.get('root_hash', ''))}</code></p>"
+        f"<section class=appendix><h2>{_html(say, 'court.appendix_heading')}</h2>"
+        f"<p class=note>{root} <code>{text(checkpoint.get('root_hash', ''))}</code></p>"
         "<table><colgroup><col class=v><col class=t><col class=i><col><col class=l></colgroup>"
-        "<tr><th>V.</th><th class=t>Type</th><th>Event id</th><th>Event hash (SHA-256)</th>"
-        f"<th>Leaf</th></tr>{rows}"
-        "<tr><th colspan=2>Signing key id</th><th colspan=3>Ed25519 public key (base64)</th>"
+        f"<tr><th>{th('version')}</th><th class=t>{th('type')}</th><th>{th('event_id')}</th>"
+        f"<th>{th('hash')}</th><th>{th('leaf')}</th></tr>{rows}"
+        f"<tr><th colspan=2>{th('key_id')}</th><th colspan=3>{th('public_key')}</th>"
         f"</tr>{key_rows}</table>"
-        f"<h3>What the evidence file proves</h3><p class=note>{statement}</p></section>"
+        f"<h3>{_html(say, 'court.proves_heading')}</h3><p class=note>{statement}</p></section>"
     )
 
 
@@ -277,14 +310,18 @@ def render_trail(
     opened: Mapping[str, Any] | None = None,
     clock: Clock | None = None,
     reader: str | None = None,
+    language: str = "en",
 ) -> str:
     """The bundle as the court page. `opened` holds each event's data with its personal data
     opened (or marked erased) for the reader, by event id; without it personal data shows as
-    sealed. `reader` names whom it was opened for."""
+    sealed. `reader` names whom it was opened for; `language` is one with a catalogue."""
+    say = catalogue(language)
     clock = clock or Clock.of()
+    zone = say.messages.get(f"court.zone.{clock.name}", clock.name)
+    clock = dataclasses.replace(clock, language=say.language, name=zone)
     streams = _streams(bundle)
     every = [event for _, _, events, _ in streams for event in events]
-    page = _Page(every, opened or {}, clock)
+    page = _Page(every, opened or {}, clock, say)
     title_id = bundle.get("operation_id") or bundle.get("primary_stream_id") or ""
     reference = next(
         (
@@ -294,20 +331,26 @@ def render_trail(
         ),
         None,
     )
-    title = f"Court file: operation {reference}" if reference else f"Court file {title_id}"
+    title = (
+        say.text("court.title_reference", reference=reference)
+        if reference
+        else say.text("court.title_id", id=title_id)
+    )
     span = ""
     if every:
-        span = (
-            f" from {_stamp(every[0], 'occurred_at', clock)} to "
-            f"{_stamp(every[-1], 'occurred_at', clock)}"
+        span = say.text(
+            "court.span",
+            start=_stamp(every[0], "occurred_at", clock),
+            end=_stamp(every[-1], "occurred_at", clock),
         )
     opened_for = (
-        f" Personal data is opened for {text(reader)}; the opening is in the access log."
+        say.text("court.opened_for", reader=reader)
         if reader and opened
-        else " Personal data is shown sealed."
+        else say.text("court.sealed")
         if not opened
         else ""
     )
+    lede = say.text("court.lede", count=len(every), span=span, zone=clock.name)
     sections = "".join(
         (
             f"<h3>{text(words(kind or 'stream').capitalize())} {text(stream_id)}</h3>"
@@ -318,16 +361,16 @@ def render_trail(
         for stream_id, kind, events, _ in streams
     )
     return (
-        "<!doctype html><html lang=en><head><meta charset=utf-8>"
+        f"<!doctype html><html lang={text(say.language)}><head><meta charset=utf-8>"
         "<meta name=viewport content='width=device-width, initial-scale=1'>"
         "<meta name=referrer content=no-referrer>"
         f"<title>{text(title)}</title><style>{STYLE}</style></head><body>"
         f"<h1>{text(title)}</h1>"
-        f"<p class=lede>Operation <code>{text(title_id)}</code>: {len(every)} events{text(span)}. "
-        f"Times are {text(clock.name)} with UTC beside them.{opened_for}</p>"
-        f"{_verified(bundle, streams, clock)}"
-        f"<h2>Events, in the order recorded</h2>{sections}"
-        f"{_appendix(bundle, streams, clock)}</body></html>"
+        f"<p class=lede>{_html(say, 'court.operation')} <code>{text(title_id)}</code>: "
+        f"{text(lede)}{text(opened_for)}</p>"
+        f"{_verified(bundle, streams, clock, say)}"
+        f"<h2>{_html(say, 'court.events_heading')}</h2>{sections}"
+        f"{_appendix(bundle, streams, clock, say)}</body></html>"
     )
 
 

@@ -1,11 +1,53 @@
-// The leadership board: follows /v1/board/stream (server-sent events read through fetch, so the
-// token travels in the Authorization header) and redraws a card per open operation. No personal
-// data ever reaches this page. On a dropped connection it resumes from the last event id.
+// The leadership board: follows /v1/board/stream?impact=1 (server-sent events read through fetch,
+// so the token travels in the Authorization header), redraws a card per open operation and the
+// impact figures as they change, and lists alerts where the service has them. No personal data
+// ever reaches this page. On a dropped connection it resumes from the last event id.
+// Every word comes from the page's message catalogue (data-messages on <html>, set by the
+// server in the reader's language); numbers and dates are the page's locale's, in its time zone.
 "use strict";
 
 const rows = new Map();
 let lastEventId = null;
 let token = null;
+
+const page = document.documentElement.dataset;
+const messages = JSON.parse(page.messages || "{}");
+const locale = page.locale || "vi-VN";
+const timeZone = page.timeZone || "Asia/Ho_Chi_Minh";
+const plurals = new Intl.PluralRules(locale);
+const numbers = new Intl.NumberFormat(locale);
+const dates = new Intl.DateTimeFormat(locale, { dateStyle: "medium", timeStyle: "short", timeZone });
+let regions = null;
+try { regions = new Intl.DisplayNames([locale], { type: "region" }); } catch (error) { regions = null; }
+
+// A message with its {names} filled in; the key itself when no catalogue has it.
+function t(key, values = {}) {
+  const message = messages[key] ?? key;
+  return message.replace(/\{(\w+)\}/g, (whole, name) => (name in values ? String(values[name]) : whole));
+}
+
+// The message for `n` things, by the language's plural category (key.one, key.other...).
+function tn(key, n, values = {}) {
+  const category = typeof n === "number" ? plurals.select(n) : "other";
+  const chosen = `${key}.${category}` in messages ? `${key}.${category}` : `${key}.other`;
+  return t(chosen, { count: num(n), ...values });
+}
+
+const word = (vocabulary, value) => messages[`${vocabulary}.${value}`] ?? String(value).replaceAll("_", " ");
+const num = (n) => (typeof n === "number" ? numbers.format(n) : String(n)); // "<5" stays as it is
+const when = (iso) => dates.format(new Date(iso));
+
+function country(code) {
+  if (!code) return t("board.country_unknown");
+  if (messages[`country.${code}`]) return messages[`country.${code}`];
+  try { return regions?.of(code) || code; } catch (error) { return code; }
+}
+
+function duration(seconds) {
+  const [amount, unit] = seconds < 3600 ? [Math.floor(seconds / 60), "minute"]
+    : seconds < 86400 ? [Math.floor(seconds / 3600), "hour"] : [Math.floor(seconds / 86400), "day"];
+  return new Intl.NumberFormat(locale, { style: "unit", unit, unitDisplay: "long" }).format(amount);
+}
 
 function el(tag, cls, text) {
   const node = document.createElement(tag);
@@ -14,50 +56,59 @@ function el(tag, cls, text) {
   return node;
 }
 
-function duration(seconds) {
-  if (seconds < 3600) return `${Math.floor(seconds / 60)} min`;
-  if (seconds < 86400) return `${Math.floor(seconds / 3600)} h`;
-  return `${Math.floor(seconds / 86400)} days`;
-}
+const shortId = (id) => String(id).slice(0, 8);
+const title = (row) => `${row.reference || t("board.operation", { id: shortId(row.operation_id) })} · ${country(row.country)}`;
 
-function statuses(counts) {
-  return Object.entries(counts || {}).map(([name, n]) => `${n} ${name.replaceAll("_", " ")}`).join(", ");
+function card(row) {
+  const item = el("li", row.flags.length ? "card flagged" : "card");
+  item.dataset.operationId = row.operation_id;
+  item.append(el("h3", "title", title(row)));
+  const stage = el("div", "stage", word("stage", row.stage));
+  stage.dataset.stage = row.stage;
+  item.append(stage);
+  const inStage = t("board.in_stage", { duration: duration(row.seconds_in_stage) });
+  item.append(el("div", "meta", row.survivors ? `${tn("board.survivors", row.survivors)} · ${inStage}` : inStage));
+  const whereabouts = Object.entries(row.survivors_by_status || {});
+  if (whereabouts.length) {
+    const list = el("ul", "whereabouts");
+    list.setAttribute("aria-label", t("board.whereabouts"));
+    for (const [status, n] of whereabouts) {
+      const entry = el("li", "", `${word("status", status)}: ${num(n)}`);
+      entry.dataset.status = status;
+      list.append(entry);
+    }
+    item.append(list);
+  }
+  if (row.dormant) item.append(el("span", "flag", word("flag", "dormant")));
+  for (const flag of row.flags) item.append(el("span", "flag", word("flag", flag)));
+  item.append(el("div", "meta", `${t("board.updated", { when: when(row.updated_at) })} · v${row.version} · ${shortId(row.operation_id)}`));
+  return item;
 }
 
 function render() {
-  const list = document.getElementById("operations");
   const open = [...rows.values()].filter((row) => row.open)
     .sort((a, b) => b.updated_at.localeCompare(a.updated_at));
-  // Dormant operations (no update for 90 days) stay folded away unless asked for.
-  const showDormant = document.getElementById("show-dormant").checked;
-  const dormant = open.filter((row) => row.dormant).length;
-  const shown = open.filter((row) => showDormant || !row.dormant);
-  list.replaceChildren(...shown.map((row) => {
-    const card = el("li", row.flags.length ? "card flagged" : "card");
-    card.dataset.operationId = row.operation_id;
-    card.append(el("div", "stage", row.stage.replace("_", " ")));
-    if (row.reference) card.append(el("div", "meta", row.reference));
-    card.append(el("div", "meta",
-      `${row.country || "country unknown"} · ${row.survivors} survivor(s) · in stage ${duration(row.seconds_in_stage)}`));
-    if (row.survivors) card.append(el("div", "meta", statuses(row.survivors_by_status)));
-    if (row.dormant) card.append(el("span", "flag", "dormant"));
-    card.append(el("div", "meta", `updated ${new Date(row.updated_at).toLocaleString()} · v${row.version}`));
-    for (const flag of row.flags) card.append(el("span", "flag", flag.replaceAll("_", " ")));
-    card.append(el("div", "meta", row.operation_id.slice(0, 8)));
-    return card;
-  }));
-  document.getElementById("count").textContent = `(${open.length - dormant})`;
-  document.getElementById("dormant-count").textContent = `(${dormant})`;
+  // Dormant operations (no update for 90 days) stay folded away unless opened.
+  const live = open.filter((row) => !row.dormant);
+  const dormant = open.filter((row) => row.dormant);
+  const list = document.getElementById("operations");
+  list.replaceChildren(...live.map(card));
+  if (!live.length) list.append(el("li", "meta", t("board.none_open")));
+  document.getElementById("dormant-operations").replaceChildren(...dormant.map(card));
+  document.getElementById("dormant").hidden = !dormant.length;
+  document.getElementById("count").textContent = `(${num(live.length)})`;
+  document.getElementById("dormant-count").textContent = `(${num(dormant.length)})`;
+  scheduleAlerts();
 }
 
 // Leadership sees counts from 1 to 4 as "<5": drawn as a short bar, sorted below the fives.
 const size = (n) => (typeof n === "number" ? n : 2.5);
 
-function chart(id, counts) {
+function chart(id, counts, label = (key) => key.replaceAll("_", " ")) {
   const entries = Object.entries(counts).sort((a, b) => size(b[1]) - size(a[1]));
   const max = Math.max(1, ...entries.map(([, n]) => size(n)));
   if (!entries.length) {
-    document.getElementById(id).replaceChildren(el("p", "meta", "none recorded yet"));
+    document.getElementById(id).replaceChildren(el("p", "meta", t("impact.none")));
     return;
   }
   document.getElementById(id).replaceChildren(...entries.map(([key, n]) => {
@@ -66,36 +117,88 @@ function chart(id, counts) {
     fill.style.width = `${(100 * size(n)) / max}%`;
     const track = el("div");
     track.append(fill);
-    bar.append(el("span", "", key.replaceAll("_", " ")), track, el("span", "", String(n)));
+    bar.append(el("span", "", label(key)), track, el("span", "", num(n)));
     return bar;
   }));
 }
 
-async function loadImpact() {
-  const response = await fetch("/v1/stats/impact", { headers: { Authorization: `Bearer ${token}` } });
-  if (!response.ok) return;
-  const impact = await response.json();
-  document.getElementById("impact-total").textContent =
-    `${impact.people_rescued} people rescued in ${impact.operations} operations; ${impact.minors} were under 18. ` +
-    `${impact.people_recovered} people recovered otherwise.`;
-  chart("chart-country", impact.by_country);
-  chart("chart-gender", impact.by_gender);
-  chart("chart-exploitation", impact.by_exploitation);
+function renderImpact(impact) {
+  const figures = ["people_rescued", "operations", "minors", "people_recovered"].map((name) => {
+    const figure = el("div", "figure");
+    const value = el("dd", "", num(impact[name]));
+    value.id = `impact-${name.replaceAll("_", "-")}`;
+    figure.append(value, el("dt", "", t(`impact.${name}`)));
+    return figure;
+  });
+  document.getElementById("impact-total").replaceChildren(...figures);
+  chart("chart-country", impact.by_country, country);
+  chart("chart-gender", impact.by_gender, (key) => word("gender", key));
+  chart("chart-exploitation", impact.by_exploitation, (key) => word("exploitation", key));
   const services = {};
   for (const [name, figures] of Object.entries(impact.services)) services[name] = figures.times;
-  chart("chart-services", services);
+  chart("chart-services", services, (key) => word("service", key));
 }
 
-function status(text) { document.getElementById("status").textContent = text; }
+async function loadImpact() {
+  const response = await fetch("/v1/stats/impact", { headers: { Authorization: `Bearer ${token}` } });
+  if (response.ok) renderImpact(await response.json());
+}
+
+// The alerts panel shows when the service answers GET /v1/alerts, and stays hidden otherwise.
+let alertsDue = null;
+function scheduleAlerts() {
+  if (alertsDue === null) alertsDue = setTimeout(loadAlerts, 500);
+}
+
+async function loadAlerts() {
+  alertsDue = null;
+  const panel = document.getElementById("alerts");
+  let response;
+  try {
+    response = await fetch("/v1/alerts", { headers: { Authorization: `Bearer ${token}` } });
+  } catch (error) {
+    return;
+  }
+  if (!response.ok) {
+    panel.hidden = true;
+    return;
+  }
+  const alerts = (await response.json()).alerts || [];
+  panel.hidden = false;
+  document.getElementById("alert-count").textContent = `(${num(alerts.filter((a) => !a.acknowledged).length)})`;
+  const list = document.getElementById("alert-list");
+  list.replaceChildren(...alerts.map((alert) => {
+    const item = el("li", alert.acknowledged ? "alert acknowledged" : "alert");
+    item.dataset.alertId = alert.alert_id;
+    item.dataset.kind = alert.kind;
+    item.append(el("strong", "", word("alert", alert.kind)));
+    const row = rows.get(alert.operation_id);
+    const where = [row ? title(row) : t("board.operation", { id: shortId(alert.operation_id) })];
+    if (alert.survivor_id) where.push(t("alerts.survivor", { id: shortId(alert.survivor_id) }));
+    where.push(t("alerts.since", { when: when(alert.since) }));
+    if (alert.acknowledged) where.push(t("alerts.acknowledged"));
+    item.append(el("div", "meta", where.join(" · ")));
+    return item;
+  }));
+  if (!alerts.length) list.append(el("li", "meta", t("alerts.none")));
+}
+
+function status(key) { document.getElementById("status").textContent = t(key); }
 
 function handle(block) {
   let id = null;
+  let type = "message";
   let data = "";
   for (const line of block.split("\n")) {
     if (line.startsWith("id:")) id = line.slice(3).trim();
+    else if (line.startsWith("event:")) type = line.slice(6).trim();
     else if (line.startsWith("data:")) data += line.slice(5).trim();
   }
   if (!data) return;
+  if (type === "impact") {
+    renderImpact(JSON.parse(data));
+    return;
+  }
   const row = JSON.parse(data);
   if (id) lastEventId = id;
   rows.set(row.operation_id, row);
@@ -107,14 +210,14 @@ async function follow() {
     try {
       const headers = { Authorization: `Bearer ${token}` };
       if (lastEventId) headers["Last-Event-ID"] = lastEventId;
-      const response = await fetch("/v1/board/stream", { headers });
+      const response = await fetch("/v1/board/stream?impact=1", { headers });
       if (response.status === 401 || response.status === 403) {
-        status("This token may not see the board.");
+        status("board.forbidden");
         sessionStorage.removeItem("homeward-token");
         showLogin();
         return;
       }
-      status("Live");
+      status("board.live");
       const reader = response.body.getReader();
       const decoder = new TextDecoder();
       let buffer = "";
@@ -131,7 +234,7 @@ async function follow() {
     } catch (error) {
       // fall through to reconnect
     }
-    status("Reconnecting…");
+    status("board.reconnecting");
     await new Promise((resolve) => setTimeout(resolve, 2000));
   }
 }
@@ -139,11 +242,10 @@ async function follow() {
 function start() {
   document.getElementById("login").hidden = true;
   document.getElementById("board").hidden = false;
-  status("Connecting…");
-  document.getElementById("show-dormant").onchange = render;
+  status("board.connecting");
   follow();
   loadImpact();
-  setInterval(loadImpact, 30000);
+  loadAlerts();
   setInterval(render, 60000);
 }
 
@@ -164,7 +266,7 @@ document.addEventListener("DOMContentLoaded", () => {
   const fromHash = new URLSearchParams(location.hash.slice(1)).get("token");
   if (fromHash) {
     sessionStorage.setItem("homeward-token", fromHash);
-    history.replaceState(null, "", location.pathname);
+    history.replaceState(null, "", location.pathname + location.search);
   }
   token = sessionStorage.getItem("homeward-token");
   if (token) start(); else showLogin();

@@ -50,6 +50,8 @@ def _personal(value: object) -> str:
         return text(value)
     if value.get("erased") is True and len(value) == 1:
         return "<strong class=erased>erased</strong>"
+    if set(value) == {"withheld"}:
+        return f"<em>withheld: {text(value['withheld'])}</em>"
     if value.get("sealed"):
         return "<em>sealed (not opened on this copy)</em>"
     return definitions(value)

@@ -295,6 +295,7 @@ SENTENCES: Final[Mapping[str, Sentence]] = {
         f"the {words(d['by'])} appealed the verdict on {p.defendant(d['defendant_id'])}"
     ),
     EventType.PROSECUTION_CLOSED: lambda d, _p: f"the prosecution was closed: {d['reason']}",
+    EventType.ALERT_ACKNOWLEDGED: lambda d, _p: f"an alert was acknowledged{_note(d)}",
 }
 
 

@@ -1,7 +1,8 @@
 """Times on the court page: local time with its zone's name, and UTC beside it, to the minute.
 
 "14 Oct 2020, 10:00 Hanoi time (03:00 UTC)": a judge reads the local time, an expert matches
-the UTC time against the evidence file. Stored times carry microseconds; the page does not.
+the UTC time against the evidence file. Stored times carry microseconds; the page does not. Days
+are written in the page's language (`14 thg 10, 2020` in Vietnamese, through Babel's CLDR data).
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from babel.dates import format_date
 
 DEFAULT_ZONE: Final = "Asia/Ho_Chi_Minh"
 
@@ -23,6 +26,7 @@ class Clock:
 
     zone: ZoneInfo
     name: str
+    language: str = "en"
 
     @classmethod
     def of(cls, key: str = DEFAULT_ZONE) -> Clock:
@@ -38,12 +42,12 @@ class Clock:
         """`14 Oct 2020, 10:00 Hanoi time (03:00 UTC)`; the UTC date too when it differs."""
         local, utc = stamp.astimezone(self.zone), stamp.astimezone(UTC)
         clock = "%H:%M:%S" if seconds else "%H:%M"
-        text = f"{day(local.date())}, {local.strftime(clock)} {self.name}"
+        text = f"{self.day(local.date())}, {local.strftime(clock)} {self.name}"
         if self.name == "UTC":
             return text
         when_utc = utc.strftime(clock)
         if utc.date() != local.date():
-            when_utc = f"{day(utc.date())}, {when_utc}"
+            when_utc = f"{self.day(utc.date())}, {when_utc}"
         return f"{text} ({when_utc} UTC)"
 
     def text(self, stamp: str, *, seconds: bool = False) -> str:
@@ -52,8 +56,14 @@ class Clock:
         if isinstance(parsed, datetime):
             return self.moment(parsed, seconds=seconds)
         if isinstance(parsed, date):
-            return day(parsed)
+            return self.day(parsed)
         return stamp
+
+    def day(self, value: date) -> str:
+        """A calendar day in the page's language: `14 Oct 2020`, `14 thg 10, 2020`."""
+        if self.language == "en":
+            return day(value)
+        return format_date(value, "medium", locale=self.language)
 
 
 def day(value: date) -> str:

@@ -1,0 +1,1 @@
+"""The languages people read Homeward in: message catalogues, the reader's language, names."""
