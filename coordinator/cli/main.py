@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
+import os
+import shlex
+import socket
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -18,12 +24,15 @@ from coordinator.cli import (
     import_command,
     key_commands,
     rebuild_command,
+    report_command,
+    witness_command,
 )
 from coordinator.cli.workers import supervise
 from coordinator.database import database_url
 from coordinator.domain.actors import Role
 from coordinator.errors import CoordinatorError, StartupRefused
 from coordinator.http.app import create_app
+from coordinator.http.app_keys import POOL
 from coordinator.logging import configure_logging
 from coordinator.service.tokens import create_token, list_tokens, revoke_token
 from coordinator.settings import Settings
@@ -54,6 +63,8 @@ def _parser() -> argparse.ArgumentParser:
     key_commands.add_arguments(commands)
     import_command.add_arguments(commands)
     audit_commands.add_arguments(commands)
+    witness_command.add_arguments(commands)
+    report_command.add_arguments(commands)
     return parser
 
 
@@ -75,12 +86,78 @@ def event_loop() -> asyncio.AbstractEventLoop:
     return uvloop.new_event_loop()
 
 
+FIRST_TOKEN_NAME = "first-admin"
+
+
+def _port_taken(host: str, port: int) -> bool:
+    """Whether another program already listens on `host:port`, asked before anything starts."""
+    if port == 0:
+        return False
+    try:
+        with socket.create_server((host, port)):
+            return False
+    except OSError as error:
+        return error.errno == errno.EADDRINUSE  # another error (a name): run_app will say it
+
+
+def _port_taken_sentence(settings: Settings) -> str:
+    return (
+        f"error: {settings.host}:{settings.port} is already in use; stop what listens there "
+        "or serve on another port with --port or COORDINATOR_PORT"
+    )
+
+
+def _own_command() -> str:
+    """This program as the user started it, to repeat in advice (`.venv/bin/coordinator`)."""
+    program = Path(sys.argv[0])
+    if program.name != "coordinator":  # python -m coordinator
+        program = Path(sys.executable)
+        suffix = " -m coordinator"
+    else:
+        suffix = ""
+    relative = os.path.relpath(program.absolute())
+    shown = relative if "/" in relative and not relative.startswith("..") else str(program)
+    return shlex.quote(shown) + suffix
+
+
+@dataclass
+class _Welcome:
+    """What `serve` prints, beside its log, once it listens: where, and how to make the first
+    token while there is none."""
+
+    settings: Settings
+    tokens: int = 0
+
+    async def count_tokens(self, app: web.Application) -> None:
+        """Count the active tokens (an on_startup hook: after migrations, before listening)."""
+        self.tokens = sum(info.revoked_at is None for info in await list_tokens(app[POOL]))
+
+    def first_token_command(self) -> str:
+        """The command that creates the first token, with the data folder `serve` was given."""
+        data_dir = ""
+        if self.settings.database_url is None and self.settings.data_dir != Path(".coordinator"):
+            data_dir = f" --data-dir {shlex.quote(str(self.settings.data_dir))}"
+        return f"{_own_command()}{data_dir} token create --role admin --name {FIRST_TOKEN_NAME}"
+
+    def print(self, _banner: str) -> None:
+        """aiohttp's `print` hook, called once every socket listens."""
+        host = f"[{self.settings.host}]" if ":" in self.settings.host else self.settings.host
+        url = f"http://{host}:{self.settings.port}"
+        print(f"Homeward is listening on {url} (the API is described at {url}/docs)")
+        if not self.tokens:
+            print(f"No token yet; create the first one with: {self.first_token_command()}")
+        sys.stdout.flush()
+
+
 def serve(settings: Settings) -> int:
     """Run the service until SIGINT or SIGTERM, letting in-flight requests finish.
 
     With several workers this process supervises them (coordinator/cli/workers.py).
     """
-    with database_url(settings) as url:
+    if not settings.reuse_port and _port_taken(settings.host, settings.port):
+        print(_port_taken_sentence(settings), file=sys.stderr)
+        return 1
+    with database_url(settings, owner=True) as url:
         if settings.workers > 1:
             log.info(
                 "service_starting", host=settings.host, port=settings.port, workers=settings.workers
@@ -89,19 +166,28 @@ def serve(settings: Settings) -> int:
             log.info("service_stopped")
             return code
         log.info("service_starting", host=settings.host, port=settings.port)
+        app = create_app(settings, url)
+        welcome = _Welcome(settings)
+        app.on_startup.append(welcome.count_tokens)
         try:
             web.run_app(
-                create_app(settings, url),
+                app,
                 host=settings.host,
                 port=settings.port,
                 shutdown_timeout=settings.shutdown_timeout_seconds,
-                print=None,
+                print=None if settings.reuse_port else welcome.print,  # not once per worker
                 access_log=None,
                 reuse_port=settings.reuse_port or None,
                 loop=event_loop(),
             )
         except StartupRefused as refused:
             print(f"error: {refused}", file=sys.stderr)
+            return 1
+        except OSError as error:
+            if error.errno != errno.EADDRINUSE:
+                raise
+            # Taken by another program between the check above and the bind.
+            print(_port_taken_sentence(settings), file=sys.stderr)
             return 1
         log.info("service_stopped")
     return 0
@@ -164,6 +250,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return backup_commands.run(settings, arguments)
     elif arguments.command == "audit":
         return audit_commands.run(settings, arguments)
+    elif arguments.command == "witness":
+        return witness_command.run(arguments)
+    elif arguments.command == "report":
+        with database_url(settings) as url:
+            return asyncio.run(report_command.run(url, arguments))
     return 0
 
 

@@ -11,6 +11,7 @@ from aiohttp.typedefs import Middleware
 
 from coordinator.errors import StartupRefused
 from coordinator.http.access import AUTHENTICATOR
+from coordinator.http.alerts import ALERT_ROUTE_DOCS, run_alert_webhook, setup_alert_routes
 from coordinator.http.app_keys import (
     DATABASE_URL,
     OPERATIONS,
@@ -38,7 +39,7 @@ from coordinator.http.prometheus import measure_requests, setup_metrics
 from coordinator.http.prosecution_trail import PROSECUTION_TRAIL_DOC, setup_prosecution_trail
 from coordinator.http.prosecutions import PROSECUTION_ROUTE_DOCS, setup_prosecution_routes
 from coordinator.http.read_answers import READ_MODEL_ROUTE_DOCS
-from coordinator.http.stats import get_impact
+from coordinator.http.stats import setup_stats_routes
 from coordinator.http.survivors import SURVIVOR_ROUTE_DOCS, setup_survivor_routes
 from coordinator.metrics import METRICS, MeteredEventStore
 from coordinator.service.operation_cache import OperationCache
@@ -112,8 +113,10 @@ def setup_routes(app: web.Application) -> None:
     setup_audit_routes(app)
     setup_court_routes(app)
     setup_board_routes(app)
-    app.router.add_get("/v1/stats/impact", get_impact)
+    setup_stats_routes(app)
     document(app, *READ_MODEL_ROUTE_DOCS)
+    setup_alert_routes(app)
+    document(app, *ALERT_ROUTE_DOCS)
     # The API's own description; routes are documented with coordinator.http.openapi.document.
     setup_openapi_routes(app)
     document(app, *CORE_ROUTE_DOCS)
@@ -141,5 +144,7 @@ def create_app(settings: Settings, database_url: str) -> web.Application:
     app.cleanup_ctx.append(run_audit_log)
     if settings.run_projections:
         app.cleanup_ctx.append(run_projections)
+    # Delivers each new alert once (across replicas) when a webhook is configured.
+    app.cleanup_ctx.append(run_alert_webhook)
     setup_routes(app)
     return app

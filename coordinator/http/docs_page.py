@@ -10,6 +10,7 @@ import base64
 import hashlib
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 from typing import Any, Final
@@ -75,8 +76,8 @@ def _prose(text: str) -> str:
     return html.replace("\n\n", "<br><br>")
 
 
-def _anchor(name: str) -> str:
-    return "schema-" + re.sub(r"[^A-Za-z0-9_.-]", "-", name)
+def _anchor(name: str, kind: str = "schema") -> str:
+    return f"{kind}-" + re.sub(r"[^A-Za-z0-9_.-]", "-", name)
 
 
 def _type_html(schema: dict[str, Any]) -> str:
@@ -177,14 +178,49 @@ def _operation_section(method: str, path: str, operation: dict[str, Any]) -> str
     return "\n".join(parts)
 
 
-def render_docs(document: dict[str, Any]) -> DocsPage:
-    """The documentation page of an OpenAPI document."""
-    info = document["info"]
+def _endpoints(document: dict[str, Any], order: Sequence[str]) -> list[str]:
+    """The operations by tag, in the document's tag order, each tag's in `order` (operationIds;
+    the paths' order groups a path's methods together, which would put listing operations
+    between opening one and appending to it)."""
     operations = [
-        _operation_section(method, path, operation)
+        (method, path, operation)
         for path, methods in document["paths"].items()
         for method, operation in methods.items()
     ]
+    tags = [tag["name"] for tag in document.get("tags", [])]
+    tags += [tag for _, _, op in operations for tag in op.get("tags", []) if tag not in tags]
+    described = {tag["name"]: tag.get("description", "") for tag in document.get("tags", [])}
+    position = {operation_id: index for index, operation_id in enumerate(order)}
+
+    def rank(item: tuple[str, str, dict[str, Any]]) -> tuple[int, int]:
+        operation = item[2]
+        tag = (operation.get("tags") or [""])[0]
+        tag_rank = tags.index(tag) if tag in tags else len(tags)
+        return tag_rank, position.get(operation["operationId"], len(position))
+
+    sections: list[str] = []
+    current = None
+    for method, path, operation in sorted(operations, key=rank):
+        tag = (operation.get("tags") or [""])[0]
+        if tag != current:
+            current = tag
+            sections.append(
+                f'<h2 id="{_anchor(tag, "tag")}">{escape(tag)}</h2>'
+                f"<p>{_prose(described.get(tag, ''))}</p>"
+            )
+        sections.append(_operation_section(method, path, operation))
+    return sections
+
+
+def render_docs(document: dict[str, Any], order: Sequence[str] = ()) -> DocsPage:
+    """The documentation page of an OpenAPI document, its operations grouped by tag in the
+    document's tag order and, within a tag, in `order` (operationIds) where given."""
+    info = document["info"]
+    operations = _endpoints(document, order)
+    tag_links = "".join(
+        f'<a href="#{_anchor(tag["name"], "tag")}">{escape(tag["name"])}</a>'
+        for tag in document.get("tags", [])
+    )
     schemas = [
         _schema_section(name, schema)
         for name, schema in sorted(document["components"]["schemas"].items())
@@ -197,9 +233,8 @@ def render_docs(document: dict[str, Any]) -> DocsPage:
 <h1>{escape(info["title"])} API <small>{escape(info["version"])}</small></h1>
 <p>{_prose(info.get("summary", ""))}</p>
 <p>{_prose(info.get("description", ""))}</p>
-<nav><a href="#endpoints">Endpoints</a><a href="#schemas">Schemas</a>
+<nav id="endpoints">{tag_links}<a href="#schemas">Schemas</a>
 <a href="/openapi.json">openapi.json</a></nav>
-<h2 id="endpoints">Endpoints</h2>
 {"".join(operations)}
 <h2 id="schemas">Schemas</h2>
 {"".join(schemas)}

@@ -2,7 +2,8 @@
 
 Each route is described once by a `RouteDoc`; a module that adds routes documents them next to
 `app.router.add_*` with `document(app, RouteDoc(...), ...)`. The document is built from the
-app's registry on first request, so it always lists exactly what was registered.
+app's registry on first request, so it always lists exactly what was registered, in reading
+order (`reading_order`): the field team's calls first, the admin ones last.
 """
 
 from __future__ import annotations
@@ -40,6 +41,28 @@ STATUS_TEXT: Final[Mapping[int, str]] = {
     "says which.",
     503: "The database is unavailable (or, on /ready, the service is not ready); retry later.",
 }
+
+
+# The tags in the order a newcomer reads them: the field team's calls first, admin ones last.
+TAGS: Final[Mapping[str, str]] = {
+    "operations": "The field team's calls: open an operation with its first report, append what "
+    "happens as events, read it back.",
+    "survivors": "Each survivor's case across every operation that found her.",
+    "prosecutions": "The legal team's prosecutions: charges, hearings, testimony, verdicts.",
+    "audit": "The tamper-evident record: bundles for court, checkpoints, keys, who read what.",
+    "board": "Leadership's view: the board, its live stream and the impact figures.",
+    "privacy": "Admin: erasing a survivor's personal data.",
+    "service": "Admin and operations: health, readiness, metrics and this description.",
+}
+# Tags that come last; a tag not in TAGS (a new part of the API) comes just before them.
+ADMIN_TAGS: Final = ("privacy", "service")
+# The first calls of the document, in this order: open an operation, append, read.
+FIELD_TEAM_CALLS: Final = (
+    ("POST", "/v1/operations"),
+    ("POST", "/v1/operations/{operation_id}/events"),
+    ("GET", "/v1/operations/{operation_id}"),
+    ("GET", "/v1/operations/{operation_id}/events"),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,10 +282,31 @@ def _operation(doc: RouteDoc) -> dict[str, Any]:
     return operation
 
 
+def tag_order(routes: Sequence[RouteDoc]) -> list[str]:
+    """The tags `routes` use, in reading order: those of TAGS, then new ones, then admin ones."""
+    used = dict.fromkeys(doc.tag for doc in routes)
+    known = [tag for tag in TAGS if tag in used and tag not in ADMIN_TAGS]
+    new = [tag for tag in used if tag not in TAGS]
+    return known + new + [tag for tag in ADMIN_TAGS if tag in used]
+
+
+def reading_order(routes: Sequence[RouteDoc]) -> list[RouteDoc]:
+    """`routes` by tag in `tag_order`, the field team's calls first, else as registered."""
+    tags = tag_order(routes)
+
+    def rank(item: tuple[int, RouteDoc]) -> tuple[int, int, int]:
+        position, doc = item
+        call = (doc.method, doc.path)
+        first = FIELD_TEAM_CALLS.index(call) if call in FIELD_TEAM_CALLS else len(FIELD_TEAM_CALLS)
+        return tags.index(doc.tag), first, position
+
+    return [doc for _, doc in sorted(enumerate(routes), key=rank)]
+
+
 def build_document(routes: Sequence[RouteDoc]) -> dict[str, Any]:
-    """The OpenAPI 3.1 document of `routes`."""
+    """The OpenAPI 3.1 document of `routes`, in reading order."""
     paths: dict[str, dict[str, Any]] = {}
-    for doc in routes:
+    for doc in reading_order(routes):
         paths.setdefault(doc.path, {})[doc.method.lower()] = _operation(doc)
     try:
         version = metadata.version("homeward")
@@ -277,6 +321,10 @@ def build_document(routes: Sequence[RouteDoc]) -> dict[str, Any]:
             "description": "JSON bodies; `Authorization: Bearer TOKEN` on every `/v1` call; "
             'errors are `{"error": CODE, "detail": TEXT}`.',
         },
+        "tags": [
+            {"name": tag, "description": TAGS[tag]} if tag in TAGS else {"name": tag}
+            for tag in tag_order(routes)
+        ],
         "paths": paths,
         "components": {
             "schemas": component_schemas(routes),
@@ -294,7 +342,9 @@ async def openapi_json(request: web.Request) -> web.Response:
 
 async def docs_page(request: web.Request) -> web.Response:
     """The documentation page, rendered on the server from the OpenAPI document."""
-    page = render_docs(request.app[OPENAPI].document())
+    registry = request.app[OPENAPI]
+    order = [doc.operation_id for doc in reading_order(registry.routes)]
+    page = render_docs(registry.document(), order)
     return web.Response(text=page.html, content_type="text/html", headers=security_headers(page))
 
 

@@ -30,7 +30,9 @@ from coordinator.http.read_log import log_read
 from coordinator.service.access_log import Read
 from coordinator.service.commands import OpenOperationRequest, RecordEventsRequest
 from coordinator.service.recording import RequestContext, load, open_operation, record_events
+from coordinator.service.streams import refuse_other_kind
 from coordinator.service.views import operation_view, stored_event_view
+from events.catalogue import StreamKind
 from events.store.envelope import Appended
 
 CORRELATION_HEADER = "X-Correlation-Id"
@@ -127,6 +129,8 @@ async def get_events(request: web.Request) -> web.Response:
     events = await request.app[STORE].read_stream(operation_id)
     if not events:
         raise NotFound(f"operation {operation_id} does not exist")
+    # A survivor's case or a prosecution is not read under an operation's path.
+    refuse_other_kind(events[0], StreamKind.OPERATION, operation_id, reading=True)
     await log_read(request, actor, operation_id, Read.EVENTS)
     readable = await request.app[PRIVACY].readable(events, actor.role)
     stored = [stored_event_view(e, readable[e.event_id]) for e in events]

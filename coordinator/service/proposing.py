@@ -8,6 +8,7 @@ sealed and their keyed fingerprint (for idempotent re-sends) computed on the pla
 from __future__ import annotations
 
 import asyncio
+import difflib
 import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
@@ -20,7 +21,14 @@ from coordinator.domain.actors import Actor
 from coordinator.errors import InvalidInput
 from coordinator.service.commands import EventRequest, describe
 from coordinator.service.resends import resent
-from events.catalogue import EVENT_TYPES, EventData, UnknownEventType, parse_event
+from events.catalogue import (
+    EVENT_TYPES,
+    KIND_EVENT_TYPES,
+    EventData,
+    StreamKind,
+    UnknownEventType,
+    parse_event,
+)
 from events.store.envelope import Appended, NewEvent, Recorded
 from events.store.errors import DuplicateEventConflict, VersionConflict
 from events.verifier.canonical import NotCanonicalisable
@@ -45,12 +53,27 @@ def payload(event_type: str, data: dict[str, Any]) -> EventData:
     try:
         return parse_event(event_type, EVENT_TYPES[event_type].schema_version, data)
     except (UnknownEventType, KeyError) as error:
-        known = ", ".join(EVENT_TYPES)
-        raise InvalidInput(
-            f"{event_type!r} is not an event type of the catalogue; it holds {known}"
-        ) from error
+        raise InvalidInput(_unknown_type_sentence(event_type)) from error
     except ValueError as error:  # pydantic's ValidationError is a ValueError
         raise InvalidInput(_validation_sentence(event_type, error)) from error
+
+
+_STREAMS = {
+    StreamKind.OPERATION: "an operation",
+    StreamKind.SURVIVOR_CASE: "a survivor's case",
+    StreamKind.PROSECUTION: "a prosecution",
+}
+
+
+def _unknown_type_sentence(event_type: str) -> str:
+    """What may be recorded instead, by kind of stream (the caller knows which it writes to)."""
+    close = difflib.get_close_matches(event_type, list(EVENT_TYPES), n=1)
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    valid = "; ".join(
+        f"on {name}: {', '.join(t for t in EVENT_TYPES if t in KIND_EVENT_TYPES[kind])}"
+        for kind, name in _STREAMS.items()
+    )
+    return f"{event_type!r} is not an event type{hint}; valid types {valid}"
 
 
 def _validation_sentence(event_type: str, error: ValueError) -> str:
