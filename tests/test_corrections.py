@@ -314,7 +314,7 @@ def test_an_erasure_on_her_case_is_not_corrected() -> None:
     stored = DomainEvent(case.survivor_id, erased.event_id, erased.type, erased.data, T0, ADMIN, 1)
     case = Case(evolve_case(case.state, stored), (*case.history, stored))
     assert case.refusal(correcting(erased.event_id, reason="mistake"), actor=ADMIN) == (
-        "EventCorrected cannot correct PersonalDataErased."
+        "EventCorrected cannot correct PersonalDataErased; an erasure is final."
     )
 
 

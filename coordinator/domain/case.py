@@ -26,9 +26,8 @@ from uuid import UUID
 from coordinator.domain.actors import Actor, Role
 from coordinator.domain.copying import replace
 from coordinator.domain.corrections import (
-    UNCORRECTABLE,
-    CorrectionInvalid,
-    corrected_payload,
+    refuse_invalid_correction,
+    replay_judged,
     with_corrections,
 )
 from coordinator.domain.journey import journey_after, registered
@@ -429,31 +428,20 @@ def _case_corrected(
 ) -> SurvivorCase:
     data = correction.data
     assert isinstance(data, EventCorrected)  # noqa: S101  the caller matched it
-    target_type = state.event_types.get(data.corrects_event_id)
-    if target_type is None:
+    if data.corrects_event_id not in state.event_types:
         raise RuleBroken(
             f"EventCorrected must name an event of this case; {data.corrects_event_id} is not "
             f"one (correct an operation's events on the operation).",
         )
-    if target_type in UNCORRECTABLE:
-        raise RuleBroken(f"EventCorrected cannot correct {target_type}.")
     target = next(event for event in history if event.event_id == data.corrects_event_id)
-    try:
-        corrected_payload(target.type, target.data, data)
-    except CorrectionInvalid as error:
-        raise RuleBroken(f"EventCorrected is refused: {error}.") from None
-    replayed = SurvivorCase(state.survivor_id)
-    for event in with_corrections([*history, correction]):
-        if event.stream_id == state.survivor_id and not isinstance(event.data, EventCorrected):
-            try:
-                _check_case_event(replayed, event)
-            except RuleBroken as broken:
-                raise RuleBroken(
-                    f"EventCorrected is refused: with it, {event.type} (version "
-                    f"{event.version}) would break a rule. {broken}",
-                ) from None
-        replayed = evolve_case(replayed, event)
-    return replayed
+    refuse_invalid_correction(target, data)
+    return replay_judged(
+        [*history, correction],
+        SurvivorCase(state.survivor_id),
+        fold=evolve_case,
+        check=_check_case_event,
+        judges=lambda _state, event: event.stream_id == state.survivor_id,
+    )
 
 
 def erase(state: SurvivorCase, command: EraseSurvivorData, actor: Actor) -> list[ProposedEvent]:

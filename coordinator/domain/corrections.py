@@ -11,17 +11,28 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
 from uuid import UUID
 
 from pydantic import ValidationError
 
 from coordinator.domain.state import DomainEvent
+from coordinator.errors import RuleBroken
 from events.catalogue import EVENT_TYPES, EventCorrected, EventData, EventType
 
-UNCORRECTABLE = frozenset({EventType.EVENT_CORRECTED, EventType.PERSONAL_DATA_ERASED})
-"""A correction is corrected by correcting the original again; an erasure is final."""
+S = TypeVar("S")
+
+UNCORRECTABLE = frozenset(
+    {
+        EventType.EVENT_CORRECTED,
+        EventType.PERSONAL_DATA_ERASED,
+        EventType.TEAM_ASSIGNED,
+        EventType.TEAM_UNASSIGNED,
+    }
+)
+"""A correction is corrected by correcting the original again; an erasure is final; a team
+assignment is undone by the opposite event, whose recorder's right to it is checked."""
 
 
 class CorrectionInvalid(ValueError):
@@ -97,3 +108,46 @@ def _effective(event: DomainEvent, correction: EventCorrected | None) -> DomainE
         )
     except CorrectionInvalid:
         return event
+
+
+def refuse_invalid_correction(target: DomainEvent, correction: EventCorrected) -> None:
+    """`RuleBroken` unless `correction` may correct `target`: not a correction nor an erasure,
+    and its result a valid payload of the target's type naming the same ids."""
+    if target.type in UNCORRECTABLE:
+        raise RuleBroken(
+            f"EventCorrected cannot correct {target.type}; "
+            + (
+                "correct the original event again (the latest correction wins)."
+                if target.type == EventType.EVENT_CORRECTED
+                else "an erasure is final."
+            ),
+        )
+    try:
+        corrected_payload(target.type, target.data, correction)
+    except CorrectionInvalid as error:
+        raise RuleBroken(f"EventCorrected is refused: {error}.") from None
+
+
+def replay_judged(
+    events: Sequence[DomainEvent],
+    start: S,
+    *,
+    fold: Callable[[S, DomainEvent], S],
+    check: Callable[[S, DomainEvent], None],
+    judges: Callable[[S, DomainEvent], bool],
+) -> S:
+    """Fold a stream again with its corrections in effect, judging each event that `judges`
+    picks with `check` on the state before it: `RuleBroken` names the first event the corrected
+    record would no longer allow (the last of `events` is the correction being judged)."""
+    state = start
+    for event in with_corrections(events):
+        if judges(state, event) and not isinstance(event.data, EventCorrected):
+            try:
+                check(state, event)
+            except RuleBroken as broken:
+                raise RuleBroken(
+                    f"EventCorrected is refused: with it, {event.type} (version "
+                    f"{event.version}) would break a rule. {broken}",
+                ) from None
+        state = fold(state, event)
+    return state

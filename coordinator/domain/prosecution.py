@@ -17,9 +17,8 @@ from uuid import UUID
 from coordinator.domain.actors import Actor, Role
 from coordinator.domain.copying import replace
 from coordinator.domain.corrections import (
-    UNCORRECTABLE,
-    CorrectionInvalid,
-    corrected_payload,
+    refuse_invalid_correction,
+    replay_judged,
     with_corrections,
 )
 from coordinator.domain.state import DomainEvent, ProposedEvent
@@ -293,29 +292,26 @@ def _prosecution_corrected(
             f"EventCorrected must name an event of this prosecution; {data.corrects_event_id} "
             f"is not one.",
         )
-    if target_type in UNCORRECTABLE or (
-        target_type == EventType.PROSECUTION_OPENED
-        and any(key in data.corrected_data for key in ("operation_ids", "survivor_ids"))
+    if target_type == EventType.PROSECUTION_OPENED and any(
+        key in data.corrected_data for key in ("operation_ids", "survivor_ids")
     ):
         raise RuleBroken(
             f"EventCorrected cannot correct {target_type} that way; ids and links stay as "
             f"recorded.",
         )
     target = next(event for event in history if event.event_id == data.corrects_event_id)
-    try:
-        corrected_payload(target.type, target.data, data)
-    except CorrectionInvalid as error:
-        raise RuleBroken(f"EventCorrected is refused: {error}.") from None
-    replayed: Prosecution | None = None
-    for event in with_corrections([*history, correction]):
-        if replayed is not None and not isinstance(event.data, EventCorrected):
-            try:
-                _check_prosecution_event(replayed, event)
-            except RuleBroken as broken:
-                raise RuleBroken(
-                    f"EventCorrected is refused: with it, {event.type} (version "
-                    f"{event.version}) would break a rule. {broken}",
-                ) from None
-        replayed = evolve_prosecution(replayed, event)
+    refuse_invalid_correction(target, data)
+    replayed = replay_judged(
+        [*history, correction],
+        None,
+        fold=evolve_prosecution,
+        check=_check_replayed,
+        judges=lambda replayed, _event: replayed is not None,
+    )
     assert replayed is not None  # noqa: S101  the history holds at least the opening
     return replayed
+
+
+def _check_replayed(state: Prosecution | None, event: DomainEvent) -> None:
+    if state is not None:
+        _check_prosecution_event(state, event)
