@@ -84,6 +84,8 @@ DESIGN_FIELDS: dict[str, set[str]] = {
     "ProsecutionClosed": {"reason"},
     # Alerts (issue 16), on the operation an alert concerns.
     "AlertAcknowledged": {"alert_id", "note"},
+    "TeamAssigned": {"team"},
+    "TeamUnassigned": {"team"},
 }
 """The design's field names of every event type (v1's table and v2's additions). Fields not
 shown are allowed (v2: "other fields are allowed"), but only as optional ones."""

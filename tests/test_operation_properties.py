@@ -51,6 +51,8 @@ AFTER_CLOSING = LEGAL | {
     "PersonalDataErased",
     "RescueReviewed",
     "AlertAcknowledged",
+    "TeamAssigned",
+    "TeamUnassigned",
 }
 NEW_ATTEMPT_ONLY = {
     "InvestigationOpened",
@@ -163,6 +165,8 @@ def payload_data(data: st.DataObject, event_type: str, state: Operation) -> dict
             ),
         },
         "AlertAcknowledged": lambda: {"alert_id": str(UUID(int=16))},
+        "TeamAssigned": lambda: {"team": draw(st.sampled_from(["Lao Cai", "Ha Giang"]))},
+        "TeamUnassigned": lambda: {"team": draw(st.sampled_from(["Lao Cai", "Ha Giang"]))},
         FOREIGN: dict,
     }
     made: dict[str, Any] = makers[event_type]()

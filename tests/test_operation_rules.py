@@ -7,6 +7,7 @@ board stages as the states to try, built with one survivor found in China.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
@@ -33,6 +34,7 @@ from coordinator.domain import (
 )
 from coordinator.domain.actors import Actor, Role
 from coordinator.domain.case import erase, fold_case
+from coordinator.domain.need_to_know import NotAssigned
 from coordinator.errors import Forbidden, InvalidInput, NotFound, RuleBroken
 from events.catalogue import (
     EVENT_TYPES,
@@ -255,6 +257,7 @@ ALLOWED_IN: dict[str, str] = {
     "EventCorrected": ALL,
     "OperationClosed": OPEN,
     "AlertAcknowledged": ALL,
+    "TeamAssigned": ALL,
 }
 """The stages each event that names no survivor is allowed in."""
 
@@ -289,12 +292,15 @@ def an_event(event_type: str, state: Operation) -> ProposedEvent:
         "EventCorrected": {"corrects_event_id": str(first_event), "reason": "typo"},
         "OperationClosed": {"reason": "transferred"},
         "AlertAcknowledged": {"alert_id": str(UUID(int=16)), "note": "seen"},
+        "TeamAssigned": {"team": "Lao Cai"},
     }
     return proposed(event_type, **data[event_type])
 
 
 def recorder_of(event_type: str) -> Actor:
     """Someone whose role may record `event_type` and who did not plan the rescue."""
+    if event_type == "TeamAssigned":
+        return ADMIN  # a field token may only if its team is assigned (need-to-know)
     return LEADER if event_type in {"RescueApproved", "AlertAcknowledged"} else FIELD
 
 
@@ -368,6 +374,8 @@ def test_stages_after_closing_are_legal_reviews_corrections_and_erasures() -> No
         "EventCorrected",
         "PersonalDataErased",
         "AlertAcknowledged",
+        "TeamAssigned",
+        "TeamUnassigned",
     } == AFTER_CLOSING
 
 
@@ -816,6 +824,8 @@ ROLE_MATRIX: dict[str, set[Role]] = {
     "EventCorrected": {F, L, A},
     "OperationClosed": {F, A},
     "AlertAcknowledged": {P, A},
+    "TeamAssigned": {F, A},
+    "TeamUnassigned": {F, A},
 }
 """Which roles may record each event type on an operation (EventCorrected here corrects a legal
 event). PersonalDataErased is in no batch: v2 erases on her case."""
@@ -859,6 +869,11 @@ def a_command_for(event_type: str) -> tuple[Operation | None, Command]:
         state = record(a_case(), evidence)
         fix = proposed("EventCorrected", corrects_event_id=str(evidence.event_id), reason="x")
         return state, RecordEvents(state.operation_id, [fix])
+    if event_type in {"TeamAssigned", "TeamUnassigned"}:
+        case = a_case()
+        state = _kept(replace(case, teams=frozenset({"Lao Cai"})), history_of(case))
+        team = "Ha Giang" if event_type == "TeamAssigned" else "Lao Cai"
+        return state, RecordEvents(state.operation_id, [proposed(event_type, team=team)])
     state, _ = at_stage(Stage(ALLOWED_IN[event_type].split()[0]))
     return state, RecordEvents(state.operation_id, [an_event(event_type, state)])
 
@@ -869,6 +884,8 @@ def test_role_matrix(event_type: str, role: Role) -> None:
     """Each role records exactly the event types of the matrix; others are forbidden (403)."""
     state, command = a_command_for(event_type)
     actor = ACTOR_OF[role]
+    if role is Role.FIELD and event_type in {"TeamAssigned", "TeamUnassigned"}:
+        actor = replace(actor, team="Lao Cai")  # of the team assigned (need-to-know)
     history = history_of(state) if state else ()
     if role in ROLE_MATRIX[event_type]:
         (event,) = decide(state, command, actor, history=history)
@@ -918,3 +935,67 @@ def test_event_types_of_other_kinds_are_a_broken_rule_for_every_role(
     event = proposed(event_type, **fields.get(event_type, {}))
     sentence = refusal(state, event, actor=ACTOR_OF[role])
     assert sentence.startswith(f"{event_type} is not recorded on an operation")
+
+
+# --- Need-to-know: teams ------------------------------------------------------------------------
+
+TEAM_A = Actor("an-lao-cai", Role.FIELD, team="Lao Cai")
+TEAM_B = Actor("binh-ha-giang", Role.FIELD, team="Ha Giang")
+
+
+def reported_by(actor: Actor) -> Operation:
+    """An operation whose CaseReported `actor` recorded."""
+    return apply(None, OpenOperation(uuid4(), proposed("CaseReported", channel="police")), actor)
+
+
+def test_the_reporting_team_is_assigned_and_no_other() -> None:
+    """A field token's team is assigned by its report; an admin's report assigns none."""
+    assert reported_by(TEAM_A).teams == {"Lao Cai"}
+    assert reported_by(ADMIN).teams == frozenset()
+    assert reported_by(FIELD).teams == frozenset()
+
+
+def test_a_team_not_assigned_records_only_breaking_the_glass() -> None:
+    """Team B's batch on team A's operation is 403 not_assigned, accepted with break_glass."""
+    state = reported_by(TEAM_A)
+    note = [proposed("StatusNoted", note="passing by")]
+    with pytest.raises(NotAssigned):
+        decide(state, RecordEvents(state.operation_id, note), TEAM_B)
+    glass = RecordEvents(state.operation_id, note, break_glass=True)
+    assert [e.type for e in decide(state, glass, TEAM_B)] == ["StatusNoted"]
+
+
+def test_team_assigned_and_unassigned_change_the_teams() -> None:
+    """Team A assigns team B, team B unassigns team A; each folds into `teams`."""
+    state = reported_by(TEAM_A)
+    assign = RecordEvents(state.operation_id, [proposed("TeamAssigned", team="Ha Giang")])
+    state = apply(state, assign, TEAM_A)
+    assert state.teams == {"Lao Cai", "Ha Giang"}
+    drop = RecordEvents(state.operation_id, [proposed("TeamUnassigned", team="Lao Cai")])
+    assert apply(state, drop, TEAM_B).teams == {"Ha Giang"}
+
+
+def test_breaking_the_glass_does_not_let_a_team_assign_itself() -> None:
+    """Team B's TeamAssigned of itself is forbidden even with break_glass; a token without a
+    team may not change teams either."""
+    state = reported_by(TEAM_A)
+    assign = [proposed("TeamAssigned", team="Ha Giang")]
+    with pytest.raises(Forbidden, match="TeamAssigned is recorded by an admin"):
+        decide(state, RecordEvents(state.operation_id, assign, break_glass=True), TEAM_B)
+    with pytest.raises(Forbidden, match="TeamAssigned is recorded by an admin"):
+        decide(state, RecordEvents(state.operation_id, assign), FIELD)
+
+
+def test_a_team_event_cannot_be_corrected() -> None:
+    """A team assignment is undone by the opposite event, not by a correction."""
+    state = reported_by(ADMIN)
+    assign = proposed("TeamAssigned", team="Ha Giang")
+    state = apply(state, RecordEvents(state.operation_id, [assign]), ADMIN)
+    fix = proposed(
+        "EventCorrected",
+        corrects_event_id=str(assign.event_id),
+        reason="wrong team",
+        corrected_data={"team": "Lao Cai"},
+    )
+    with pytest.raises(RuleBroken, match="record TeamAssigned or TeamUnassigned instead"):
+        decide(state, RecordEvents(state.operation_id, [fix]), ADMIN, history=history_of(state))

@@ -55,6 +55,11 @@ def _parser() -> argparse.ArgumentParser:
     create = token_commands.add_parser("create", help="create a token; it is printed once")
     create.add_argument("--role", required=True, choices=[role.value for role in Role])
     create.add_argument("--name", required=True, help="who holds it, e.g. field-team-lao-cai")
+    create.add_argument(
+        "--team",
+        help="a field token's team: it reads and records only operations its team is assigned "
+        "to (without one, a field token is not scoped)",
+    )
     token_commands.add_parser("list", help="list tokens (never the tokens themselves)")
     revoke = token_commands.add_parser("revoke", help="revoke a token by name")
     revoke.add_argument("name")
@@ -197,13 +202,18 @@ async def _tokens(url: str, arguments: argparse.Namespace) -> int:
     pool = await migrated_pool(url, max_size=2)
     try:
         if arguments.token_command == "create":
-            token = await create_token(pool, arguments.name, Role(arguments.role))
-            print(f"token for {arguments.name} ({arguments.role}); shown once, keep it safe:")
+            token = await create_token(
+                pool, arguments.name, Role(arguments.role), team=arguments.team
+            )
+            team = f", team {arguments.team}" if arguments.team else ""
+            print(f"token for {arguments.name} ({arguments.role}{team}); shown once, keep it safe:")
             print(token)
         elif arguments.token_command == "list":
             for info in await list_tokens(pool):
                 state = f"revoked {info.revoked_at:%Y-%m-%d %H:%M}" if info.revoked_at else "active"
-                print(f"{info.name}\t{info.role.value}\t{info.created_at:%Y-%m-%d}\t{state}")
+                team = info.team or ("(no team: not scoped)" if info.role is Role.FIELD else "-")
+                created = f"{info.created_at:%Y-%m-%d}"
+                print(f"{info.name}\t{info.role.value}\t{created}\t{state}\t{team}")
         else:
             await revoke_token(pool, arguments.name)
             print(f"revoked {arguments.name}")

@@ -1,4 +1,5 @@
-"""Who acts: the roles a token carries and the actor (token name and role) behind each command."""
+"""Who acts: the roles a token carries and the actor (token name, role and, for a field token,
+its team) behind each command."""
 
 from __future__ import annotations
 
@@ -17,7 +18,9 @@ class Role(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Actor:
-    """The person behind a request: their token's name and role."""
+    """The person behind a request: their token's name and role, and the team of a field token
+    (None for the other roles and for field tokens made before teams, which are not scoped)."""
 
     name: str
     role: Role
+    team: str | None = None

@@ -23,6 +23,7 @@ from coordinator.domain.corrections import (
     with_corrections,
 )
 from coordinator.domain.evolve import evolve
+from coordinator.domain.need_to_know import check_assigned, may_assign
 from coordinator.domain.rules import (
     AFTER_CLOSING,
     EMERGENCY,
@@ -63,6 +64,8 @@ from events.catalogue import (
     Survivor,
     SurvivorRecovered,
     SurvivorReturned,
+    TeamAssigned,
+    TeamUnassigned,
     TestimonyRecorded,
     is_legal_event,
 )
@@ -147,6 +150,7 @@ def judge(
     repeated = _repeated(event.event_id for event in command.events)
     if repeated:
         raise RuleBroken(f"A batch names each event id once; {repeated} comes twice.")
+    check_assigned(state, actor, break_glass=command.break_glass)
     known = standings or {}
     recorded: list[DomainEvent] = list(history)
     registrations: list[Registration] = []
@@ -165,6 +169,7 @@ def judge(
                 "PersonalDataErased is recorded only by erasing a survivor's personal data.",
             )
         _check_role(state, event, actor)
+        _check_assigner(state, event, actor)
         registrations.extend(_registrations(state, event, known))
         domain = _recorded(state, event, actor)
         if isinstance(event.data, EventCorrected):
@@ -205,6 +210,19 @@ def _check_role(state: Operation, event: ProposedEvent, actor: Actor) -> None:
             raise Forbidden(f"Role legal may correct only legal events, not {corrected}.")
 
 
+def _check_assigner(state: Operation, event: ProposedEvent, actor: Actor) -> None:
+    """Who may change an operation's teams: judged when recorded, like the role matrix (a
+    replay for a correction judges rules, not recorders)."""
+    if event.type in TEAM_EVENTS and not may_assign(state, actor):
+        raise Forbidden(
+            f"{event.type} is recorded by an admin or a field token of a team assigned to the "
+            f"operation; {actor.name} is not of one."
+        )
+
+
+TEAM_EVENTS = frozenset({EventType.TEAM_ASSIGNED, EventType.TEAM_UNASSIGNED})
+
+
 def _corrected_type(state: Operation, correction: EventCorrected) -> str:
     corrected = state.event_types.get(correction.corrects_event_id)
     if corrected is None:
@@ -228,12 +246,7 @@ def _corrected(
     target_type = _corrected_type(state, data)
     if target_type in UNCORRECTABLE:
         raise RuleBroken(
-            f"EventCorrected cannot correct {target_type}; "
-            + (
-                "correct the original event again (the latest correction wins)."
-                if target_type == EventType.EVENT_CORRECTED
-                else "an erasure is final."
-            ),
+            f"EventCorrected cannot correct {target_type}; " + _uncorrectable_because(target_type),
         )
     target = next(event for event in history if event.event_id == data.corrects_event_id)
     try:
@@ -247,6 +260,14 @@ def _corrected(
                 f"personal data was erased; correct her record without it.",
             )
     return replay([*history, correction], standings)
+
+
+def _uncorrectable_because(target_type: str) -> str:
+    if target_type == EventType.EVENT_CORRECTED:
+        return "correct the original event again (the latest correction wins)."
+    if target_type == EventType.PERSONAL_DATA_ERASED:
+        return "an erasure is final."
+    return "record TeamAssigned or TeamUnassigned instead."
 
 
 def _personal_named(correction: EventCorrected) -> list[UUID]:
@@ -358,8 +379,17 @@ def _check_payload(
             raise RuleBroken("RescueReviewed needs an emergency rescue that awaits review.")
         case OperationClosed(reason=reason):
             _may_close(state, reason, standings)
+        case TeamAssigned(team=team) | TeamUnassigned(team=team):
+            _teams_change(state, event.type, team)
         case _:
             pass
+
+
+def _teams_change(state: Operation, event_type: str, team: str) -> None:
+    if event_type == EventType.TEAM_ASSIGNED and team in state.teams:
+        raise RuleBroken(f"TeamAssigned needs a team not assigned yet; {team} is assigned.")
+    if event_type == EventType.TEAM_UNASSIGNED and team not in state.teams:
+        raise RuleBroken(f"TeamUnassigned needs the team assigned; {team} is not.")
 
 
 def _repeated(ids: Iterable[UUID]) -> UUID | None:

@@ -13,6 +13,7 @@ from types import MappingProxyType
 from typing import Any, cast
 from uuid import UUID
 
+from coordinator.domain.actors import Role
 from coordinator.domain.copying import replace
 from coordinator.domain.corrections import with_corrections
 from coordinator.domain.event_index import EventIndex
@@ -46,6 +47,8 @@ from events.catalogue import (
     SupportProvided,
     SurvivorRecovered,
     SurvivorReturned,
+    TeamAssigned,
+    TeamUnassigned,
     TestimonyRecorded,
 )
 
@@ -116,7 +119,16 @@ def _open(event: DomainEvent) -> Operation:
         ),
         country=event.data.suspected_country,
         event_types=EventIndex().with_event(event.event_id, event.type),
+        teams=_reporting_team(event),
     )
+
+
+def _reporting_team(event: DomainEvent) -> frozenset[str]:
+    """The team whose field token reported the case is assigned to the operation."""
+    reporter = event.recorded_by
+    if reporter.role is Role.FIELD and reporter.team is not None:
+        return frozenset({reporter.team})
+    return frozenset()
 
 
 Changes = dict[str, object]
@@ -261,6 +273,14 @@ def _prosecution_updated(_state: Operation, event: DomainEvent) -> Changes:
     return {"prosecution_phase": cast(ProsecutionUpdated, event.data).phase}
 
 
+def _team_assigned(state: Operation, event: DomainEvent) -> Changes:
+    return {"teams": state.teams | {cast(TeamAssigned, event.data).team}}
+
+
+def _team_unassigned(state: Operation, event: DomainEvent) -> Changes:
+    return {"teams": state.teams - {cast(TeamUnassigned, event.data).team}}
+
+
 def _operation_closed(_state: Operation, event: DomainEvent) -> Changes:
     return {"phase": Stage.CLOSED, "close_reason": cast(OperationClosed, event.data).reason}
 
@@ -284,6 +304,8 @@ _CHANGES: dict[type[EventData], Callable[[Operation, DomainEvent], Changes]] = {
     EvidenceLogged: _evidence_logged,
     ProsecutionUpdated: _prosecution_updated,
     OperationClosed: _operation_closed,
+    TeamAssigned: _team_assigned,
+    TeamUnassigned: _team_unassigned,
 }
 
 

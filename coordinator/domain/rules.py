@@ -31,6 +31,8 @@ rescued (after a successful rescue) and closed. The stage the board shows follow
 | EventCorrected,     |                                      |                                     |
 | PersonalDataErased  |                                      |                                     |
 | AlertAcknowledged   | any phase, also closed               | unchanged                           |
+| TeamAssigned,       | any phase, also closed; by admin or  | unchanged (its teams change)        |
+| TeamUnassigned      | a field token of an assigned team    |                                     |
 """
 
 from __future__ import annotations
@@ -110,13 +112,15 @@ STAGE_RULES: dict[str, StageRule] = {
     EventType.PERSONAL_DATA_ERASED: StageRule(ANY_STAGE, "at any time"),
     EventType.OPERATION_CLOSED: StageRule(OPEN_STAGES, "while the operation is open"),
     EventType.ALERT_ACKNOWLEDGED: StageRule(ANY_STAGE, "at any time"),
+    EventType.TEAM_ASSIGNED: StageRule(ANY_STAGE, "at any time"),
+    EventType.TEAM_UNASSIGNED: StageRule(ANY_STAGE, "at any time"),
 }
 
 AFTER_CLOSING: frozenset[str] = frozenset(
     event_type for event_type, rule in STAGE_RULES.items() if Stage.CLOSED in rule.allowed
 )
-"""What may still be recorded on a closed operation: legal events, reviews, corrections and
-erasures."""
+"""What may still be recorded on a closed operation: legal events, reviews, corrections,
+erasures and team assignments."""
 
 _OPERATION = KIND_EVENT_TYPES[StreamKind.OPERATION]
 
@@ -136,7 +140,9 @@ RECORDABLE_BY: dict[Role, frozenset[str]] = {
 }
 """Which event types each role may record on an operation. Legal may correct legal events only;
 `CaseReported` comes only through `OpenOperation` and `PersonalDataErased` only through
-`EraseSurvivorData`; an alert is acknowledged by those who read alerts (leadership, admin)."""
+`EraseSurvivorData`; an alert is acknowledged by those who read alerts (leadership, admin).
+Field and admin may record `TeamAssigned`/`TeamUnassigned`; of field tokens, only those of a team
+assigned to the operation (`need_to_know.may_assign`, checked by `decide`)."""
 
 OPENERS = frozenset({Role.FIELD, Role.ADMIN})
 """The roles that may open an operation."""

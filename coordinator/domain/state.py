@@ -161,7 +161,8 @@ class Operation:
     `country` is the suspected country until a location is confirmed. `updated_at` is the
     latest `occurred_at` seen (events prepared offline may arrive late and out of order).
     `survivors` keeps the order of registration. `event_types` maps every event id seen to its
-    type, so corrections can be checked against what they correct.
+    type, so corrections can be checked against what they correct. `teams` are the field teams
+    assigned to it (need-to-know: coordinator/domain/need_to_know.py).
     """
 
     operation_id: UUID
@@ -187,6 +188,7 @@ class Operation:
     testimonies: int = 0
     evidence_items: int = 0
     prosecution_phase: Phase | None = None
+    teams: frozenset[str] = frozenset()
 
     @property
     def closed(self) -> bool:
@@ -281,10 +283,12 @@ class OpenOperation:
 
 @dataclass(frozen=True, slots=True)
 class RecordEvents:
-    """Record a batch of events on an operation, atomically and in order."""
+    """Record a batch of events on an operation, atomically and in order; `break_glass` when a
+    field token of a team not assigned to it states a reason to record anyway."""
 
     operation_id: UUID
     events: Sequence[ProposedEvent]
+    break_glass: bool = False
 
 
 @dataclass(frozen=True, slots=True)

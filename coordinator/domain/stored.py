@@ -20,9 +20,9 @@ PayloadParser = Callable[[str, int, dict[str, Any]], EventData]
 
 
 @lru_cache(maxsize=256)
-def _recorder(name: str, role: str) -> Actor:
+def _recorder(name: str, role: str, team: str | None) -> Actor:
     # The few people who record events, shared: a fold of the whole log asks once per event.
-    return Actor(name, Role(role))
+    return Actor(name, Role(role), team)
 
 
 def domain_event(recorded: Recorded, parse: PayloadParser = parse_event) -> DomainEvent:
@@ -35,10 +35,17 @@ def domain_event(recorded: Recorded, parse: PayloadParser = parse_event) -> Doma
         data=parse(recorded.type, recorded.schema_version, recorded.data),
         occurred_at=recorded.occurred_at,
         recorded_by=_recorder(
-            str(metadata.get("recorded_by", "")), str(metadata.get("role", Role.ADMIN))
+            str(metadata.get("recorded_by", "")),
+            str(metadata.get("role", Role.ADMIN)),
+            _team(metadata.get("team")),
         ),
         version=recorded.version,
     )
+
+
+def _team(value: object) -> str | None:
+    # Only a field token with a team records one (coordinator/service/proposing.py).
+    return value if isinstance(value, str) else None
 
 
 def fold(events: Sequence[Recorded]) -> Operation | None:

@@ -1,7 +1,8 @@
 """Who may call what: the role matrix of the HTTP contract, checked before anything else.
 
-Finer rules (legal may record only legal events, leadership only approvals) are the operation's
-own and live in `decide`.
+Finer rules (legal may record only legal events, leadership only approvals, a field team only
+the operations it is assigned to) are the operation's own and live in coordinator/domain; the
+`X-Break-Glass` header that lets a field team past need-to-know is read here.
 """
 
 from __future__ import annotations
@@ -9,8 +10,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from coordinator.domain.actors import Actor, Role
-from coordinator.errors import Forbidden
+from coordinator.errors import BadRequest, Forbidden
 from coordinator.http.limits import LIMITER, READ_LIMITER, WRITE_METHODS, is_personal_read
+from coordinator.service.access_log import MAX_REASON, MIN_REASON
 from coordinator.service.tokens import Authenticator
 
 EVERYONE = frozenset(Role)
@@ -37,3 +39,23 @@ async def authorise(request: web.Request, allowed: frozenset[Role]) -> Actor:
     elif READ_LIMITER in request.app and is_personal_read(request):
         request.app[READ_LIMITER].take(actor.name)
     return actor
+
+
+BREAK_GLASS_HEADER = "X-Break-Glass"
+"""A field team reads or records an operation it is not assigned to: the header's value is the
+reason, logged with the request and listed for admins at GET /v1/audit/break-glass."""
+
+
+def break_glass_reason(request: web.Request) -> str | None:
+    """The request's break-the-glass reason, None without the header, or BadRequest for a reason
+    that is not 10 to 500 printable characters (then nothing is served)."""
+    reason = request.headers.get(BREAK_GLASS_HEADER)
+    if reason is None:
+        return None
+    reason = reason.strip()
+    if not (MIN_REASON <= len(reason) <= MAX_REASON and reason.isprintable()):
+        raise BadRequest(
+            f"{BREAK_GLASS_HEADER} states the reason for the access: {MIN_REASON} to "
+            f"{MAX_REASON} printable characters"
+        )
+    return reason

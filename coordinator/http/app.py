@@ -24,6 +24,7 @@ from coordinator.http.app_keys import (
 from coordinator.http.audit import setup_audit_routes
 from coordinator.http.audit_log import run_audit_log
 from coordinator.http.board import setup_board_routes
+from coordinator.http.break_glass import BREAK_GLASS_ROUTE_DOC, setup_break_glass_routes
 from coordinator.http.core_routes import CORE_ROUTE_DOCS
 from coordinator.http.cors import cors_middleware
 from coordinator.http.court import setup_court_routes
@@ -111,6 +112,8 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_delete("/v1/survivors/{survivor_id}/personal-data", erase_personal_data)
     document(app, ERASURE_ROUTE_DOC)
     setup_audit_routes(app)
+    setup_break_glass_routes(app)
+    document(app, BREAK_GLASS_ROUTE_DOC)
     setup_court_routes(app)
     setup_board_routes(app)
     setup_stats_routes(app)

@@ -1,4 +1,9 @@
-"""Handlers of the operations API: parse, authorise, call one command function, answer."""
+"""Handlers of the operations API: parse, authorise, call one command function, answer.
+
+A field token of a team not assigned to the operation is refused (403 `not_assigned`) unless it
+breaks the glass (`X-Break-Glass: REASON`): then it is served and the request is logged with
+its reason (coordinator/domain/need_to_know.py).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,10 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
+from coordinator.domain import Operation
 from coordinator.domain.actors import Actor
+from coordinator.domain.need_to_know import assigned, check_assigned, scoped
+from coordinator.domain.stored import fold
 from coordinator.errors import BadRequest, NotFound
 from coordinator.http.access import (
     EVENT_READERS,
@@ -16,6 +24,7 @@ from coordinator.http.access import (
     FIELD_AND_ADMIN,
     RECORDERS,
     authorise,
+    break_glass_reason,
 )
 from coordinator.http.answers import (
     AppendAnswer,
@@ -77,6 +86,13 @@ def context_of(request: web.Request, actor: Actor) -> RequestContext:
     return RequestContext(actor=actor, request_id=request_id, correlation_id=correlation)
 
 
+def broken_glass(state: Operation, actor: Actor, reason: str | None) -> str | None:
+    """The reason when `actor` breaks the glass to reach `state` (None when its team is assigned
+    or it is not scoped), or `NotAssigned` when it would have to and states no reason."""
+    check_assigned(state, actor, break_glass=reason is not None)
+    return None if assigned(state, actor) else reason
+
+
 def append_answer(appended: Appended) -> web.Response:
     """The answer to an append, for every kind of stream."""
     events = [{"event_id": e.event_id, "version": e.version} for e in appended.events]
@@ -99,7 +115,14 @@ async def post_events(request: web.Request) -> web.Response:
     """Append a batch of events to an operation."""
     actor = await authorise(request, RECORDERS)
     operation_id = operation_id_in(request)
+    reason = break_glass_reason(request)
     body = parse_body(RecordEventsRequest, await read_json(request))
+    glass = None
+    if reason is not None and scoped(actor):
+        state = await request.app[OPERATIONS].current(request.app[STORE], operation_id, None)
+        glass = broken_glass(state, actor, reason)
+        if glass is not None:  # logged before the append: a write that cannot be logged fails
+            await log_read(request, actor, operation_id, Read.APPEND, break_glass=glass)
     appended = await record_events(
         request.app[STORE],
         request.app[PRIVACY],
@@ -107,6 +130,7 @@ async def post_events(request: web.Request) -> web.Response:
         operation_id,
         body,
         cache=request.app[OPERATIONS],
+        break_glass=glass is not None,
     )
     return append_answer(appended)
 
@@ -115,8 +139,16 @@ async def get_operation(request: web.Request) -> web.Response:
     """An operation's status, survivors, partners and timeline; with `?as_of=`, as known then."""
     actor = await authorise(request, EVERYONE)
     operation_id = operation_id_in(request)
-    loaded = await load(request.app[STORE], operation_id, as_of=as_of_in(request))
-    await log_read(request, actor, operation_id, Read.OPERATION)
+    reason = break_glass_reason(request)
+    as_of = as_of_in(request)
+    loaded = await load(request.app[STORE], operation_id, as_of=as_of)
+    glass = None
+    if scoped(actor):  # judged by the teams assigned now, also for a look into the past
+        current = loaded.state
+        if as_of is not None:
+            current = await request.app[OPERATIONS].current(request.app[STORE], operation_id, None)
+        glass = broken_glass(current, actor, reason)
+    await log_read(request, actor, operation_id, Read.OPERATION, break_glass=glass)
     readable = await request.app[PRIVACY].readable(loaded.events, actor.role)
     view = operation_view(loaded, actor.role, readable)
     return answer(OperationAnswer, view, headers=PERSONAL_DATA_HEADERS)
@@ -126,12 +158,18 @@ async def get_events(request: web.Request) -> web.Response:
     """An operation's stream as stored."""
     actor = await authorise(request, EVENT_READERS)
     operation_id = operation_id_in(request)
+    reason = break_glass_reason(request)
     events = await request.app[STORE].read_stream(operation_id)
     if not events:
         raise NotFound(f"operation {operation_id} does not exist")
     # A survivor's case or a prosecution is not read under an operation's path.
     refuse_other_kind(events[0], StreamKind.OPERATION, operation_id, reading=True)
-    await log_read(request, actor, operation_id, Read.EVENTS)
+    glass = None
+    if scoped(actor):
+        state = fold(events)
+        assert state is not None  # noqa: S101  a stream with events folds to a state
+        glass = broken_glass(state, actor, reason)
+    await log_read(request, actor, operation_id, Read.EVENTS, break_glass=glass)
     readable = await request.app[PRIVACY].readable(events, actor.role)
     stored = [stored_event_view(e, readable[e.event_id]) for e in events]
     content = {"operation_id": str(operation_id), "events": stored}

@@ -1,4 +1,8 @@
-"""Handlers of the survivors' cases: record on her case, read it, list survivors by status."""
+"""Handlers of the survivors' cases: record on her case, read it, list survivors by status.
+
+Need-to-know reaches her case: a field token of a team is served it only when its team is
+assigned to an operation that registered her, or when it breaks the glass (`X-Break-Glass`).
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,12 @@ import uuid
 from aiohttp import web
 
 from coordinator.domain import SurvivorStatus
-from coordinator.domain.actors import Role
+from coordinator.domain.actors import Actor, Role
+from coordinator.domain.need_to_know import NotAssigned, assigned, scoped
 from coordinator.errors import InvalidInput, NotFound
-from coordinator.http.access import EVENT_READERS, authorise
+from coordinator.http.access import EVENT_READERS, authorise, break_glass_reason
 from coordinator.http.answers import AppendAnswer, answer
-from coordinator.http.app_keys import POOL, PRIVACY, STORE
+from coordinator.http.app_keys import OPERATIONS, POOL, PRIVACY, STORE
 from coordinator.http.bodies import parse_body, read_json
 from coordinator.http.case_answers import SurvivorCaseAnswer, SurvivorsAnswer
 from coordinator.http.openapi import RouteDoc
@@ -26,6 +31,7 @@ from coordinator.service.access_log import Read
 from coordinator.service.case_recording import load_registered_case, record_case_events
 from coordinator.service.case_views import case_view
 from coordinator.service.commands import RecordEventsRequest
+from coordinator.service.registrations import registering_operations
 from projections.read_models.survivor_status import survivor_rows
 
 CASE_RECORDERS = frozenset({Role.FIELD, Role.LEGAL, Role.ADMIN})
@@ -40,11 +46,35 @@ def survivor_id_in(request: web.Request) -> uuid.UUID:
         raise NotFound("no survivor has that id (survivor ids are UUIDs)") from error
 
 
+async def case_glass(
+    request: web.Request, actor: Actor, survivor_id: uuid.UUID, reason: str | None
+) -> str | None:
+    """The reason when `actor` breaks the glass to reach her case (None when a team of an
+    operation that registered her is the actor's, or it is not scoped), or `NotAssigned`."""
+    if not scoped(actor):
+        return None
+    registered_by = (await registering_operations(request.app[POOL], [survivor_id]))[survivor_id]
+    for operation_id in registered_by:
+        state = await request.app[OPERATIONS].current(request.app[STORE], operation_id, None)
+        if assigned(state, actor):
+            return None
+    if reason is None and registered_by:
+        raise NotAssigned(
+            f"team {actor.team} is not assigned to an operation that registered survivor "
+            f"{survivor_id}; send X-Break-Glass: REASON in an emergency (logged and reviewed)."
+        )
+    return reason if registered_by else None  # no case yet: the handler answers 404
+
+
 async def post_case_events(request: web.Request) -> web.Response:
     """Append a batch of events to a survivor's case."""
     actor = await authorise(request, CASE_RECORDERS)
     survivor_id = survivor_id_in(request)
+    reason = break_glass_reason(request)
     body = parse_body(RecordEventsRequest, await read_json(request))
+    glass = await case_glass(request, actor, survivor_id, reason)
+    if glass is not None:  # logged before the append: a write that cannot be logged fails
+        await log_read(request, actor, survivor_id, Read.APPEND, break_glass=glass)
     appended = await record_case_events(
         request.app[STORE], request.app[PRIVACY], context_of(request, actor), survivor_id, body
     )
@@ -56,8 +86,10 @@ async def get_case(request: web.Request) -> web.Response:
     as known then."""
     actor = await authorise(request, EVENT_READERS)
     survivor_id = survivor_id_in(request)
+    reason = break_glass_reason(request)
     loaded = await load_registered_case(request.app[STORE], survivor_id, as_of=as_of_in(request))
-    await log_read(request, actor, survivor_id, Read.SURVIVOR)
+    glass = await case_glass(request, actor, survivor_id, reason)
+    await log_read(request, actor, survivor_id, Read.SURVIVOR, break_glass=glass)
     readable = await request.app[PRIVACY].readable(loaded.stored, actor.role)
     view = case_view(loaded, actor.role, readable)
     return answer(SurvivorCaseAnswer, view, headers=PERSONAL_DATA_HEADERS)

@@ -10,7 +10,7 @@ take the survivors' registrations in the same transaction.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from uuid import UUID, uuid4
@@ -90,7 +90,7 @@ async def open_operation(
     )
     # An id the server just chose has no stream yet: only a client's id is worth reading.
     existing = [] if request.operation_id is None else await store.read_stream(operation_id)
-    new = [await new_event(event, context, privacy, operation_id)]
+    new = [_with_team(await new_event(event, context, privacy, operation_id), context)]
     # A re-send carries the stream's first event: the same id, the same content.
     repeat = await repeated(
         [e for e in existing[:1] if e.event_id == event.event_id], new, operation_id, privacy
@@ -117,6 +117,15 @@ async def open_operation(
     )
 
 
+def _with_team(report: NewEvent, context: RequestContext) -> NewEvent:
+    """The CaseReported with the reporting token's team in its envelope: the fold assigns that
+    team to the operation (coordinator/domain/evolve.py). Tokens without a team add nothing, so
+    their reports are stored as before teams existed."""
+    if context.actor.team is None:
+        return report
+    return replace(report, metadata={**report.metadata, "team": context.actor.team})
+
+
 async def record_events(
     store: EventStore,
     privacy: Privacy,
@@ -125,8 +134,11 @@ async def record_events(
     request: RecordEventsRequest,
     *,
     cache: OperationCache,
+    break_glass: bool = False,
 ) -> Appended:
-    """Judge and append a batch; a re-send of an appended batch answers as the first time."""
+    """Judge and append a batch; a re-send of an appended batch answers as the first time.
+    `break_glass` lets a field team not assigned to the operation record (the caller logged
+    its reason)."""
     events = [proposed(event) for event in request.events]
     new = await new_events(events, context, privacy, operation_id)
     if any(event.event_id is not None for event in request.events):  # ids chosen offline
@@ -138,7 +150,15 @@ async def record_events(
 
     async def attempt() -> Appended:
         return await _judge_and_append(
-            store, privacy, context, operation_id, request, events=events, new=new, cache=cache
+            store,
+            privacy,
+            context,
+            operation_id,
+            request,
+            events=events,
+            new=new,
+            cache=cache,
+            break_glass=break_glass,
         )
 
     return await judged_again_on_conflict(request.expected_version, attempt)
@@ -182,6 +202,7 @@ async def _judge_and_append(
     events: list[ProposedEvent],
     new: list[NewEvent],
     cache: OperationCache,
+    break_glass: bool,
 ) -> Appended:
     state, history = await _state_and_history(
         store, operation_id, events, request.expected_version, cache
@@ -192,7 +213,11 @@ async def _judge_and_append(
     concerned = survivors_to_register(events) | _closing_on_cases(state, events)
     known = await standings(store, concerned) if concerned else {}
     judged = judge(
-        state, RecordEvents(operation_id, events), context.actor, standings=known, history=history
+        state,
+        RecordEvents(operation_id, events, break_glass=break_glass),
+        context.actor,
+        standings=known,
+        history=history,
     )
     stored = await to_append(
         judged.events, events, new, context=context, privacy=privacy, stream_id=operation_id

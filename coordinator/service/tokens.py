@@ -1,5 +1,8 @@
 """Access tokens: created once and shown once, stored only as a hash, listed, revoked.
 
+A field token may belong to a team (need-to-know: coordinator/domain/need_to_know.py); field
+tokens made without one, as every field token before teams, are not scoped.
+
 A request's bearer token is hashed and looked up; a small cache keeps the answer for a few
 seconds so that appends do not pay a round trip for it, which bounds how long a revoked token
 keeps working (`CACHE_SECONDS`).
@@ -18,6 +21,7 @@ import asyncpg
 
 from coordinator.domain.actors import Actor, Role
 from coordinator.errors import InvalidInput, NotFound, Unauthorized
+from events.catalogue import is_team_name
 from events.store.connection import translate_errors
 
 CACHE_SECONDS = 5.0
@@ -42,19 +46,28 @@ class TokenInfo:
     role: Role
     created_at: datetime
     revoked_at: datetime | None
+    team: str | None = None
 
 
-async def create_token(pool: asyncpg.Pool, name: str, role: Role) -> str:
-    """Create a token for `name` with `role`; the returned secret is never stored or shown again."""
+async def create_token(
+    pool: asyncpg.Pool, name: str, role: Role, *, team: str | None = None
+) -> str:
+    """Create a token for `name` with `role` (and, for a field token, its `team`); the returned
+    secret is never stored or shown again."""
     if not 1 <= len(name) <= 100 or not name.isprintable():
         raise InvalidInput("a token's name is 1 to 100 printable characters")
+    if team is not None and role is not Role.FIELD:
+        raise InvalidInput("only field tokens belong to a team")
+    if team is not None and not is_team_name(team):
+        raise InvalidInput("a team is 1 to 100 printable characters without outer spaces")
     token = _PREFIX + secrets.token_urlsafe(_TOKEN_BYTES)
     try:
         await pool.execute(
-            "INSERT INTO access_tokens (name, role, token_sha256) VALUES ($1, $2, $3)",
+            "INSERT INTO access_tokens (name, role, token_sha256, team) VALUES ($1, $2, $3, $4)",
             name,
             role.value,
             token_hash(token),
+            team,
         )
     except asyncpg.UniqueViolationError as error:
         raise InvalidInput(f"a token named {name!r} exists already") from error
@@ -64,10 +77,10 @@ async def create_token(pool: asyncpg.Pool, name: str, role: Role) -> str:
 async def list_tokens(pool: asyncpg.Pool) -> list[TokenInfo]:
     """Every token, revoked ones included, by name."""
     rows = await pool.fetch(
-        "SELECT name, role, created_at, revoked_at FROM access_tokens ORDER BY name"
+        "SELECT name, role, created_at, revoked_at, team FROM access_tokens ORDER BY name"
     )
     return [
-        TokenInfo(row["name"], Role(row["role"]), row["created_at"], row["revoked_at"])
+        TokenInfo(row["name"], Role(row["role"]), row["created_at"], row["revoked_at"], row["team"])
         for row in rows
     ]
 
@@ -120,11 +133,11 @@ class Authenticator:
         # Through the store's translation, so a database that is down is a 503, never a 500.
         with translate_errors():
             row = await self._pool.fetchrow(
-                "SELECT name, role, token_sha256 FROM access_tokens "
+                "SELECT name, role, team, token_sha256 FROM access_tokens "
                 "WHERE token_sha256 = $1 AND revoked_at IS NULL",
                 presented,
             )
         # The index finds the row; the comparison that admits it takes constant time.
         if row is None or not hmac.compare_digest(bytes(row["token_sha256"]), presented):
             return None
-        return Actor(name=row["name"], role=Role(row["role"]))
+        return Actor(name=row["name"], role=Role(row["role"]), team=row["team"])

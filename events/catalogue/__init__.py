@@ -73,6 +73,7 @@ from events.catalogue.rescue import (
     Survivor,
     SurvivorRecovered,
 )
+from events.catalogue.teams import TeamAssigned, TeamName, TeamUnassigned, is_team_name
 from events.catalogue.vocabulary import (
     AgencyType,
     AppealBy,
@@ -170,6 +171,9 @@ __all__ = [
     "SurvivorRetrafficked",
     "SurvivorReturned",
     "SuspectedExploitation",
+    "TeamAssigned",
+    "TeamName",
+    "TeamUnassigned",
     "TestimonyRecorded",
     "UnknownEventType",
     "UnknownSchemaVersion",
@@ -180,6 +184,7 @@ __all__ = [
     "Witness",
     "event_json_schemas",
     "is_legal_event",
+    "is_team_name",
     "kind_opened_by",
     "parse_event",
 ]

@@ -50,3 +50,6 @@ class EventType(StrEnum):
     PROSECUTION_CLOSED = "ProsecutionClosed"
     # Alerts (on the operation an alert concerns).
     ALERT_ACKNOWLEDGED = "AlertAcknowledged"
+    # Need-to-know: the field teams assigned to an operation.
+    TEAM_ASSIGNED = "TeamAssigned"
+    TEAM_UNASSIGNED = "TeamUnassigned"

@@ -42,6 +42,8 @@ KIND_EVENT_TYPES: dict[StreamKind, frozenset[str]] = {
         EventType.FAMILY_REUNITED,
         EventType.OPERATION_CLOSED,
         EventType.ALERT_ACKNOWLEDGED,
+        EventType.TEAM_ASSIGNED,
+        EventType.TEAM_UNASSIGNED,
         # Kept for version 1 clients and older streams; their place is now a case or a
         # prosecution.
         EventType.SUPPORT_PROVIDED,

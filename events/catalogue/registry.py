@@ -56,6 +56,7 @@ from events.catalogue.rescue import (
     SurvivorRecovered,
     upcast_rescue_executed_v1,
 )
+from events.catalogue.teams import TeamAssigned, TeamUnassigned
 
 EVENT_TYPES: dict[str, type[EventData]] = {
     EventType(event_type.__name__): event_type
@@ -96,6 +97,8 @@ EVENT_TYPES: dict[str, type[EventData]] = {
         AppealFiled,
         ProsecutionClosed,
         AlertAcknowledged,
+        TeamAssigned,
+        TeamUnassigned,
     )
 }
 """Every event type of every kind of stream, by the name stored with it."""
