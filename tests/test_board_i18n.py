@@ -9,6 +9,8 @@ import json
 import os
 import re
 import shutil
+import string
+import typing
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -16,12 +18,16 @@ from typing import Any
 import aiohttp
 import pytest
 from playwright.async_api import Browser, Page, async_playwright
+from pydantic import BaseModel
 
 from coordinator.domain.actors import Role
 from coordinator.domain.state import Stage, SurvivorStatus
 from coordinator.i18n import catalogues
 from coordinator.i18n.catalogues import catalogue, languages, negotiate
+from coordinator.service.court.narrative import VOCABULARIES
 from coordinator.service.trail_page import render_trail
+from events.catalogue import EventType
+from events.catalogue.registry import EVENT_TYPES
 from events.catalogue.vocabulary import Exploitation, Form, Gender, Service
 from tests.api import Caller, a_case_report, a_survivor, event, to_approval
 
@@ -83,6 +89,63 @@ def test_vietnamese_has_its_own_word_for_every_english_message() -> None:
     assert catalogue("vi").count("board.survivors", 1) == "1 nạn nhân"
     assert catalogue("en").count("board.survivors", 1) == "1 survivor"
     assert catalogue("en").count("board.survivors", 3) == "3 survivors"
+
+
+def payload_fields(model: type[BaseModel], seen: set[type[BaseModel]]) -> set[str]:
+    """The field names of an event payload and of the models nested in it."""
+    names = set(model.model_fields)
+    for info in model.model_fields.values():
+        stack: list[Any] = [info.annotation]
+        while stack:
+            annotation = stack.pop()
+            model_type = isinstance(annotation, type) and issubclass(annotation, BaseModel)
+            if model_type and annotation not in seen:
+                seen.add(annotation)
+                names |= payload_fields(annotation, seen)
+            stack.extend(typing.get_args(annotation))
+    return names
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("language", ["vi", "en"])
+def test_every_court_sentence_label_and_term_is_in_the_catalogue(language: str) -> None:
+    """The court page's sentence for every event type, the label of every field of every
+    payload (and of the personal data), and the words for every value of every vocabulary a
+    field takes, each in the language's own file."""
+    own = catalogues._read(language)
+    sentences = [
+        t.value for t in EventType if not any(k.startswith(f"event.{t.value}") for k in own)
+    ]
+    assert sentences == []
+    seen: set[type[BaseModel]] = set()
+    fields = {"name", "date_of_birth", "family_contact"}
+    for model in EVENT_TYPES.values():
+        fields |= payload_fields(model, seen)
+    assert sorted(f for f in fields if f"field.{f}" not in own) == []
+    terms = [
+        f"term.{name}.{value.value}"
+        for name, vocabularies in VOCABULARIES.items()
+        for vocabulary in vocabularies
+        for value in vocabulary
+    ]
+    assert [key for key in terms if key not in own] == []
+
+
+@pytest.mark.unit
+def test_each_translation_keeps_the_english_message_s_named_values() -> None:
+    """A translated message names the same `{values}` as the English one (a count's forms may
+    leave out `{count}`), so no value is lost and none is asked for that is not given."""
+    english, vietnamese = catalogues._read("en"), catalogues._read("vi")
+
+    def names(message: str) -> set[str]:
+        return {name for _, name, _, _ in string.Formatter().parse(message) if name}
+
+    differing = [
+        key
+        for key, message in vietnamese.items()
+        if key in english and names(message) != names(english[key])
+    ]
+    assert differing == []
 
 
 @pytest.mark.unit
@@ -245,9 +308,10 @@ async def browser() -> AsyncIterator[Browser]:
 
 @pytest.fixture(scope="module")
 async def board_data(callers: dict[Role, Caller]) -> dict[str, str]:
-    """Five girls rescued in China under the organisation's case BD-2020-037 (two handed over
-    at the border), a new report from Laos, and a case from 2019 nobody touched since."""
-    girls = [a_survivor() for _ in range(5)]
+    """Five girls rescued in China under the organisation's case BD-2020-037 (three H'Mông, two
+    Dao; two handed over at the border), a new report from Laos, and a case from 2019 nobody
+    touched since."""
+    girls = [a_survivor(ethnic_group="H'Mông" if n < 3 else "Dao") for n in range(5)]
     rescue = await rescued(callers, *girls, reference="BD-2020-037", suspected_country="CN")
     handoff = event(
         "CustodyTransferred",
@@ -294,6 +358,41 @@ def card(operation: str) -> str:
 async def figure(page: Page) -> str:
     """The number of people rescued, as the page shows it."""
     return str(await page.inner_text("#impact-people-rescued"))
+
+
+async def year_figure(page: Page, leadership: Caller) -> tuple[str, str]:
+    """The latest year of the report and its count of people rescued, once the page's chart by
+    year shows what `GET /v1/stats/impact` says."""
+    report = await (await leadership.get("/v1/stats/impact")).json()
+    year = max(report["by_year"])
+    expected = str(report["by_year"][year])
+    await page.wait_for_function(
+        "([year, expected]) => document.querySelector(`#chart-year [data-key='${year}'] .value`)"
+        "?.textContent === expected",
+        arg=[year, expected],
+        timeout=10_000,
+    )
+    return year, expected
+
+
+async def the_report_charts_read_in(page: Page, words: catalogues.Catalogue) -> None:
+    """The report's charts with their captions in the page's language: small counts as "<5"
+    drawn as short bars, and the time from report to rescue as a median and 90th percentile."""
+    charts = await page.inner_text(".charts")
+    for caption in ("by_year", "by_month", "durations", "by_home_province", "by_ethnic_group"):
+        assert words.text(f"impact.{caption}") in charts, caption
+    dao = page.locator("#chart-ethnic [data-key='Dao']")
+    assert await dao.locator(".value").inner_text() == "<5"
+    assert "few" in str(await dao.get_attribute("class"))
+    short = await dao.locator(".fill").evaluate("fill => fill.getBoundingClientRect().width")
+    track = await dao.locator(".track").evaluate("track => track.getBoundingClientRect().width")
+    assert 0 < short <= track * 0.6
+    to_rescue = page.locator("[data-duration='report_to_rescue_days']")
+    assert words.text("impact.report_to_rescue_days") in await to_rescue.inner_text()
+    assert await to_rescue.locator("[data-key='median'] .label").inner_text() == words.text(
+        "impact.median"
+    )
+    assert await to_rescue.locator("[data-key='p90'] .value").count() == 1
 
 
 @pytest.mark.parametrize("language", ["vi", "en"])
@@ -358,6 +457,7 @@ async def test_the_board_reads_live_in_each_language_at_desktop_and_phone_width(
         if device == "desktop":
             await page.evaluate("window.__sameDocument = true")
             before = await figure(page)
+            year_before = await year_figure(page, leadership)
             reference = "BD-2026-101" if language == "vi" else "BD-2026-102"
             opened = await callers[Role.FIELD].open(reference=reference, suspected_country="TH")
             await page.locator(card(opened)).wait_for(timeout=10_000)
@@ -374,6 +474,10 @@ async def test_the_board_reads_live_in_each_language_at_desktop_and_phone_width(
                 timeout=10_000,
             )
             assert int(await figure(page)) == int(before) + 1
+            year, shown = await year_figure(page, leadership)
+            assert year_before[1].isdigit(), "the module's rescues this year are at least 5"
+            assert int(shown) == int(year_before[1]) + (year == year_before[0])
+            await the_report_charts_read_in(page, words)
             assert await page.evaluate("window.__sameDocument === true")  # no reload happened
             await page.locator(card(opened)).locator('[data-status="abroad"]').wait_for()
         name = f"board-{language}.png" if device == "desktop" else f"board-{language}-phone.png"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import dataclasses
 import json
 import re
 import shutil
@@ -27,6 +28,8 @@ import pytest
 
 from coordinator.domain.actors import Actor, Role
 from coordinator.http.court import COURT_LINKS
+from coordinator.i18n.catalogues import catalogue, languages
+from coordinator.service.court.fields import definitions
 from coordinator.service.court.narrative import SENTENCES, People, what_happened
 from coordinator.service.court.times import Clock
 from coordinator.service.court_links import CourtLinks
@@ -197,6 +200,37 @@ async def test_the_court_page_tells_the_whole_rescue_in_plain_sentences(
     assert "Appendix: hashes and keys" in page
 
 
+async def test_the_court_page_tells_the_rescue_in_vietnamese_when_asked(
+    client: Client, callers: dict[Role, Caller], legal: Caller, rescue: tuple[str, list[str]]
+) -> None:
+    """`?lang=vi` (or a Vietnamese browser) gives the same record in Vietnamese: sentences,
+    field labels and vocabularies; names, references and free text as recorded."""
+    operation, _ids = rescue
+    url = (await link_of(legal, operation))["url"]
+    field_name = re.escape(await name_of(callers[Role.FIELD], operation))
+    for page in (
+        await page_of(client, url + "?lang=vi"),
+        await (await client.get(url, headers={"Accept-Language": "vi-VN,vi;q=0.9"})).text(),
+    ):
+        assert re.search(
+            r"14 thg 10, 2020, 10:00 giờ Hà Nội \(03:00 UTC\): người mẹ trình báo Lan mất tích "
+            r"\(qua kênh gia đình\); nghi bị bóc lột tình dục tại Trung Quốc; hồ sơ số "
+            rf"BD-2020-037; người ghi: {field_name} \(hiện trường\)\.",
+            page,
+        )
+        assert "cuộc giải cứu thành công; 2 người được giải thoát: Lan và Mai" in page
+        assert (
+            "Lan và Mai được bàn giao từ Yunnan Public Security (Trung Quốc) cho Border Guard "
+            "Lao Cai (Việt Nam)" in page
+        )
+        assert "phiên bản 4 đã được đính chính: the brothel was in Hekou&#x27;s old town" in page
+        assert "vụ án chuyển sang giai đoạn tuyên án: traffickers convicted" in page
+        assert "<dt>Kênh tiếp nhận</dt>" in page
+        assert page.count("<article") == 23
+        for english in ("reported", "handed from", "was corrected", "Channel", "recorded by"):
+            assert english not in page, english
+
+
 async def name_of(caller: Caller, operation: str) -> str:
     """The token name the service recorded for `caller`'s events."""
     view = await (await caller.get(f"/v1/operations/{operation}")).json()
@@ -239,17 +273,79 @@ async def test_personal_data_is_marked_erased_after_an_erasure(
 
 
 @pytest.mark.unit
-def test_every_event_type_of_every_stream_has_a_sentence() -> None:
-    """No type of the catalogue falls back to the generic sentence; an unknown one does."""
+@pytest.mark.parametrize("language", languages())
+def test_every_event_type_of_every_stream_has_a_sentence(language: str) -> None:
+    """No type of the catalogue falls back to the generic sentence, in any language, and no
+    sentence of another language than English is left in English; an unknown type gets the
+    generic one."""
     assert set(SENTENCES) == set(EventType)
     people = People({}, frozenset(), str(uuid.uuid4()))
-    clock = Clock.of()
+    clock = dataclasses.replace(Clock.of(), language=language)
+    english = dataclasses.replace(clock, language="en")
+    generic = catalogue(language).messages["event.unknown"].split("{type}")[0]
     for event_type, data in EXAMPLES.items():
         sentence = what_happened(event_type, data, people, clock=clock, versions={})
-        assert not sentence.startswith("an event of type"), (event_type, sentence)
+        assert not sentence.startswith(generic), (event_type, sentence)
+        assert "{" not in sentence, (event_type, sentence)
+        if language != "en":
+            in_english = what_happened(event_type, data, people, clock=english, versions={})
+            assert sentence != in_english, (event_type, sentence)
     assert set(EXAMPLES) == set(EventType)
     unknown = what_happened("Teleported", {}, people, clock=clock, versions={})
-    assert unknown == "an event of type Teleported was recorded"
+    assert unknown == catalogue(language).text("event.unknown", type="Teleported")
+    if language == "en":
+        assert unknown == "an event of type Teleported was recorded"
+
+
+@pytest.mark.unit
+def test_the_sentences_and_fields_read_in_vietnamese() -> None:
+    """A Vietnamese court reads the events in Vietnamese: people, vocabularies, counts and field
+    labels from the catalogue; names, references and free text as recorded."""
+    people = People({SID: "Lan"}, frozenset(), SID)
+    clock = dataclasses.replace(Clock.of(), language="vi", name="giờ Hà Nội")
+    report = a_case_report(reference="BD-2020-037")
+    report["missing_persons"][0]["personal"] = {"name": "Lan"}
+
+    def said(event_type: str, **data: Any) -> str:
+        return what_happened(event_type, data, people, clock=clock, versions={SID: 4})
+
+    assert said("CaseReported", **report) == (
+        "người mẹ trình báo Lan mất tích (qua kênh gia đình); nghi bị bóc lột tình dục tại "
+        "Trung Quốc; hồ sơ số BD-2020-037"
+    )
+    girl = a_survivor(age_at_rescue=16, home_province="Hà Giang")
+    del girl["personal"]
+    assert said("RescueExecuted", outcome="success", survivors=[girl]) == (
+        "cuộc giải cứu thành công; 1 người được giải thoát: một bé gái 16 tuổi quê ở Hà Giang"
+    )
+    assert (
+        said(
+            "CustodyTransferred",
+            survivor_ids=[SID],
+            from_party={"agency": "Công an Vân Nam", "country": "CN"},
+            to_party={"agency": "Đồn Biên phòng Lào Cai", "country": "VN"},
+        )
+        == "Lan được bàn giao từ Công an Vân Nam (Trung Quốc) cho Đồn Biên phòng Lào Cai (Việt Nam)"
+    )
+    assert said("EventCorrected", corrects_event_id=SID, reason="sai địa chỉ") == (
+        "phiên bản 4 đã được đính chính: sai địa chỉ"
+    )
+    defendant = str(uuid.uuid4())
+    assert (
+        said("VerdictReached", defendant_id=defendant, verdict="convicted", sentence_months=150)
+        == f"bị cáo {defendant[:8]} bị tuyên có tội, với mức án 12 năm và 6 tháng"
+    )
+    assert said("HearingHeld", held_on="2026-11-02T09:00:00+07:00", kind="appeal") == (
+        "phiên tòa phúc thẩm đã diễn ra vào 2 thg 11, 2026, 09:00 giờ Hà Nội (02:00 UTC)"
+    )
+    fields = definitions(
+        {"channel": "family", "home_province": "Hà Giang", "emergency": True}, clock
+    )
+    assert "<dt>Kênh tiếp nhận</dt><dd>gia đình</dd>" in fields
+    assert "<dt>Quê quán (tỉnh)</dt><dd>Hà Giang</dd>" in fields
+    assert "<dt>Khẩn cấp</dt><dd>có</dd>" in fields
+    sealed = definitions({"personal": {"withheld": "no consent for prosecution"}}, clock)
+    assert "không hiển thị: chưa có sự đồng ý cho việc truy tố" in sealed
 
 
 SID = str(uuid.uuid4())
@@ -294,6 +390,8 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "AppealFiled": {"defendant_id": SID, "by": "defence"},
     "ProsecutionClosed": {"reason": "verdict final"},
     "AlertAcknowledged": {"alert_id": SID, "note": "seen by the director"},
+    "TeamAssigned": {"team": "Lao Cai team"},
+    "TeamUnassigned": {"team": "Lao Cai team"},
 }
 
 

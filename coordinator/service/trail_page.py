@@ -6,7 +6,7 @@ reader, or marked erased; times local with their zone and in UTC), each correcti
 event it corrects, and the hashes in a compact appendix. Every value is escaped; the page has no
 script and loads nothing, and its headers forbid everything but its own inline stylesheet. It
 prints on A4 in a few pages and reads on a phone. Its own words come from the message catalogue
-of its language (coordinator/locale; English unless asked); the sentences are English for now.
+of its language (coordinator/locale; English unless asked), its sentences and field labels too.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any, Final
 
 from coordinator.i18n.catalogues import Catalogue, catalogue
 from coordinator.service.court.fields import definitions, text
-from coordinator.service.court.narrative import People, what_happened, words
+from coordinator.service.court.narrative import People, what_happened
 from coordinator.service.court.times import Clock
 from events.catalogue import EventType
 
@@ -146,8 +146,12 @@ class _Page:
             versions=self.versions,
         )
         metadata = event.get("metadata") or {}
-        who = metadata.get("recorded_by", "unknown")
-        role = f" ({metadata['role']})" if metadata.get("role") else ""
+        who = metadata.get("recorded_by") or self.say.text("court.unknown")
+        role = (
+            self.say.text("court.part.brackets", text=self.say.word("term.role", metadata["role"]))
+            if metadata.get("role")
+            else ""
+        )
         recorded = self.say.text("court.recorded_by", who=who, role=role)
         return f"{_stamp(event, 'occurred_at', self.clock)}: {clause}{recorded}."
 
@@ -171,7 +175,10 @@ class _Page:
 
     def article(self, event: dict[str, Any]) -> str:
         metadata = event.get("metadata") or {}
-        who = f"{metadata.get('recorded_by', 'unknown')} ({metadata.get('role', '')})"
+        who = (
+            f"{metadata.get('recorded_by') or self.say.text('court.unknown')} "
+            f"({self.say.word('term.role', metadata.get('role', ''))})"
+        )
         envelope = (
             definitions(
                 {
@@ -353,7 +360,7 @@ def render_trail(
     lede = say.text("court.lede", count=len(every), span=span, zone=clock.name)
     sections = "".join(
         (
-            f"<h3>{text(words(kind or 'stream').capitalize())} {text(stream_id)}</h3>"
+            f"<h3>{text(say.word('court.stream', kind or 'stream'))} {text(stream_id)}</h3>"
             if len(streams) > 1
             else ""
         )

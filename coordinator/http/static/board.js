@@ -101,28 +101,72 @@ function render() {
   scheduleAlerts();
 }
 
-// Leadership sees counts from 1 to 4 as "<5": drawn as a short bar, sorted below the fives.
+// Leadership sees counts from 1 to 4 as "<5": drawn as a short, hatched bar (half of five on a
+// scale of at least five), sorted below the fives.
 const size = (n) => (typeof n === "number" ? n : 2.5);
 
-function chart(id, counts, label = (key) => key.replaceAll("_", " ")) {
-  const entries = Object.entries(counts).sort((a, b) => size(b[1]) - size(a[1]));
-  const max = Math.max(1, ...entries.map(([, n]) => size(n)));
+function bar(key, label, n, max, shown = num(n)) {
+  const row = el("div", typeof n === "number" ? "bar" : "bar few");
+  row.dataset.key = key;
+  const fill = el("div", "fill");
+  fill.style.width = `${(100 * size(n)) / max}%`;
+  const track = el("div", "track");
+  track.append(fill);
+  row.append(el("span", "label", label), track, el("span", "value", shown));
+  return row;
+}
+
+// Bars of counts, largest first; `inOrder` keeps the keys' own order (years, months).
+function chart(id, counts, label = (key) => key.replaceAll("_", " "), inOrder = false) {
+  const entries = Object.entries(counts || {});
+  if (inOrder) entries.sort((a, b) => a[0].localeCompare(b[0]));
+  else entries.sort((a, b) => size(b[1]) - size(a[1]));
+  const max = Math.max(5, ...entries.map(([, n]) => size(n)));
   if (!entries.length) {
     document.getElementById(id).replaceChildren(el("p", "meta", t("impact.none")));
     return;
   }
-  document.getElementById(id).replaceChildren(...entries.map(([key, n]) => {
-    const bar = el("div", "bar");
-    const fill = el("div", "fill");
-    fill.style.width = `${(100 * size(n)) / max}%`;
-    const track = el("div");
-    track.append(fill);
-    bar.append(el("span", "", label(key)), track, el("span", "", num(n)));
-    return bar;
+  document.getElementById(id).replaceChildren(...entries.map(([key, n]) => bar(key, label(key), n, max)));
+}
+
+const months = new Intl.DateTimeFormat(locale, { month: "short", year: "numeric", timeZone: "UTC" });
+const month = (key) => months.format(new Date(`${key}-01T00:00:00Z`));
+const recorded = (key) => (key === "unknown" ? t("impact.unknown") : key);
+const days = new Intl.NumberFormat(locale, { style: "unit", unit: "day", unitDisplay: "long", maximumFractionDigits: 1 });
+
+// The two times (report to rescue, rescue to return): median and 90th percentile in days, as
+// bars on one scale; "<5 people" where so few people have both times that they are withheld.
+function durations(id, statistics) {
+  const names = ["report_to_rescue_days", "rescue_to_home_days"];
+  const max = Math.max(1, ...names.map((name) => statistics[name]?.p90 ?? 0));
+  document.getElementById(id).replaceChildren(...names.map((name) => {
+    const statistic = statistics[name] || { people: 0, median: null, p90: null };
+    const group = el("div", "duration");
+    group.dataset.duration = name;
+    group.append(el("h4", "", t(`impact.${name}`)));
+    if (statistic.median === null || statistic.p90 === null) {
+      const people = statistic.people === 0 ? t("impact.none") : tn("impact.people", statistic.people);
+      group.append(el("p", "meta withheld", people));
+      return group;
+    }
+    group.append(
+      bar("median", t("impact.median"), statistic.median, max, days.format(statistic.median)),
+      bar("p90", t("impact.p90"), statistic.p90, max, days.format(statistic.p90)),
+      el("p", "meta", tn("impact.people", statistic.people)),
+    );
+    return group;
   }));
 }
 
+// The report's breakdowns come with GET /v1/stats/impact only; the stream's figures say when
+// they changed, and the page then asks for the report again.
+const REPORT = ["by_year", "by_month", "by_home_province", "report_to_rescue_days", "rescue_to_home_days"];
+let report = null;
+let reportDue = null;
+
 function renderImpact(impact) {
+  if (REPORT.every((name) => name in impact)) report = impact;
+  else if (reportDue === null) reportDue = setTimeout(() => { reportDue = null; loadImpact(); }, 300);
   const figures = ["people_rescued", "operations", "minors", "people_recovered"].map((name) => {
     const figure = el("div", "figure");
     const value = el("dd", "", num(impact[name]));
@@ -131,6 +175,14 @@ function renderImpact(impact) {
     return figure;
   });
   document.getElementById("impact-total").replaceChildren(...figures);
+  if (report) {
+    chart("chart-year", report.by_year, String, true);
+    const lastMonths = Object.fromEntries(Object.entries(report.by_month).sort().slice(-24));
+    chart("chart-month", lastMonths, month, true);
+    chart("chart-province", report.by_home_province, recorded);
+    durations("chart-durations", report);
+  }
+  chart("chart-ethnic", impact.by_ethnic_group, recorded);
   chart("chart-country", impact.by_country, country);
   chart("chart-gender", impact.by_gender, (key) => word("gender", key));
   chart("chart-exploitation", impact.by_exploitation, (key) => word("exploitation", key));

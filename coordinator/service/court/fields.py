@@ -2,32 +2,20 @@
 
 Nested objects become nested lists, lists of objects numbered items, times local with UTC,
 and each `personal` object its opened fields, "erased" where its key was destroyed, or
-"sealed" where it was not opened for this copy.
+"sealed" where it was not opened for this copy. Labels (`field.<name>`), vocabulary values
+(`term.<name>.<value>`) and the words about personal data are the catalogue's, in the language
+of the page's clock.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from html import escape
-from typing import Any, Final
+from typing import Any
 
-from coordinator.service.court.narrative import country
+from coordinator.i18n.catalogues import Catalogue, catalogue
+from coordinator.service.court.narrative import VOCABULARIES
 from coordinator.service.court.times import Clock, parse_moment
-
-_LABELS: Final = {
-    "sha256": "SHA-256",
-    "survivor_ids": "Survivors",
-    "operation_ids": "Operations",
-    "missing_persons": "Missing persons",
-    "from_party": "From",
-    "to_party": "To",
-    "corrects_event_id": "Corrects event",
-    "corrected_data": "Corrected fields",
-    "personal": "Personal data",
-    "date_of_birth": "Date of birth",
-    "age_at_rescue": "Age at rescue",
-    "found_in_country": "Found in country",
-}
 
 
 def text(value: object) -> str:
@@ -35,63 +23,74 @@ def text(value: object) -> str:
     return escape(str(value), quote=True)
 
 
-def label(key: str) -> str:
-    """A field's name as a reader says it: `home_province` -> `Home province`."""
-    if key in _LABELS:
-        return _LABELS[key]
+def label(key: str, say: Catalogue | None = None) -> str:
+    """A field's name as a reader says it: `home_province` -> `Home province`, `Quê quán`."""
+    say = say or catalogue("en")
+    if f"field.{key}" in say.messages:
+        return say.messages[f"field.{key}"]
     spoken = key.replace("_", " ").strip()
     return spoken[:1].upper() + spoken[1:]
 
 
-def _personal(value: object) -> str:
+def _personal(value: object, clock: Clock, say: Catalogue) -> str:
     if value is None:
-        return "<em>withheld from this role</em>"
+        return f"<em>{text(say.text('court.personal.withheld_from_role'))}</em>"
     if not isinstance(value, dict):
         return text(value)
     if value.get("erased") is True and len(value) == 1:
-        return "<strong class=erased>erased</strong>"
+        return f"<strong class=erased>{text(say.text('court.personal.erased'))}</strong>"
     if set(value) == {"withheld"}:
-        return f"<em>withheld: {text(value['withheld'])}</em>"
+        reason = say.messages.get(f"court.personal.reason.{value['withheld']}", value["withheld"])
+        return f"<em>{text(say.text('court.personal.withheld', reason=reason))}</em>"
     if value.get("sealed"):
-        return "<em>sealed (not opened on this copy)</em>"
-    return definitions(value)
+        return f"<em>{text(say.text('court.personal.sealed'))}</em>"
+    return definitions(value, clock)
 
 
-def _scalar(value: object, clock: Clock) -> str:
-    if value is True:
-        return "yes"
-    if value is False:
-        return "no"
+def _scalar(key: str, value: object, clock: Clock, say: Catalogue) -> str:
+    if value is True or value is False:
+        return text(_plain(value, say))
     if isinstance(value, str) and parse_moment(value) is not None:
         return text(clock.text(value))
+    if isinstance(value, str) and key in VOCABULARIES:
+        return text(say.messages.get(f"term.{key}.{value}", value))
     return text(value)
 
 
 def value_html(key: str, value: object, clock: Clock) -> str:
     """One field's value as HTML."""
+    say = catalogue(clock.language)
     if key == "personal":
-        return _personal(value)
+        return _personal(value, clock, say)
     if isinstance(value, dict):
         return definitions(value, clock)
     if isinstance(value, list):
         if all(not isinstance(item, dict | list) for item in value):
-            return text(", ".join(_plain(item) for item in value)) or "none"
+            shown = ", ".join(_plain(item, say) for item in value)
+            return text(shown or say.text("court.value.none"))
         items = "".join(f"<li>{value_html(key, item, clock)}</li>" for item in value)
         return f"<ol>{items}</ol>"
     if key == "country" or key.endswith("_country"):
-        return text(f"{country(value)} ({value})" if country(value) != value else value)
-    return _scalar(value, clock)
+        name = say.country(value)
+        return text(f"{name} ({value})" if name != value else value)
+    return _scalar(key, value, clock, say)
 
 
-def _plain(item: object) -> str:
-    return "yes" if item is True else "no" if item is False else str(item)
+def _plain(item: object, say: Catalogue) -> str:
+    if item is True:
+        return say.text("court.value.yes")
+    if item is False:
+        return say.text("court.value.no")
+    return str(item)
 
 
 def definitions(data: Mapping[str, Any], clock: Clock | None = None) -> str:
-    """The fields of `data` (none null) as a definition list."""
+    """The fields of `data` (none null) as a definition list, in the clock's language."""
     clock = clock or Clock.of("UTC")
+    say = catalogue(clock.language)
     rows = "".join(
-        f"<div><dt>{text(label(str(key)))}</dt><dd>{value_html(str(key), value, clock)}</dd></div>"
+        f"<div><dt>{text(label(str(key), say))}</dt>"
+        f"<dd>{value_html(str(key), value, clock)}</dd></div>"
         for key, value in data.items()
         if (value is not None and value != []) or key == "personal"
     )

@@ -1,28 +1,78 @@
-"""One plain-English sentence per event, from its type and fields, for the court page.
+"""One plain sentence per event, from its type and fields, for the court page, in its language.
 
 Every event type of every kind of stream (operations, survivors' cases, prosecutions) has a
-sentence; an unknown type gets a generic one. People are named where their personal data was
-opened for the reader, else described ("a 16-year-old girl", "survivor 1a2b3c4d"), and "name
-erased" where their data was erased. The text is plain: the page escapes it.
+sentence; an unknown type gets a generic one. The words are the message catalogue's
+(`event.<Type>` and its parts, `court.person.*`, and each vocabulary's `term.<field>.<value>`),
+with named placeholders, so a language is a file (coordinator/locale). People are named where
+their personal data was opened for the reader, else described ("a 16-year-old girl", "survivor
+1a2b3c4d"), and "name erased" where their data was erased. The text is plain: the page escapes it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Final
 
+from coordinator.domain.actors import Role
+from coordinator.i18n.catalogues import Catalogue, catalogue
 from coordinator.service.court.times import Clock
 from events.catalogue import EventType
+from events.catalogue.vocabulary import (
+    AgencyType,
+    AppealBy,
+    Channel,
+    CloseReason,
+    ConsentPurpose,
+    Crossing,
+    DefendantRole,
+    Destination,
+    Exploitation,
+    Form,
+    Gender,
+    GivenBy,
+    HearingKind,
+    Outcome,
+    Phase,
+    Recovery,
+    ReviewDecision,
+    Risk,
+    Service,
+    SuspectedExploitation,
+    Venue,
+    Verdict,
+    Witness,
+)
 
-COUNTRIES: Final = {
-    "VN": "Vietnam", "CN": "China", "LA": "Laos", "KH": "Cambodia", "TH": "Thailand",
-    "MM": "Myanmar", "MY": "Malaysia", "SG": "Singapore", "ID": "Indonesia",
-    "PH": "the Philippines", "KR": "South Korea", "JP": "Japan", "TW": "Taiwan",
-    "HK": "Hong Kong", "AE": "the UAE",
-    "SA": "Saudi Arabia", "RU": "Russia", "GB": "the United Kingdom", "DE": "Germany",
-    "FR": "France", "US": "the United States", "AU": "Australia",
-}  # fmt: skip
+VOCABULARIES: Final[Mapping[str, tuple[type[StrEnum], ...]]] = {
+    "channel": (Channel,),
+    "suspected_exploitation": (SuspectedExploitation,),
+    "exploitation": (Exploitation, SuspectedExploitation),
+    "form": (Form,),
+    "gender": (Gender,),
+    "venue": (Venue,),
+    "agency_type": (AgencyType,),
+    "risk": (Risk,),
+    "outcome": (Outcome,),
+    "destination": (Destination,),
+    "service": (Service,),
+    "phase": (Phase,),
+    "reason": (CloseReason,),
+    "how": (Recovery,),
+    "crossing": (Crossing,),
+    "decision": (ReviewDecision,),
+    "purpose": (ConsentPurpose,),
+    "given_by": (GivenBy,),
+    "role": (DefendantRole, Role),
+    "kind": (HearingKind,),
+    "witness": (Witness,),
+    "verdict": (Verdict,),
+    "by": (AppealBy,),
+}
+"""The closed vocabularies a field's value comes from: each value has its words in every
+catalogue as `term.<field>.<value>` (`term.channel.family`), in the sentences and the fields."""
 
 
 def words(value: object) -> str:
@@ -30,52 +80,68 @@ def words(value: object) -> str:
     return str(value).replace("_", " ")
 
 
-def country(code: object) -> str:
-    """A country's name for the codes of the region, else its ISO code."""
-    return COUNTRIES.get(str(code), str(code))
-
-
 def short_id(value: object) -> str:
     """The first 8 hex digits of an id: enough to tell people apart on one page."""
     return str(value)[:8]
 
 
-def listed(items: list[str]) -> str:
-    """`a`, `a and b`, `a, b and c`."""
+def listed(items: list[str], say: Catalogue) -> str:
+    """`a`, `a and b`, `a, b and c`, in the page's language."""
     if len(items) <= 1:
         return "".join(items)
-    return f"{', '.join(items[:-1])} and {items[-1]}"
+    return say.text("court.list", items=", ".join(items[:-1]), last=items[-1])
+
+
+def term(say: Catalogue, name: str, value: object) -> str:
+    """A field's value in words: its vocabulary's term if it has one, else the value spaced."""
+    return say.word(f"term.{name}", value)
 
 
 @dataclass(frozen=True, slots=True)
 class People:
     """Who the page may name: display names by subject id (survivor, missing person,
-    defendant), those whose data was erased, and the stream the event belongs to."""
+    defendant), those whose data was erased, the stream the event belongs to, and the catalogue
+    of the page's language."""
 
     names: Mapping[str, str]
     erased: frozenset[str]
     stream_id: str = ""
+    say: Catalogue = field(default_factory=lambda: catalogue("en"))
 
     def survivor(self, survivor_id: object) -> str:
         """A survivor by name, else by her short id."""
         key = str(survivor_id)
         if key in self.names:
             return self.names[key]
-        erased = " (name erased)" if key in self.erased else ""
-        return f"survivor {short_id(key)}{erased}"
+        erased = self.say.text("court.person.name_erased") if key in self.erased else ""
+        return self.say.text("court.person.survivor", id=short_id(key)) + erased
 
     def survivors(self, ids: object) -> str:
         """Several survivors, listed."""
-        return listed([self.survivor(i) for i in ids]) if isinstance(ids, list) else "survivors"
+        if not isinstance(ids, list):
+            return self.say.text("court.person.survivors")
+        return listed([self.survivor(i) for i in ids], self.say)
 
     def defendant(self, defendant_id: object) -> str:
         """A defendant by name, else by short id."""
         key = str(defendant_id)
-        return self.names.get(key, f"defendant {short_id(key)}")
+        return self.names.get(key) or self.say.text("court.person.defendant", id=short_id(key))
 
     def her(self) -> str:
         """The survivor whose case the stream is."""
         return self.survivor(self.stream_id)
+
+    def text(self, key: str, /, **values: object) -> str:
+        """A message of the page's language."""
+        return self.say.text(key, **values)
+
+    def term(self, name: str, value: object) -> str:
+        """A vocabulary's value in the page's language."""
+        return term(self.say, name, value)
+
+    def listed(self, items: list[str]) -> str:
+        """Items listed in the page's language."""
+        return listed(items, self.say)
 
 
 def _person(item: Mapping[str, Any], people: People, id_key: str) -> str:
@@ -90,166 +156,290 @@ def _person(item: Mapping[str, Any], people: People, id_key: str) -> str:
     noun = {"female": "girl" if minor else "woman", "male": "boy" if minor else "man"}.get(
         str(gender), "person"
     )
-    described = f"a {age}-year-old {noun}" if isinstance(age, int) else f"a {noun}"
+    if isinstance(age, int):
+        described = people.text(f"court.person.aged_{noun}", age=age)
+    else:
+        described = people.text(f"court.person.a_{noun}")
     if item.get("home_province"):
-        described += f" from {item['home_province']}"
+        described += people.text("court.person.from", province=item["home_province"])
     if (isinstance(personal, dict) and personal.get("erased")) or key in people.erased:
-        described += " (name erased)"
+        described += people.text("court.person.name_erased")
     return described
 
 
-def _note(data: Mapping[str, Any], key: str = "note") -> str:
-    value = data.get(key)
-    return f": {value}" if value else ""
+def _note(d: Mapping[str, Any], p: People, key: str = "note") -> str:
+    value = d.get(key)
+    return p.text("court.part.note", note=value) if value else ""
 
 
-def _where(data: Mapping[str, Any], key: str = "place", word: str = "at") -> str:
-    value = data.get(key)
-    return f" {word} {value}" if value else ""
+def _where(d: Mapping[str, Any], p: People, key: str = "place", word: str = "at") -> str:
+    value = d.get(key)
+    return p.text(f"court.part.{word}", place=value) if value else ""
 
 
 def _case_reported(d: Mapping[str, Any], p: People) -> str:
     reporter = d.get("reporter") or {}
-    who = f"the {reporter['relationship']}" if reporter.get("relationship") else "someone"
+    relationship = reporter.get("relationship")
+    who = (
+        p.text("court.reporter", relationship=p.term("relationship", relationship))
+        if relationship
+        else p.text("court.someone")
+    )
     missing = [_person(m, p, "missing_person_id") for m in d.get("missing_persons") or []]
-    text = f"{who} reported {listed(missing) or 'a person'} missing (by {words(d['channel'])})"
+    text = p.text(
+        "event.CaseReported",
+        who=who,
+        missing=p.listed(missing) or p.text("court.a_person"),
+        channel=p.term("channel", d["channel"]),
+    )
     suspected = d.get("suspected_exploitation")
     if suspected and suspected != "unknown":
-        text += f"; suspected {suspected} exploitation"
+        text += p.text(
+            "event.CaseReported.suspected", exploitation=p.term("exploitation", suspected)
+        )
     if d.get("suspected_country"):
-        text += f" in {country(d['suspected_country'])}"
-    return text + (f"; case {d['reference']}" if d.get("reference") else "")
+        text += p.text("event.CaseReported.country", country=p.say.country(d["suspected_country"]))
+    if d.get("reference"):
+        text += p.text("event.CaseReported.reference", reference=d["reference"])
+    return text
+
+
+def _location_confirmed(d: Mapping[str, Any], p: People) -> str:
+    venue = p.term("venue", d["venue"]) if d.get("venue") else p.text("court.a_place")
+    return p.text(
+        "event.LocationConfirmed",
+        venue=venue,
+        place=_where(d, p, word="in"),
+        country=p.say.country(d["country"]),
+    )
+
+
+def _partner_engaged(d: Mapping[str, Any], p: People) -> str:
+    text = p.text(
+        "event.PartnerEngaged",
+        agency=d["agency"],
+        agency_type=p.term("agency_type", d["agency_type"]),
+        country=p.say.country(d["country"]),
+    )
+    if d.get("contact_officer"):
+        text += p.text("event.PartnerEngaged.officer", officer=d["contact_officer"])
+    return text
+
+
+def _rescue_planned(d: Mapping[str, Any], p: People) -> str:
+    text = p.text("event.RescuePlanned", when=d["planned_for_text"], risk=p.term("risk", d["risk"]))
+    if d.get("team"):
+        text += p.text("event.RescuePlanned.team", team=p.listed(list(d["team"])))
+    if d.get("partners"):
+        text += p.text("event.RescuePlanned.partners", partners=p.listed(list(d["partners"])))
+    return text
 
 
 def _rescue_executed(d: Mapping[str, Any], p: People) -> str:
-    outcome = {"success": "succeeded", "partial": "partly succeeded", "failed": "failed"}
-    text = f"the rescue {outcome.get(str(d['outcome']), words(d['outcome']))}"
+    outcome = str(d["outcome"])
+    known = f"event.RescueExecuted.{outcome}"
+    if known in p.say.messages:
+        text = p.text(known)
+    else:
+        text = p.text("event.RescueExecuted", outcome=p.term("outcome", outcome))
     if d.get("emergency"):
-        text += f", as an emergency ({d.get('emergency_reason', 'no reason given')})"
+        reason = d.get("emergency_reason") or p.text("court.no_reason")
+        text += p.text("event.RescueExecuted.emergency", reason=reason)
     freed = [_person(s, p, "survivor_id") for s in d.get("survivors") or []]
     if freed:
-        text += f"; {len(freed)} freed: {listed(freed)}"
+        text += p.text("event.RescueExecuted.freed", count=len(freed), people=p.listed(freed))
     return text
+
+
+def _rescue_reviewed(d: Mapping[str, Any], p: People) -> str:
+    decision = "endorsed" if d.get("decision") == "endorsed" else "concerns"
+    return p.text(f"event.RescueReviewed.{decision}") + _note(d, p)
 
 
 def _survivor_recovered(d: Mapping[str, Any], p: People) -> str:
     found = [_person(s, p, "survivor_id") for s in d.get("survivors") or []]
-    return f"{listed(found)} came to the organisation without its rescue ({words(d['how'])})"
+    return p.text("event.SurvivorRecovered", people=p.listed(found), how=p.term("how", d["how"]))
 
 
 def _custody(d: Mapping[str, Any], p: People) -> str:
     def party(side: Mapping[str, Any]) -> str:
-        officer = f", officer {side['officer']}" if side.get("officer") else ""
-        return f"{side['agency']} ({country(side['country'])}{officer})"
+        officer = (
+            p.text("court.party.officer", officer=side["officer"]) if side.get("officer") else ""
+        )
+        return p.text(
+            "court.party",
+            agency=side["agency"],
+            country=p.say.country(side["country"]),
+            officer=officer,
+        )
 
-    return (
-        f"{p.survivors(d['survivor_ids'])} handed from {party(d['from_party'])} to "
-        f"{party(d['to_party'])}{_where(d)}"
+    return p.text(
+        "event.CustodyTransferred",
+        survivors=p.survivors(d["survivor_ids"]),
+        source=party(d["from_party"]),
+        to=party(d["to_party"]),
+        place=_where(d, p),
     )
 
 
 def _returned(d: Mapping[str, Any], p: People) -> str:
-    where = "home" if d.get("destination") == "home" else "at a shelter"
-    crossing = f" (crossing: {words(d['crossing'])})" if d.get("crossing") else ""
-    return f"{p.survivors(d['survivor_ids'])} arrived {where}{_where(d, word='in')}{crossing}"
+    where = "home" if d.get("destination") == "home" else "shelter"
+    crossing = (
+        p.text("event.SurvivorReturned.crossing", crossing=p.term("crossing", d["crossing"]))
+        if d.get("crossing")
+        else ""
+    )
+    return p.text(
+        f"event.SurvivorReturned.{where}",
+        survivors=p.survivors(d["survivor_ids"]),
+        place=_where(d, p, word="in"),
+        crossing=crossing,
+    )
 
 
 def _reunited(d: Mapping[str, Any], p: People) -> str:
-    family = f" ({listed(list(d['family_present']))})" if d.get("family_present") else ""
-    return f"{p.survivor(d['survivor_id'])} was reunited with her family{family}{_where(d)}"
+    family = (
+        p.text("court.part.brackets", text=p.listed(list(d["family_present"])))
+        if d.get("family_present")
+        else ""
+    )
+    return p.text(
+        "event.FamilyReunited",
+        survivor=p.survivor(d["survivor_id"]),
+        family=family,
+        place=_where(d, p),
+    )
 
 
 def _support(d: Mapping[str, Any], p: People) -> str:
     who = p.survivor(d["survivor_id"]) if d.get("survivor_id") else p.her()
-    return f"{who} received {words(d['service'])}{_note(d)}"
+    return p.text(
+        "event.SupportProvided", who=who, service=p.term("service", d["service"])
+    ) + _note(d, p)
 
 
 def _testimony(d: Mapping[str, Any], p: People) -> str:
     witness = d.get("witness", "survivor")
-    who = p.survivor(d["survivor_id"]) if witness == "survivor" else f"a {words(witness)} witness"
-    return (
-        f"the testimony of {who} was recorded by {d['recorded_by']}{_where(d, 'location', 'in')} "
-        f"(file SHA-256 {str(d['sha256'])[:12]}…)"
+    who = (
+        p.survivor(d["survivor_id"])
+        if witness == "survivor"
+        else p.text("court.person.witness", witness=p.term("witness", witness))
+    )
+    return p.text(
+        "event.TestimonyRecorded",
+        who=who,
+        by=d["recorded_by"],
+        place=_where(d, p, "location", "in"),
+        sha=str(d["sha256"])[:12],
     )
 
 
-def _evidence(d: Mapping[str, Any], _p: People) -> str:
-    held = f", held by {d['custodian']}" if d.get("custodian") else ""
-    return f"evidence was logged: {d['description']}{held}{_where(d, 'storage', 'in')}"
+def _evidence(d: Mapping[str, Any], p: People) -> str:
+    held = (
+        p.text("event.EvidenceLogged.held", custodian=d["custodian"]) if d.get("custodian") else ""
+    )
+    return p.text(
+        "event.EvidenceLogged",
+        description=d["description"],
+        held=held,
+        place=_where(d, p, "storage", "in"),
+    )
+
+
+def _prosecution_updated(d: Mapping[str, Any], p: People) -> str:
+    return p.text(
+        "event.ProsecutionUpdated",
+        phase=p.term("phase", d["phase"]),
+        court=_where(d, p, "court", "at_the"),
+        summary=_note(d, p, "summary"),
+    )
 
 
 def _verdict(d: Mapping[str, Any], p: People) -> str:
     who = p.defendant(d["defendant_id"])
-    found = {"convicted": f"{who} was convicted", "acquitted": f"{who} was acquitted"}
-    text = found.get(str(d["verdict"]), f"the case against {who} was {words(d['verdict'])}")
+    verdict = str(d["verdict"])
+    if f"event.VerdictReached.{verdict}" in p.say.messages:
+        text = p.text(f"event.VerdictReached.{verdict}", defendant=who)
+    else:
+        text = p.text("event.VerdictReached", defendant=who, verdict=p.term("verdict", verdict))
     months = d.get("sentence_months")
     if isinstance(months, int):
         years, rest = divmod(months, 12)
-        term = listed(
-            [f"{n} {u}{'s' if n != 1 else ''}" for n, u in ((years, "year"), (rest, "month")) if n]
+        term = p.listed(
+            [
+                p.say.count(f"court.{unit}", n)
+                for n, unit in ((years, "years"), (rest, "months"))
+                if n
+            ]
         )
-        text += f", sentenced to {term or 'no time'}"
-    return text + (f", compensation {d['compensation']}" if d.get("compensation") else "")
+        text += p.text("event.VerdictReached.sentence", term=term or p.text("court.no_time"))
+    if d.get("compensation"):
+        text += p.text("event.VerdictReached.compensation", compensation=d["compensation"])
+    return text
 
 
 def _charged(d: Mapping[str, Any], p: People) -> str:
     articles = [str(c.get("article")) for c in d.get("charges") or [] if isinstance(c, dict)]
-    plural = "s" if len(articles) != 1 else ""
-    return (
-        f"{p.defendant(d['defendant_id'])} ({words(d['role'])}) was charged under "
-        f"article{plural} {listed(articles)}"
+    return p.text(
+        "event.DefendantCharged",
+        defendant=p.defendant(d["defendant_id"]),
+        role=p.term("role", d["role"]),
+        articles=p.say.count("court.articles", len(articles), articles=p.listed(articles)),
     )
 
 
-def _opened(d: Mapping[str, Any], _p: People) -> str:
-    province = f", {d['province']}" if d.get("province") else ""
+def _opened(d: Mapping[str, Any], p: People) -> str:
+    province = p.text("court.part.comma", text=d["province"]) if d.get("province") else ""
     operations, survivors = len(d.get("operation_ids") or ()), len(d.get("survivor_ids") or ())
-    return (
-        f"prosecution {d['case_number']} was opened at the {d['court']}{province}, concerning "
-        f"{operations} operation{'s' if operations != 1 else ''} and {survivors} "
-        f"survivor{'s' if survivors != 1 else ''}"
+    return p.text(
+        "event.ProsecutionOpened",
+        case=d["case_number"],
+        court=d["court"],
+        province=province,
+        operations=p.say.count("court.operations", operations),
+        survivors=p.say.count("court.survivors", survivors),
     )
 
 
 def _consent(d: Mapping[str, Any], p: People) -> str:
-    who = "her guardian" if d.get("given_by") == "guardian" else p.her()
-    return f"{who} consented to {d['recipient']} using her record for {words(d['purpose'])}"
+    who = p.text("court.person.guardian") if d.get("given_by") == "guardian" else p.her()
+    return p.text(
+        "event.ConsentRecorded",
+        who=who,
+        recipient=d["recipient"],
+        purpose=p.term("purpose", d["purpose"]),
+    )
+
+
+def _simple(key: str, *, note: str | None = None, **fields: str) -> Sentence:
+    """A sentence that is one message: its `{names}` are the data's fields named in `fields`
+    (the survivor of the stream as `her`), with the field `note` after it, if any."""
+
+    def sentence(d: Mapping[str, Any], p: People) -> str:
+        values = {name: d[source] for name, source in fields.items()}
+        text = p.text(key, her=p.her(), **values)
+        return text + (_note(d, p, note) if note else "")
+
+    return sentence
 
 
 Sentence = Callable[[Mapping[str, Any], People], str]
 
 SENTENCES: Final[Mapping[str, Sentence]] = {
     EventType.CASE_REPORTED: _case_reported,
-    EventType.INVESTIGATION_OPENED: lambda d, _p: (
-        f"{d['lead_investigator']} took on the investigation"
+    EventType.INVESTIGATION_OPENED: _simple(
+        "event.InvestigationOpened", investigator="lead_investigator"
     ),
-    EventType.LEAD_RECORDED: lambda d, _p: (
-        f"a lead came in from {d['source']} (reliability {d['reliability']}){_note(d, 'summary')}"
+    EventType.LEAD_RECORDED: _simple(
+        "event.LeadRecorded", note="summary", source="source", reliability="reliability"
     ),
-    EventType.LOCATION_CONFIRMED: lambda d, _p: (
-        "the place where the missing are held was "
-        f"confirmed: {words(d.get('venue') or 'a place')}{_where(d, word='in')}, "
-        f"{country(d['country'])}"
-    ),
-    EventType.PARTNER_ENGAGED: lambda d, _p: (
-        f"{d['agency']} ({words(d['agency_type'])}, "
-        f"{country(d['country'])}) joined the operation"
-        + (f", contact officer {d['contact_officer']}" if d.get("contact_officer") else "")
-    ),
-    EventType.RESCUE_PLANNED: lambda d, _p: (
-        f"a rescue was planned for "
-        f"{d['planned_for_text']}, {words(d['risk'])} risk"
-        + (f", team {listed(list(d['team']))}" if d.get("team") else "")
-        + (f", with {listed(list(d['partners']))}" if d.get("partners") else "")
-    ),
-    EventType.RESCUE_APPROVED: lambda d, _p: f"the rescue plan was approved{_note(d)}",
+    EventType.LOCATION_CONFIRMED: _location_confirmed,
+    EventType.PARTNER_ENGAGED: _partner_engaged,
+    EventType.RESCUE_PLANNED: _rescue_planned,
+    EventType.RESCUE_APPROVED: _simple("event.RescueApproved", note="note"),
     EventType.RESCUE_EXECUTED: _rescue_executed,
-    EventType.RESCUE_ABORTED: lambda d, _p: f"the rescue was called off: {d['reason']}",
-    EventType.RESCUE_REVIEWED: lambda d, _p: (
-        "leadership reviewed the emergency rescue and "
-        + ("endorsed it" if d.get("decision") == "endorsed" else "raised concerns")
-        + _note(d)
-    ),
+    EventType.RESCUE_ABORTED: _simple("event.RescueAborted", reason="reason"),
+    EventType.RESCUE_REVIEWED: _rescue_reviewed,
     EventType.SURVIVOR_RECOVERED: _survivor_recovered,
     EventType.CUSTODY_TRANSFERRED: _custody,
     EventType.SURVIVOR_RETURNED: _returned,
@@ -257,45 +447,50 @@ SENTENCES: Final[Mapping[str, Sentence]] = {
     EventType.SUPPORT_PROVIDED: _support,
     EventType.TESTIMONY_RECORDED: _testimony,
     EventType.EVIDENCE_LOGGED: _evidence,
-    EventType.PROSECUTION_UPDATED: lambda d, _p: (
-        f"the prosecution reached the "
-        f"{words(d['phase'])} stage{_where(d, 'court', 'at the')}{_note(d, 'summary')}"
+    EventType.PROSECUTION_UPDATED: _prosecution_updated,
+    EventType.STATUS_NOTED: lambda d, p: p.text(
+        "event.StatusNoted", place=_where(d, p), note=d["note"]
     ),
-    EventType.STATUS_NOTED: lambda d, _p: f"a note from the field{_where(d)}: {d['note']}",
-    EventType.EVENT_CORRECTED: lambda d, _p: f"{d['corrects_text']} was corrected: {d['reason']}",
-    EventType.PERSONAL_DATA_ERASED: lambda d, p: (
-        "the personal data of "
-        f"{p.survivor(d.get('survivor_id') or p.stream_id)} was erased: {d['reason']}"
+    EventType.EVENT_CORRECTED: _simple(
+        "event.EventCorrected", corrects="corrects_text", reason="reason"
     ),
-    EventType.OPERATION_CLOSED: lambda d, _p: (
-        f"the operation was closed ({words(d['reason'])}){_note(d)}"
+    EventType.PERSONAL_DATA_ERASED: lambda d, p: p.text(
+        "event.PersonalDataErased",
+        survivor=p.survivor(d.get("survivor_id") or p.stream_id),
+        reason=d["reason"],
+    ),
+    EventType.OPERATION_CLOSED: lambda d, p: (
+        p.text("event.OperationClosed", reason=p.term("reason", d["reason"])) + _note(d, p)
     ),
     EventType.CONSENT_RECORDED: _consent,
-    EventType.CONSENT_WITHDRAWN: lambda d, p: (
-        f"{p.her()} withdrew her consent to "
-        f"{d['recipient']} using her record for {words(d['purpose'])}"
+    EventType.CONSENT_WITHDRAWN: lambda d, p: p.text(
+        "event.ConsentWithdrawn",
+        her=p.her(),
+        recipient=d["recipient"],
+        purpose=p.term("purpose", d["purpose"]),
     ),
-    EventType.SUPPORT_DECLINED: lambda d, p: (
-        f"{p.her()} declined the organisation's help{_note(d)}"
-    ),
-    EventType.CONTACT_LOST: lambda d, p: f"the organisation lost contact with {p.her()}{_note(d)}",
-    EventType.CONTACT_RESTORED: lambda d, p: f"contact with {p.her()} was restored{_note(d)}",
+    EventType.SUPPORT_DECLINED: _simple("event.SupportDeclined", note="note"),
+    EventType.CONTACT_LOST: _simple("event.ContactLost", note="note"),
+    EventType.CONTACT_RESTORED: _simple("event.ContactRestored", note="note"),
     EventType.SURVIVOR_RETRAFFICKED: lambda d, p: (
-        f"{p.her()} was trafficked again; operation "
-        f"{short_id(d['operation_id'])} looks for her{_note(d)}"
+        p.text("event.SurvivorRetrafficked", her=p.her(), operation=short_id(d["operation_id"]))
+        + _note(d, p)
     ),
-    EventType.SURVIVOR_INDEPENDENT: lambda d, p: f"{p.her()} lives independently{_note(d)}",
+    EventType.SURVIVOR_INDEPENDENT: _simple("event.SurvivorIndependent", note="note"),
     EventType.PROSECUTION_OPENED: _opened,
     EventType.DEFENDANT_CHARGED: _charged,
-    EventType.HEARING_HELD: lambda d, _p: (
-        f"a {words(d['kind'])} hearing was held on {d['held_on_text']}{_note(d, 'outcome')}"
+    EventType.HEARING_HELD: lambda d, p: (
+        p.text("event.HearingHeld", kind=p.term("kind", d["kind"]), when=d["held_on_text"])
+        + _note(d, p, "outcome")
     ),
     EventType.VERDICT_REACHED: _verdict,
-    EventType.APPEAL_FILED: lambda d, p: (
-        f"the {words(d['by'])} appealed the verdict on {p.defendant(d['defendant_id'])}"
+    EventType.APPEAL_FILED: lambda d, p: p.text(
+        "event.AppealFiled", by=p.term("by", d["by"]), defendant=p.defendant(d["defendant_id"])
     ),
-    EventType.PROSECUTION_CLOSED: lambda d, _p: f"the prosecution was closed: {d['reason']}",
-    EventType.ALERT_ACKNOWLEDGED: lambda d, _p: f"an alert was acknowledged{_note(d)}",
+    EventType.PROSECUTION_CLOSED: _simple("event.ProsecutionClosed", reason="reason"),
+    EventType.ALERT_ACKNOWLEDGED: _simple("event.AlertAcknowledged", note="note"),
+    EventType.TEAM_ASSIGNED: _simple("event.TeamAssigned", team="team"),
+    EventType.TEAM_UNASSIGNED: _simple("event.TeamUnassigned", team="team"),
 }
 
 
@@ -307,26 +502,31 @@ def what_happened(
     clock: Clock,
     versions: Mapping[str, int],
 ) -> str:
-    """What the event says, as a clause: `the mother reported Lan missing (by family)`."""
+    """What the event says, as a clause in the clock's language: `the mother reported Lan
+    missing (by family)`, `người mẹ trình báo Lan mất tích (qua gia đình)`."""
+    say = catalogue(clock.language)
+    people = dataclasses.replace(people, say=say)
     sentence = SENTENCES.get(event_type)
     if data is None:
-        return f"an event of type {event_type} was recorded (its content is withheld here)"
+        return say.text("event.withheld", type=event_type)
     if sentence is None:
-        return f"an event of type {event_type} was recorded"
+        return say.text("event.unknown", type=event_type)
     # Times and references inside the data, written as the page writes them.
     known = {
         **data,
         "planned_for_text": clock.text(str(data.get("planned_for", ""))),
         "held_on_text": clock.text(str(data.get("held_on", ""))),
-        "corrects_text": _corrected(data.get("corrects_event_id"), versions),
+        "corrects_text": _corrected(data.get("corrects_event_id"), versions, say),
     }
     try:
         return sentence(known, people)
-    except (KeyError, TypeError, ValueError, AttributeError):
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError):
         # Data of an older or odd shape: say what kind of event it is rather than fail the page.
-        return f"an event of type {event_type} was recorded"
+        return say.text("event.unknown", type=event_type)
 
 
-def _corrected(event_id: object, versions: Mapping[str, int]) -> str:
+def _corrected(event_id: object, versions: Mapping[str, int], say: Catalogue) -> str:
     version = versions.get(str(event_id))
-    return f"version {version}" if version is not None else f"event {short_id(event_id)}"
+    if version is not None:
+        return say.text("court.version", version=version)
+    return say.text("court.event_id", id=short_id(event_id))
