@@ -175,6 +175,21 @@ class Settings(BaseSettings):
     alert_webhook_interval_seconds: float = Field(
         default=60.0, gt=0, description="How often alerts are judged for the webhook."
     )
+    # RFC 3161 trusted timestamps on checkpoints (evidence/timestamping.py).
+    timestamp_authority_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://",
+        description="A time-stamping authority (RFC 3161) asked for a token on each checkpoint "
+        "note; unset: no timestamps.",
+    )
+    timestamp_authority_cert_file: Path | None = Field(
+        default=None,
+        description="The TSA's certificate (PEM or DER), to check each token before it is "
+        "recorded; unset: only the hash and nonce are checked.",
+    )
+    timestamp_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="How long one request to the TSA may take."
+    )
 
 
 def signing_key_folder(settings: Settings) -> Path:

@@ -14,6 +14,7 @@ of several streams is evidence/streams_bundle.py's.
                           inclusion_proof: [hex, ...]}, ...],
               "corrections": {original event_id: [correcting event_id, ...]},
               "checkpoint": {"checkpoint": {...}, "signature"}, "checkpoint_note"?: text,
+              "checkpoint_timestamp"?: base64 DER,
               "stream_head": {"head": {...}, "signature"}, "public_keys": {...},
               "statement": text, "manifest": {"manifest": {...}, "signature"}}
     consistency = {"format": "homeward-consistency/1", "checkpoint": {...}, "public_keys": {...},
@@ -42,6 +43,7 @@ from evidence.bundle_parts import (
     key_records,
     optional_as_of,
     optional_note,
+    optional_timestamp,
     prove,
     version_of,
     with_manifest,
@@ -75,6 +77,7 @@ def build_bundle(
     as_of: datetime | None = None,
     check_leaves: bool = True,
     checkpoint_note: str | None = None,
+    checkpoint_timestamp: bytes | None = None,
 ) -> dict[str, Any]:
     """Assemble the bundle of one operation's events, proven against `signed_checkpoint`, and
     sign its manifest with `keyring`'s active key.
@@ -85,7 +88,8 @@ def build_bundle(
     so a wrong export fails here, not in front of a court. Without `check_leaves` it leaves
     finding an event that is not its leaf to the verifier, which names how it was changed.
     `as_of` records that the bundle is of the record as known at that time; `checkpoint_note`
-    is the checkpoint's signed note with its cosignatures (evidence/checkpoint_note.py).
+    is the checkpoint's signed note with its cosignatures (evidence/checkpoint_note.py), and
+    `checkpoint_timestamp` an RFC 3161 token over that note (evidence/timestamping.py).
     """
     size = check_root(tree, signed_checkpoint)
     with collector_paused():
@@ -102,6 +106,7 @@ def build_bundle(
         "corrections": corrections_of(events),
         "checkpoint": signed_checkpoint.to_json(),
         **optional_note(checkpoint_note),
+        **optional_timestamp(checkpoint_timestamp),
         "stream_head": stream_head.to_json(),
         "public_keys": key_records(public_keys),
         "statement": statement(str(operation_id), len(events), signed_checkpoint, exported),

@@ -4,6 +4,7 @@ the inputs belong together, and the signed manifest that closes a bundle.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -43,6 +44,12 @@ def optional_note(checkpoint_note: str | None) -> dict[str, str]:
     """The bundle's `checkpoint_note` member: the checkpoint as a C2SP signed note with the
     witnesses' cosignatures, if the checkpoint has one (those signed since migration 0015)."""
     return {} if checkpoint_note is None else {"checkpoint_note": checkpoint_note}
+
+
+def optional_timestamp(token: bytes | None) -> dict[str, str]:
+    """The bundle's `checkpoint_timestamp` member: the RFC 3161 token over the checkpoint note, in
+    base64 DER, if the checkpoint was time-stamped (evidence/timestamping.py)."""
+    return {} if token is None else {"checkpoint_timestamp": base64.b64encode(token).decode()}
 
 
 def check_root(tree: MerkleTree, signed_checkpoint: SignedCheckpoint) -> int:

@@ -4,7 +4,8 @@ The export reads the operation's events with their leaves, waits until a signed 
 covers all of them (asking the integrator to sign now rather than at its pace), signs the stream
 head, builds the bundle and runs the offline verifier over it with the service's own keys. So a
 row changed behind the triggers' back (its hash recomputed or not) fails here, naming the event,
-and an event row deleted after the log integrated it is named from the log's own leaves. A
+an event row deleted after the log integrated it is named from the log's own leaves, and a stored
+leaf that is not the one this process integrated fails every export (log_forensics.py). A
 prosecution's bundle of several streams is exported the same way, stream by stream, with all of
 them proven in one checkpoint.
 """
@@ -33,10 +34,11 @@ from evidence.bundle_parts import BundleError
 from evidence.checkpoint_note import cosigned_note
 from evidence.integrator import LogIntegrator
 from evidence.keyring import sign_stream_head
-from evidence.log_forensics import which_leaves_changed
+from evidence.log_forensics import StoredLeafChanged, check_stored_leaves, which_leaves_changed
 from evidence.merkle_log import LogInconsistent, latest_checkpoint
 from evidence.merkle_tree import MerkleTree
 from evidence.streams_bundle import StreamToBundle, build_streams_bundle
+from evidence.timestamping import timestamp_token
 
 # Ids, hashes and times come as the text the bundle holds and the hash covers, written by the
 # database rather than converted here event by event; data and metadata come as text, parsed
@@ -133,8 +135,9 @@ async def export_bundle(
             as_of=as_of,
             check_leaves=False,
             checkpoint_note=await cosigned_note(pool, signed.checkpoint.tree_size),
+            checkpoint_timestamp=await timestamp_token(pool, signed.checkpoint.tree_size),
         )
-    except (LogInconsistent, BundleError) as error:
+    except (LogInconsistent, StoredLeafChanged, BundleError) as error:
         raise await _log_tampered(pool, error) from error
     report = verify_bundle(bundle, trusted_keys=public_keys)
     if report.first_failure is not None:
@@ -197,8 +200,9 @@ async def export_streams_bundle(
             as_of=as_of,
             check_leaves=False,
             checkpoint_note=await cosigned_note(pool, signed.checkpoint.tree_size),
+            checkpoint_timestamp=await timestamp_token(pool, signed.checkpoint.tree_size),
         )
-    except (LogInconsistent, BundleError) as error:
+    except (LogInconsistent, StoredLeafChanged, BundleError) as error:
         raise await _log_tampered(pool, error) from error
     report = verify_bundle(bundle, trusted_keys=public_keys)
     if report.first_failure is not None:
@@ -217,10 +221,15 @@ async def _log_tampered(pool: Queryable, error: Exception) -> RecordTampered:
 async def _tree_and_keys(
     pool: asyncpg.Pool, integrator: LogIntegrator, signed: SignedCheckpoint
 ) -> tuple[MerkleTree, dict[str, PublicKeyRecord]]:
-    """The log's tree, brought up to date, and the keyring's public keys, which must hold the key
-    that signed the checkpoint (raises LogInconsistent or KeyringMismatch)."""
+    """The log's tree, brought up to date and still the one stored, and the keyring's public keys,
+    which must hold the key that signed the checkpoint (raises LogInconsistent, StoredLeafChanged
+    or KeyringMismatch)."""
     async with pool.acquire() as connection:
         tree = await integrator.log.refresh(connection)
+        # A running service proves against the tree it integrated: refuse to while the stored
+        # leaves differ from it, so a rewritten log fails every export, not only the rewritten
+        # operation's.
+        await check_stored_leaves(connection, tree)
     public_keys = await asyncio.to_thread(integrator.keyring.public_keys)
     if signed.checkpoint.key_id not in public_keys:
         raise KeyringMismatch(

@@ -6,7 +6,9 @@ steady pace, only when the log grew, signs a checkpoint. Every write goes throug
 connection, so a process whose connection (and with it the lock) is gone cannot write at all.
 Whoever needs a checkpoint sooner (an export) asks the leader with a notification; when no
 process leads (a command-line export with no service running), the asker integrates and signs
-itself, holding the same lock for that moment.
+itself, holding the same lock for that moment. With a time-stamping authority configured
+(evidence/timestamping.py), the leader also asks it for a token on each new checkpoint, apart
+from signing, so a TSA that does not answer never holds the log back.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from evidence.merkle_log import (
     latest_checkpoint,
     store_checkpoint,
 )
+from evidence.timestamping import Timestamper, TimestampFailed, store_timestamp
 
 log = structlog.get_logger(__name__)
 
@@ -64,6 +67,7 @@ class LogIntegrator:
         batch_size: int = 2000,
         retry_seconds: float = 1.0,
         origin: str | None = None,
+        timestamper: Timestamper | None = None,
     ) -> None:
         self.log = merkle_log
         # The checkpoints' origin line: configured, else the database's own (log_origin).
@@ -76,6 +80,8 @@ class LogIntegrator:
         self._batch_size = batch_size
         self._retry = retry_seconds
         self._wanted = asyncio.Event()
+        self._timestamper = timestamper
+        self._stamp_wanted = asyncio.Event()
         # The leader's connection runs one statement at a time: integration or signing.
         self._writing = asyncio.Lock()
         self._signed_size = 0
@@ -103,6 +109,9 @@ class LogIntegrator:
                 asyncio.create_task(self._follow(connection), name="merkle-log-follow"),
                 asyncio.create_task(self._publish(connection), name="merkle-log-publish"),
             }
+            if self._timestamper is not None:
+                stamping = self._stamp(connection, self._timestamper)
+                tasks.add(asyncio.create_task(stamping, name="merkle-log-timestamps"))
             try:
                 done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
                 for task in done:
@@ -162,7 +171,39 @@ class LogIntegrator:
             if await store_checkpoint(connection, signed):
                 await store_note(connection, size, forms.note)
         self._signed_size = size
+        self._stamp_wanted.set()
         log.info("checkpoint_signed", tree_size=size, key_id=signed.checkpoint.key_id)
+
+    async def _stamp(self, connection: Connection, timestamper: Timestamper) -> None:
+        """After each signing (or at the signing pace, to retry): timestamp what has no token."""
+        while True:
+            await _wait(self._stamp_wanted, self._interval)
+            self._stamp_wanted.clear()
+            await self.stamp_pending(connection, timestamper)
+
+    async def stamp_pending(self, connection: Connection, timestamper: Timestamper) -> int:
+        """Ask the TSA for a token on each recent checkpoint without one and record it; stop at
+        the first failure (logged, retried next round). Return how many were recorded."""
+        async with self._writing:
+            pending = await timestamper.pending(connection)
+        recorded = 0
+        for tree_size, note_text in pending:
+            try:
+                # Outside the lock: the log goes on integrating while the TSA answers.
+                stamped = await timestamper.stamp(note_text)
+            except TimestampFailed as error:
+                log.warning(
+                    "checkpoint_timestamp_failed",
+                    tree_size=tree_size,
+                    authority=timestamper.host,
+                    reason=str(error),
+                )
+                break
+            async with self._writing:
+                await store_timestamp(connection, tree_size, stamped)
+            recorded += 1
+            log.info("checkpoint_timestamped", tree_size=tree_size, gen_time=str(stamped.gen_time))
+        return recorded
 
     def _on_wanted(self, _connection: object, _pid: int, _channel: str, _payload: object) -> None:
         self._wanted.set()
@@ -183,6 +224,8 @@ class LogIntegrator:
             while batch := await read(self.log.cursor, limit=self._batch_size):
                 await self.log.integrate(connection, batch)
             await self._sign_if_grown(connection)
+            if self._timestamper is not None:
+                await self.stamp_pending(connection, self._timestamper)
         finally:
             with contextlib.suppress(Exception):
                 await connection.close(timeout=2)

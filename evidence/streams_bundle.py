@@ -5,7 +5,8 @@ it). Some events may be stubs, their data and metadata withheld and their body h
     streams bundle = {"format": "homeward-streams-bundle/2", "primary_stream_id", "exported_at",
                       "as_of"?, "streams": [{"stream_id", "kind"?, "events": [event or stub, ...],
                                              "corrections", "stream_head"}, ...],
-                      "checkpoint", "checkpoint_note"?, "public_keys", "statement", "manifest"}
+                      "checkpoint", "checkpoint_note"?, "checkpoint_timestamp"?, "public_keys",
+                      "statement", "manifest"}
     stub = {event_id, stream_id, version, position, type, schema_version, occurred_at,
             recorded_at, prev_hash, hash, body_hash, leaf_index, inclusion_proof, "stub": true}
 """
@@ -33,6 +34,7 @@ from evidence.bundle_parts import (
     key_records,
     optional_as_of,
     optional_note,
+    optional_timestamp,
     prove,
     version_of,
     with_manifest,
@@ -79,6 +81,7 @@ def build_streams_bundle(
     as_of: datetime | None = None,
     check_leaves: bool = True,
     checkpoint_note: str | None = None,
+    checkpoint_timestamp: bytes | None = None,
 ) -> dict[str, Any]:
     """Assemble the bundle of several streams, every event proven against `signed_checkpoint`,
     and sign its manifest with `keyring`'s active key.
@@ -128,6 +131,7 @@ def build_streams_bundle(
         "streams": documents,
         "checkpoint": signed_checkpoint.to_json(),
         **optional_note(checkpoint_note),
+        **optional_timestamp(checkpoint_timestamp),
         "public_keys": key_records(public_keys),
         "statement": streams_statement(
             str(primary_stream_id), counts, _stubs(documents), signed_checkpoint, exported

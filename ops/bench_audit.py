@@ -7,7 +7,8 @@ either way it works in a database of its own, created and dropped here.
 1. Appends `--events` events (many operations) first, then times the real integrator
    (evidence/integrator.py: subscription, leaves and node runs in one transaction per batch,
    checkpoint signing) from a cold start until every event is a leaf. Goal: >= 20,000 events/s.
-2. Times reloading that log from storage, as a service does at start-up.
+2. Times reloading that log from storage, as a service does at start-up, and comparing the
+   stored leaves with the loaded tree, as every export does (evidence/log_forensics.py).
 3. Appends one operation of `--operation` events and lets the integrator cover it, then times
    the export (read, checkpoint, stream head, build, signed manifest, self-verify, JSON text) and
    the offline verification of that text under the published keys (strict read_bundle and
@@ -40,6 +41,7 @@ from events.verifier.bundle_checks import read_bundle, verify_bundle
 from evidence.export import export_bundle
 from evidence.integrator import LogIntegrator
 from evidence.keyring import SigningKeyring
+from evidence.log_forensics import check_stored_leaves
 from evidence.merkle_log import MerkleLog
 
 METADATA = {"recorded_by": "field-team-lao-cai", "role": "field", "request_id": "bench"}
@@ -111,6 +113,14 @@ async def measure(url: str, events: int, operation_events: int, keys: Path) -> N
             tree = await MerkleLog().refresh(reader)
             print(
                 f"reload at start-up: {tree.size:,} leaves in {time.perf_counter() - started:.2f} s"
+            )
+
+        async with pool.acquire() as reader:
+            started = time.perf_counter()
+            await check_stored_leaves(reader, tree)
+            print(
+                f"stored leaves against the tree (each export): {tree.size:,} leaves in "
+                f"{time.perf_counter() - started:.3f} s"
             )
 
         await append_many(store, operation_events, per_operation=operation_events)

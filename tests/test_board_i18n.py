@@ -24,7 +24,7 @@ from coordinator.domain.actors import Role
 from coordinator.domain.state import Stage, SurvivorStatus
 from coordinator.i18n import catalogues
 from coordinator.i18n.catalogues import catalogue, languages, negotiate
-from coordinator.service.court.narrative import VOCABULARIES
+from coordinator.service.court.wording import VOCABULARIES
 from coordinator.service.trail_page import render_trail
 from events.catalogue import EventType
 from events.catalogue.registry import EVENT_TYPES

@@ -564,9 +564,10 @@ async def test_a_rewritten_event_chain_and_leaf_is_409_everywhere(
     database_url: str,
     store: EventStore,
 ) -> None:
-    """After the rewrite, a service that loads the log (a restart) answers 409 record_tampered
-    for every trail, the rewritten operation's and an untouched one's, and for a consistency
-    proof, naming the first signed checkpoint the stored leaves no longer give."""
+    """After the rewrite, the running service and one that loads the log (a restart) answer 409
+    record_tampered for every trail, the rewritten operation's and an untouched one's, and for
+    a consistency proof: the running one names the first rewritten leaf, both the first signed
+    checkpoint the stored leaves no longer give."""
     field, legal = callers[Role.FIELD], callers[Role.LEGAL]
     touched = await field.open()
     await field.record(touched, event("StatusNoted", note="one"), event("StatusNoted", note="two"))
@@ -577,10 +578,21 @@ async def test_a_rewritten_event_chain_and_leaf_is_409_everywhere(
     first_size = await pool.fetchval("SELECT min(tree_size) FROM signed_checkpoints")
     await rewrite_with_chain_and_leaf(database_url, store, touched, 2)
 
-    # The running service still holds the log it integrated: the rewritten event is named.
-    running = await a_trail(legal, touched, 409)
-    assert running["error"] == "record_tampered"
-    assert "bad_proof" in running["detail"]
+    # The running service still holds the log it integrated: every trail, the untouched
+    # operation's too, names the first rewritten leaf (the rewritten event's).
+    first_rewritten = await pool.fetchval(
+        "SELECT leaf_index FROM merkle_leaves WHERE stream_id = $1 AND version = 2",
+        uuid.UUID(touched),
+    )
+    for operation in (touched, untouched):
+        running = await a_trail(legal, operation, 409)
+        assert running["error"] == "record_tampered"
+        assert "bad_proof" in running["detail"]
+        assert f"leaf {first_rewritten} (version 2 of stream {touched})" in running["detail"]
+        assert "no longer give the root signed" in running["detail"]
+    response = await legal.get(f"/v1/audit/checkpoint?from_size={first_size}")
+    assert response.status == 409, await response.text()
+    assert f"leaf {first_rewritten} " in (await response.json())["detail"]
 
     # A service started now loads the rewritten log.
     restarted_app = create_app(app_settings, database_url)

@@ -47,6 +47,15 @@ def _add_offline(commands: Any) -> None:
         metavar="N",
         help="fail unless N of the --witness-keys cosigned the bundle's checkpoint",
     )
+    verify.add_argument(
+        "--tsa-cert",
+        type=Path,
+        action="append",
+        dest="tsa_certs",
+        metavar="FILE",
+        help="a time-stamping authority's certificate (PEM or DER), from the authority: the "
+        "bundle's RFC 3161 timestamp must verify under it (may be given more than once)",
+    )
     consistency = commands.add_parser(
         "verify-consistency",
         help="check offline that a newer checkpoint extends an older one (exit codes as verify)",
@@ -147,6 +156,22 @@ def _witness_keys(arguments: argparse.Namespace) -> Any:
     return keys
 
 
+def _tsa_certificates(arguments: argparse.Namespace) -> Any:
+    """The --tsa-cert certificates, each one that vouches for times, or _Unusable."""
+    from events.verifier.timestamp_token import TokenRefused, read_certificate  # noqa: PLC0415
+
+    certificates = []
+    for path in getattr(arguments, "tsa_certs", None) or ():
+        try:
+            certificates.append(read_certificate(path.read_bytes()))
+        except OSError as error:
+            sentence = f"the TSA certificate {path} cannot be read: {error.strerror or error}"
+            raise _Unusable(sentence) from None
+        except TokenRefused as error:
+            raise _Unusable(f"{path}: {error}") from None
+    return certificates
+
+
 def _read(path: Path) -> Any:
     from events.verifier.strict_json import load_json  # noqa: PLC0415  see module doc
 
@@ -163,6 +188,7 @@ def run_offline(arguments: argparse.Namespace) -> int:
     try:
         keys = _trusted_keys(arguments)
         witnesses = _witness_keys(arguments) if arguments.audit_command == "verify" else []
+        authorities = _tsa_certificates(arguments) if arguments.audit_command == "verify" else []
     except _Unusable as error:
         sys.stderr.write(f"NOT checked: {error}.\n")
         return UNUSABLE
@@ -174,6 +200,7 @@ def run_offline(arguments: argparse.Namespace) -> int:
                 pinned_key_ids=arguments.key_ids,
                 witness_keys=witnesses,
                 required_witnesses=getattr(arguments, "require_witnesses", 0),
+                tsa_certificates=authorities,
             )
         elif arguments.audit_command == "verify-access-log":
             report = verify_access_log(

@@ -45,7 +45,7 @@ from evidence.checkpoint_note import (
     log_origin,
 )
 from evidence.keyring import SigningKeyring
-from evidence.log_forensics import which_leaves_changed
+from evidence.log_forensics import StoredLeafChanged, check_stored_leaves, which_leaves_changed
 from evidence.merkle_log import LogInconsistent, latest_checkpoint
 
 log = structlog.get_logger(__name__)
@@ -179,6 +179,7 @@ async def get_checkpoint(request: web.Request) -> web.Response:
         old_size = _size(request, "from_size", signed.checkpoint.tree_size)
         try:
             tree = await audit_log.merkle_log.refresh(connection)
+            await check_stored_leaves(connection, tree)
             public_keys = await asyncio.to_thread(audit_log.keyring.public_keys)
             consistency = build_consistency(signed, old_size, tree, public_keys)
             if note is not None:
@@ -190,7 +191,7 @@ async def get_checkpoint(request: web.Request) -> web.Response:
                 return web.Response(text=text, content_type="text/plain", headers=NO_STORE)
             assert consistency["format"] == CONSISTENCY_FORMAT  # noqa: S101 -- its one format
             return _json(consistency)
-        except (LogInconsistent, BundleError) as error:
+        except (LogInconsistent, StoredLeafChanged, BundleError) as error:
             narrowed = await which_leaves_changed(connection)
             reason = str(error) if narrowed is None else f"{error}; {narrowed}"
             log.error("record_tampered", reason=reason)  # noqa: TRY400  the record, not the code

@@ -11,15 +11,18 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from aiohttp import web
 
 from coordinator.errors import StartupRefused
 from coordinator.http.app_keys import DATABASE_URL, POOL, SETTINGS, SIGNAL, STORE
-from coordinator.settings import signing_key_folder
+from coordinator.settings import Settings, signing_key_folder
+from events.verifier.timestamp_token import TokenRefused, read_certificate
 from evidence.integrator import LogIntegrator
 from evidence.keyring import SigningKeyring
 from evidence.merkle_log import MerkleLog, latest_checkpoint
+from evidence.timestamping import Timestamper
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +39,25 @@ class AuditLog:
 
 
 AUDIT_LOG = web.AppKey("audit_log", AuditLog)
+
+
+def _timestamper(settings: Settings) -> Timestamper | None:
+    """The configured time-stamping authority (None: no timestamps), its certificate read now so
+    a wrong file stops the start rather than every token."""
+    if settings.timestamp_authority_url is None:
+        return None
+    certificate = None
+    if settings.timestamp_authority_cert_file is not None:
+        path = settings.timestamp_authority_cert_file
+        try:
+            certificate = read_certificate(Path(path).expanduser().read_bytes())
+        except (OSError, TokenRefused) as error:
+            raise StartupRefused(f"COORDINATOR_TIMESTAMP_AUTHORITY_CERT_FILE: {error}") from error
+    return Timestamper(
+        settings.timestamp_authority_url,
+        certificate,
+        timeout_seconds=settings.timestamp_timeout_seconds,
+    )
 
 
 async def run_audit_log(app: web.Application) -> AsyncIterator[None]:
@@ -59,6 +81,7 @@ async def run_audit_log(app: web.Application) -> AsyncIterator[None]:
         keyring,
         interval_seconds=settings.checkpoint_interval_seconds,
         origin=settings.checkpoint_origin,
+        timestamper=await asyncio.to_thread(_timestamper, settings),
     )
     app[AUDIT_LOG] = AuditLog(keyring, integrator)
     task = asyncio.create_task(integrator.run(), name="merkle-log-integrator")

@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from typing import Any
 
+from cryptography import x509
+
 from events.verifier.checkpoints import PublicKeyRecord, SignedCheckpoint
 from events.verifier.event_checks import check_corrections, check_events, corrections_of
 from events.verifier.findings import (
@@ -41,6 +43,7 @@ from events.verifier.report import VerificationReport, with_note
 from events.verifier.signed_note import VerifierKey
 from events.verifier.stream_head import StreamHead, check_stream_head
 from events.verifier.strict_json import load_json
+from events.verifier.timestamp_checks import TimestampFindings, check_timestamp
 from events.verifier.trust import KeysRefused, Trust, trust
 
 __all__ = [
@@ -69,6 +72,7 @@ def verify_bundle(
     pinned_key_ids: Collection[str] | None = None,
     witness_keys: Collection[VerifierKey] = (),
     required_witnesses: int = 0,
+    tsa_certificates: Collection[x509.Certificate] = (),
 ) -> VerificationReport:
     """Check a bundle; stop at the first failure.
 
@@ -81,8 +85,9 @@ def verify_bundle(
     from Homeward separately), else the bundle's keys with the ids in `pinned_key_ids`, else the
     bundle's own keys, and then the report is not `proven`. The checkpoint note, if carried, right
     after the checkpoint (events/verifier/note_checks.py): at least `required_witnesses` of
-    `witness_keys` must have cosigned it. A bundle of several streams
-    (events/verifier/multi_stream.py) is checked stream by stream.
+    `witness_keys` must have cosigned it; then its RFC 3161 timestamp, if carried (required and
+    checked under `tsa_certificates` if any is given: events/verifier/timestamp_checks.py). A
+    bundle of several streams (events/verifier/multi_stream.py) is checked stream by stream.
     """
     try:
         caller = trust(
@@ -90,6 +95,7 @@ def verify_bundle(
             pinned_key_ids,
             witnesses=witness_keys,
             required_witnesses=required_witnesses,
+            tsa_certificates=tsa_certificates,
         )
     except KeysRefused as error:
         return _refused(bundle, Trust(), Failure(Reason.BAD_SIGNATURE, str(error)))
@@ -103,6 +109,7 @@ def verify_bundle(
     signed: SignedCheckpoint | None = None
     head: StreamHead | None = None
     note: NoteFindings | None = None
+    stamp: TimestampFindings | None = None
     failure: Failure | None = None
     with collector_paused():
         try:
@@ -110,6 +117,7 @@ def verify_bundle(
             keys = caller.keys_for(bundle["public_keys"])
             check_signature(signed, keys)
             note = check_note(bundle, signed, keys, caller)
+            stamp = check_timestamp(bundle, caller)
             for _ in check_events(bundle["events"], bundle["operation_id"], signed):
                 verified += 1
             check_corrections(bundle["events"], bundle["corrections"])
@@ -119,7 +127,8 @@ def verify_bundle(
             check_manifest(bundle, keys)
         except Stop as stop:
             failure = stop.failure
-    return with_note(_report(bundle, caller, failure, verified, signed=signed, head=head), note)
+    report = _report(bundle, caller, failure, verified, signed=signed, head=head)
+    return with_note(report, note, stamp)
 
 
 def _refused(bundle: Any, caller: Trust, failure: Failure) -> VerificationReport:

@@ -34,6 +34,7 @@ class Reason(StrEnum):
     NOT_STRICT_JSON = "not_strict_json"
     TOO_FEW_WITNESSES = "too_few_witnesses"
     ANCHOR_MISMATCH = "anchor_mismatch"
+    BAD_TIMESTAMP = "bad_timestamp"
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,6 +49,7 @@ from events.verifier.outline import (
 )
 from events.verifier.report import VerificationReport, with_note
 from events.verifier.stream_head import StreamHead, check_stream_head
+from events.verifier.timestamp_checks import TimestampFindings, check_timestamp
 from events.verifier.trust import Trust
 
 __all__ = ["STREAMS_BUNDLE_FORMAT", "verify_streams_bundle"]
@@ -65,6 +66,7 @@ def verify_streams_bundle(bundle: Any, caller: Trust) -> VerificationReport:
     signed: SignedCheckpoint | None = None
     primary_head: StreamHead | None = None
     note: NoteFindings | None = None
+    stamp: TimestampFindings | None = None
     failure: Failure | None = None
     with collector_paused():
         try:
@@ -72,6 +74,7 @@ def verify_streams_bundle(bundle: Any, caller: Trust) -> VerificationReport:
             keys = caller.keys_for(bundle["public_keys"])
             check_signature(signed, keys)
             note = check_note(bundle, signed, keys, caller)
+            stamp = check_timestamp(bundle, caller)
             # One checker for all streams: their proofs share the nodes near the root.
             checkpoint = signed.checkpoint
             proofs = InclusionChecker(checkpoint.tree_size, bytes.fromhex(checkpoint.root_hash))
@@ -108,7 +111,7 @@ def verify_streams_bundle(bundle: Any, caller: Trust) -> VerificationReport:
         streams_total=len(streams) if isinstance(streams, list) else 0,
         stubs_total=stubs_total,
     )
-    return with_note(report, note)
+    return with_note(report, note, stamp)
 
 
 @contextlib.contextmanager

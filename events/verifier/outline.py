@@ -20,9 +20,10 @@ BEFORE_MANIFEST = ("homeward-bundle/2", "homeward-streams-bundle/1")
 
 _COMMON = ("format", "exported_at", "checkpoint", "public_keys", "statement", "manifest")
 # `as_of`: the time a bundle "as known at" was asked for (GET ...?as_of=); `checkpoint_note`: the
-# checkpoint as a C2SP signed note with any witness cosignatures (events/verifier/note_checks.py).
-# All are text.
-BUNDLE_OPTIONAL = frozenset({"as_of", "checkpoint_note"})
+# checkpoint as a C2SP signed note with any witness cosignatures (events/verifier/note_checks.py);
+# `checkpoint_timestamp`: an RFC 3161 token over that note, base64 DER
+# (events/verifier/timestamp_checks.py). All are text.
+BUNDLE_OPTIONAL = frozenset({"as_of", "checkpoint_note", "checkpoint_timestamp"})
 BUNDLE_FIELDS = frozenset({*_COMMON, "operation_id", "events", "corrections", "stream_head"})
 STREAMS_BUNDLE_FIELDS = frozenset({*_COMMON, "primary_stream_id", "streams"})
 STREAM_FIELDS = frozenset({"stream_id", "events", "corrections", "stream_head"})

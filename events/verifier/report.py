@@ -13,6 +13,7 @@ from events.verifier.findings import Failure
 
 if TYPE_CHECKING:
     from events.verifier.note_checks import NoteFindings
+    from events.verifier.timestamp_checks import TimestampFindings
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +45,10 @@ class VerificationReport:
     origin: str | None = None
     witnesses: tuple[str, ...] = ()  # the trusted witnesses whose cosignatures verified
     access_log_entries: int | None = None  # the access log's length the checkpoint anchors
+    # From the RFC 3161 token on the note, when the file carries one: the time it states, and the
+    # authority whose certificate (given by the caller) verified it; None: not checked.
+    timestamped_at: str | None = None
+    timestamp_authority: str | None = None
 
     @property
     def proven(self) -> bool:
@@ -74,7 +79,23 @@ class VerificationReport:
             if self.access_log_entries is None
             else f" It anchors the access log at {self.access_log_entries} entries."
         )
-        return f" The checkpoint note of log {self.origin} verifies.{witnessed}{anchored}"
+        return (
+            f" The checkpoint note of log {self.origin} verifies.{witnessed}{anchored}"
+            + self._timestamp_sentence()
+        )
+
+    def _timestamp_sentence(self) -> str:
+        if self.timestamped_at is None:
+            return ""
+        if self.timestamp_authority is None:
+            return (
+                f" It carries an RFC 3161 timestamp of {self.timestamped_at}, NOT checked: give "
+                "the time-stamping authority's certificate with --tsa-cert."
+            )
+        return (
+            f" Time-stamping authority {self.timestamp_authority} dated that note at "
+            f"{self.timestamped_at} (RFC 3161): the checkpoint existed then."
+        )
 
     def _events_sentence(self) -> str:
         keys = (
@@ -108,8 +129,13 @@ class VerificationReport:
         )
 
 
-def with_note(report: VerificationReport, note: NoteFindings | None) -> VerificationReport:
-    """`report` with what the checkpoint note showed, if the file carried one."""
+def with_note(
+    report: VerificationReport,
+    note: NoteFindings | None,
+    stamp: TimestampFindings | None = None,
+) -> VerificationReport:
+    """`report` with what the checkpoint note and its timestamp showed, if the file carried
+    them."""
     if note is None:
         return report
     return replace(
@@ -117,4 +143,6 @@ def with_note(report: VerificationReport, note: NoteFindings | None) -> Verifica
         origin=note.origin,
         witnesses=note.witnesses,
         access_log_entries=None if note.access is None else note.access.entries,
+        timestamped_at=None if stamp is None else stamp.time,
+        timestamp_authority=None if stamp is None else stamp.authority,
     )

@@ -20,8 +20,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from cryptography import x509
+
 from events.verifier.checkpoints import PublicKeyRecord, key_id_of
 from events.verifier.signed_note import COSIGNATURE_V1, VerifierKey
+from events.verifier.timestamp_token import TokenRefused, check_authority
 
 KEY_ID = re.compile(r"[0-9a-f]{16}", re.ASCII)
 # A key record as a bundle carries it; the public-key answer adds whether it signs now.
@@ -47,12 +50,15 @@ class KeysRefused(ValueError):
 @dataclass(frozen=True, slots=True)
 class Trust:
     """What the caller supplied: a keys file's keys, or pinned key ids, or neither; and the
-    witnesses it trusts, of which `required_witnesses` must have cosigned the checkpoint."""
+    witnesses it trusts, of which `required_witnesses` must have cosigned the checkpoint; and
+    the time-stamping authorities' certificates, one of which must have dated the checkpoint
+    note if any is given."""
 
     keys: Mapping[str, PublicKeyRecord] | None = None
     pinned: frozenset[str] = frozenset()
     witnesses: tuple[VerifierKey, ...] = ()
     required_witnesses: int = 0
+    tsa_certificates: tuple[x509.Certificate, ...] = ()
 
     @property
     def source(self) -> KeysFrom:
@@ -76,9 +82,11 @@ def trust(
     *,
     witnesses: Collection[VerifierKey] = (),
     required_witnesses: int = 0,
+    tsa_certificates: Collection[x509.Certificate] = (),
 ) -> Trust:
-    """The trust of a caller who supplied `keys` (checked) or pinned the key ids `pinned`, and
-    requires `required_witnesses` of the cosignature keys `witnesses` to have cosigned."""
+    """The trust of a caller who supplied `keys` (checked) or pinned the key ids `pinned`,
+    requires `required_witnesses` of the cosignature keys `witnesses` to have cosigned, and a
+    timestamp by one of `tsa_certificates` (each must vouch for times), if any is given."""
     if not 0 <= required_witnesses <= len(witnesses):
         raise KeysRefused(
             f"{required_witnesses} witnesses are required but {len(witnesses)} witness keys given"
@@ -86,14 +94,27 @@ def trust(
     if any(key.kind != COSIGNATURE_V1 for key in witnesses):
         raise KeysRefused("a witness key is not a cosignature key (type 0x04)")
     listed, required = tuple(witnesses), required_witnesses
+    try:
+        for certificate in tsa_certificates:
+            check_authority(certificate)
+    except TokenRefused as error:
+        raise KeysRefused(str(error)) from None
+    authorities = tuple(tsa_certificates)
     if keys is not None:
         checked = check_key_records(keys, what="the keys file", published=True)
-        return Trust(keys=checked, witnesses=listed, required_witnesses=required)
+        return Trust(
+            keys=checked,
+            witnesses=listed,
+            required_witnesses=required,
+            tsa_certificates=authorities,
+        )
     ids = frozenset(pinned or ())
     for key_id in ids:
         if not KEY_ID.fullmatch(key_id):
             raise KeysRefused(f"{key_id!r} is not a key id (16 lower-case hex digits)")
-    return Trust(pinned=ids, witnesses=listed, required_witnesses=required)
+    return Trust(
+        pinned=ids, witnesses=listed, required_witnesses=required, tsa_certificates=authorities
+    )
 
 
 def read_keys_file(document: Any) -> dict[str, PublicKeyRecord]:

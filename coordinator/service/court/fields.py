@@ -14,7 +14,7 @@ from html import escape
 from typing import Any
 
 from coordinator.i18n.catalogues import Catalogue, catalogue
-from coordinator.service.court.narrative import VOCABULARIES
+from coordinator.service.court.wording import VOCABULARIES
 from coordinator.service.court.times import Clock, parse_moment
 
 

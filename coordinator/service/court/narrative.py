@@ -12,159 +12,19 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any, Final
 
-from coordinator.domain.actors import Role
 from coordinator.i18n.catalogues import Catalogue, catalogue
 from coordinator.service.court.times import Clock
-from events.catalogue import EventType
-from events.catalogue.vocabulary import (
-    AgencyType,
-    AppealBy,
-    Channel,
-    CloseReason,
-    ConsentPurpose,
-    Crossing,
-    DefendantRole,
-    Destination,
-    Exploitation,
-    Form,
-    Gender,
-    GivenBy,
-    HearingKind,
-    Outcome,
-    Phase,
-    Recovery,
-    ReviewDecision,
-    Risk,
-    Service,
-    SuspectedExploitation,
-    Venue,
-    Verdict,
-    Witness,
+from coordinator.service.court.wording import (
+    VOCABULARIES,
+    People,
+    person,
+    short_id,
 )
+from events.catalogue import EventType
 
-VOCABULARIES: Final[Mapping[str, tuple[type[StrEnum], ...]]] = {
-    "channel": (Channel,),
-    "suspected_exploitation": (SuspectedExploitation,),
-    "exploitation": (Exploitation, SuspectedExploitation),
-    "form": (Form,),
-    "gender": (Gender,),
-    "venue": (Venue,),
-    "agency_type": (AgencyType,),
-    "risk": (Risk,),
-    "outcome": (Outcome,),
-    "destination": (Destination,),
-    "service": (Service,),
-    "phase": (Phase,),
-    "reason": (CloseReason,),
-    "how": (Recovery,),
-    "crossing": (Crossing,),
-    "decision": (ReviewDecision,),
-    "purpose": (ConsentPurpose,),
-    "given_by": (GivenBy,),
-    "role": (DefendantRole, Role),
-    "kind": (HearingKind,),
-    "witness": (Witness,),
-    "verdict": (Verdict,),
-    "by": (AppealBy,),
-}
-"""The closed vocabularies a field's value comes from: each value has its words in every
-catalogue as `term.<field>.<value>` (`term.channel.family`), in the sentences and the fields."""
-
-
-def words(value: object) -> str:
-    """A vocabulary value as words: `border_guard` -> `border guard`."""
-    return str(value).replace("_", " ")
-
-
-def short_id(value: object) -> str:
-    """The first 8 hex digits of an id: enough to tell people apart on one page."""
-    return str(value)[:8]
-
-
-def listed(items: list[str], say: Catalogue) -> str:
-    """`a`, `a and b`, `a, b and c`, in the page's language."""
-    if len(items) <= 1:
-        return "".join(items)
-    return say.text("court.list", items=", ".join(items[:-1]), last=items[-1])
-
-
-def term(say: Catalogue, name: str, value: object) -> str:
-    """A field's value in words: its vocabulary's term if it has one, else the value spaced."""
-    return say.word(f"term.{name}", value)
-
-
-@dataclass(frozen=True, slots=True)
-class People:
-    """Who the page may name: display names by subject id (survivor, missing person,
-    defendant), those whose data was erased, the stream the event belongs to, and the catalogue
-    of the page's language."""
-
-    names: Mapping[str, str]
-    erased: frozenset[str]
-    stream_id: str = ""
-    say: Catalogue = field(default_factory=lambda: catalogue("en"))
-
-    def survivor(self, survivor_id: object) -> str:
-        """A survivor by name, else by her short id."""
-        key = str(survivor_id)
-        if key in self.names:
-            return self.names[key]
-        erased = self.say.text("court.person.name_erased") if key in self.erased else ""
-        return self.say.text("court.person.survivor", id=short_id(key)) + erased
-
-    def survivors(self, ids: object) -> str:
-        """Several survivors, listed."""
-        if not isinstance(ids, list):
-            return self.say.text("court.person.survivors")
-        return listed([self.survivor(i) for i in ids], self.say)
-
-    def defendant(self, defendant_id: object) -> str:
-        """A defendant by name, else by short id."""
-        key = str(defendant_id)
-        return self.names.get(key) or self.say.text("court.person.defendant", id=short_id(key))
-
-    def her(self) -> str:
-        """The survivor whose case the stream is."""
-        return self.survivor(self.stream_id)
-
-    def text(self, key: str, /, **values: object) -> str:
-        """A message of the page's language."""
-        return self.say.text(key, **values)
-
-    def term(self, name: str, value: object) -> str:
-        """A vocabulary's value in the page's language."""
-        return term(self.say, name, value)
-
-    def listed(self, items: list[str]) -> str:
-        """Items listed in the page's language."""
-        return listed(items, self.say)
-
-
-def _person(item: Mapping[str, Any], people: People, id_key: str) -> str:
-    """A missing person or survivor: name if opened, else age, gender and where from."""
-    key = str(item.get(id_key, ""))
-    personal = item.get("personal")
-    if isinstance(personal, dict) and isinstance(personal.get("name"), str):
-        return str(personal["name"])
-    age = item.get("age_at_rescue", item.get("age"))
-    gender = item.get("gender")
-    minor = isinstance(age, int) and age < 18
-    noun = {"female": "girl" if minor else "woman", "male": "boy" if minor else "man"}.get(
-        str(gender), "person"
-    )
-    if isinstance(age, int):
-        described = people.text(f"court.person.aged_{noun}", age=age)
-    else:
-        described = people.text(f"court.person.a_{noun}")
-    if item.get("home_province"):
-        described += people.text("court.person.from", province=item["home_province"])
-    if (isinstance(personal, dict) and personal.get("erased")) or key in people.erased:
-        described += people.text("court.person.name_erased")
-    return described
+__all__ = ["SENTENCES", "VOCABULARIES", "People", "what_happened"]
 
 
 def _note(d: Mapping[str, Any], p: People, key: str = "note") -> str:
@@ -185,7 +45,7 @@ def _case_reported(d: Mapping[str, Any], p: People) -> str:
         if relationship
         else p.text("court.someone")
     )
-    missing = [_person(m, p, "missing_person_id") for m in d.get("missing_persons") or []]
+    missing = [person(m, p, "missing_person_id") for m in d.get("missing_persons") or []]
     text = p.text(
         "event.CaseReported",
         who=who,
@@ -245,7 +105,7 @@ def _rescue_executed(d: Mapping[str, Any], p: People) -> str:
     if d.get("emergency"):
         reason = d.get("emergency_reason") or p.text("court.no_reason")
         text += p.text("event.RescueExecuted.emergency", reason=reason)
-    freed = [_person(s, p, "survivor_id") for s in d.get("survivors") or []]
+    freed = [person(s, p, "survivor_id") for s in d.get("survivors") or []]
     if freed:
         text += p.text("event.RescueExecuted.freed", count=len(freed), people=p.listed(freed))
     return text
@@ -257,7 +117,7 @@ def _rescue_reviewed(d: Mapping[str, Any], p: People) -> str:
 
 
 def _survivor_recovered(d: Mapping[str, Any], p: People) -> str:
-    found = [_person(s, p, "survivor_id") for s in d.get("survivors") or []]
+    found = [person(s, p, "survivor_id") for s in d.get("survivors") or []]
     return p.text("event.SurvivorRecovered", people=p.listed(found), how=p.term("how", d["how"]))
 
 
