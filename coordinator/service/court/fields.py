@@ -14,8 +14,8 @@ from html import escape
 from typing import Any
 
 from coordinator.i18n.catalogues import Catalogue, catalogue
-from coordinator.service.court.wording import VOCABULARIES
 from coordinator.service.court.times import Clock, parse_moment
+from coordinator.service.court.wording import VOCABULARIES
 
 
 def text(value: object) -> str:
