@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -19,6 +20,7 @@ from hypothesis import strategies as st
 from coordinator.domain import Operation, Stage
 from coordinator.domain.copying import replace
 from coordinator.domain.state import Partner, SurvivorRecord
+from coordinator.service.privacy.sealing import personal_places, with_personal
 from events.catalogue import AgencyType, Destination, Exploitation, Gender
 from events.store.envelope import Cursor, Recorded
 from events.store.slots import constructor, copier
@@ -193,3 +195,33 @@ def test_the_slot_copier_copies_a_survivor_s_journey_as_replace_does(
     copied = replace(survivor, **changed)
     assert copied == dataclasses.replace(survivor, **changed)
     assert copied.status is dataclasses.replace(survivor, **changed).status
+
+
+personal_trees = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(["personal", "survivor_id", "note", "items", "a"]), children, max_size=4
+        )
+    ),
+    max_leaves=12,
+)
+
+
+@given(tree=st.dictionaries(st.sampled_from(["personal", "x", "y"]), personal_trees, max_size=3))
+def test_with_personal_rebuilds_as_a_copy_changed_in_place_does(tree: dict[str, Any]) -> None:
+    """Replacing every `personal` object of a payload, the shared rebuild gives what a deep copy
+    changed in place gives, and leaves the original untouched."""
+    stream = UUID(int=7)
+    before = json.dumps(tree, sort_keys=True)
+    places = personal_places(tree, stream)
+    replacements = {
+        id(container): {"digest": index} for index, (container, _p, _s) in enumerate(places)
+    }
+    fast = with_personal(tree, replacements)
+    plain = json.loads(json.dumps(tree))
+    for index, (container, _path, _subject) in enumerate(personal_places(plain, stream)):
+        container["personal"] = {"digest": index}
+    assert fast == plain
+    assert json.dumps(tree, sort_keys=True) == before
