@@ -115,17 +115,20 @@ def refuse_invalid_correction(target: DomainEvent, correction: EventCorrected) -
     and its result a valid payload of the target's type naming the same ids."""
     if target.type in UNCORRECTABLE:
         raise RuleBroken(
-            f"EventCorrected cannot correct {target.type}; "
-            + (
-                "correct the original event again (the latest correction wins)."
-                if target.type == EventType.EVENT_CORRECTED
-                else "an erasure is final."
-            ),
+            f"EventCorrected cannot correct {target.type}; " + _uncorrectable_because(target.type),
         )
     try:
         corrected_payload(target.type, target.data, correction)
     except CorrectionInvalid as error:
         raise RuleBroken(f"EventCorrected is refused: {error}.") from None
+
+
+def _uncorrectable_because(target_type: str) -> str:
+    if target_type == EventType.EVENT_CORRECTED:
+        return "correct the original event again (the latest correction wins)."
+    if target_type == EventType.PERSONAL_DATA_ERASED:
+        return "an erasure is final."
+    return "record TeamAssigned or TeamUnassigned instead."
 
 
 def replay_judged(

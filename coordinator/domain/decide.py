@@ -10,18 +10,12 @@ with the corrected payload.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from uuid import UUID
 
 from coordinator.domain.actors import Actor, Role
-from coordinator.domain.corrections import (
-    UNCORRECTABLE,
-    CorrectionInvalid,
-    corrected_payload,
-    with_corrections,
-)
+from coordinator.domain.corrections import refuse_invalid_correction, with_corrections
 from coordinator.domain.evolve import evolve
 from coordinator.domain.need_to_know import check_assigned, may_assign
 from coordinator.domain.rules import (
@@ -32,8 +26,6 @@ from coordinator.domain.rules import (
     STAGE_RULES,
 )
 from coordinator.domain.state import (
-    FIRST_REGISTRATION,
-    HOME_COUNTRY,
     NO_STANDING,
     Command,
     DomainEvent,
@@ -44,14 +36,20 @@ from coordinator.domain.state import (
     RecordEvents,
     Registration,
     Standing,
-    SurvivorRecord,
-    SurvivorStatus,
+)
+from coordinator.domain.survivor_rules import (
+    first_repeated,
+    may_close,
+    may_register,
+    may_return,
+    missing_persons_named_once,
+    names_each_once,
+    registered_record,
+    registrations_taken,
 )
 from coordinator.errors import Forbidden, NotFound, RuleBroken
 from events.catalogue import (
     KIND_EVENT_TYPES,
-    CloseReason,
-    Crossing,
     CustodyTransferred,
     EventCorrected,
     EventType,
@@ -61,7 +59,6 @@ from events.catalogue import (
     RescueExecuted,
     StreamKind,
     SupportProvided,
-    Survivor,
     SurvivorRecovered,
     SurvivorReturned,
     TeamAssigned,
@@ -101,7 +98,7 @@ def _open(state: Operation | None, command: OpenOperation, actor: Actor) -> list
             f"CaseReported is allowed only as the first event of an operation; operation "
             f"{state.operation_id} already has one.",
         )
-    _missing_persons_named_once(command.event)
+    missing_persons_named_once(command.event)
     return [command.event]
 
 
@@ -147,7 +144,7 @@ def judge(
         raise ValueError(f"state of {state.operation_id} given for {command.operation_id}")
     if not command.events:
         raise RuleBroken("A batch records at least one event.")
-    repeated = _repeated(event.event_id for event in command.events)
+    repeated = first_repeated(event.event_id for event in command.events)
     if repeated:
         raise RuleBroken(f"A batch names each event id once; {repeated} comes twice.")
     check_assigned(state, actor, break_glass=command.break_glass)
@@ -170,7 +167,7 @@ def judge(
             )
         _check_role(state, event, actor)
         _check_assigner(state, event, actor)
-        registrations.extend(_registrations(state, event, known))
+        registrations.extend(registrations_taken(state, event, known))
         domain = _recorded(state, event, actor)
         if isinstance(event.data, EventCorrected):
             if len(recorded) < state.version:
@@ -243,16 +240,9 @@ def _corrected(
     payload (a correction that would make a later event break a rule is refused)."""
     data = correction.data
     assert isinstance(data, EventCorrected)  # noqa: S101  the caller matched it
-    target_type = _corrected_type(state, data)
-    if target_type in UNCORRECTABLE:
-        raise RuleBroken(
-            f"EventCorrected cannot correct {target_type}; " + _uncorrectable_because(target_type),
-        )
+    _corrected_type(state, data)  # an event of this operation
     target = next(event for event in history if event.event_id == data.corrects_event_id)
-    try:
-        corrected_payload(target.type, target.data, data)
-    except CorrectionInvalid as error:
-        raise RuleBroken(f"EventCorrected is refused: {error}.") from None
+    refuse_invalid_correction(target, data)
     for survivor_id in _personal_named(data):
         if standings.get(survivor_id, NO_STANDING).erased:
             raise RuleBroken(
@@ -260,14 +250,6 @@ def _corrected(
                 f"personal data was erased; correct her record without it.",
             )
     return replay([*history, correction], standings)
-
-
-def _uncorrectable_because(target_type: str) -> str:
-    if target_type == EventType.EVENT_CORRECTED:
-        return "correct the original event again (the latest correction wins)."
-    if target_type == EventType.PERSONAL_DATA_ERASED:
-        return "an erasure is final."
-    return "record TeamAssigned or TeamUnassigned instead."
 
 
 def _personal_named(correction: EventCorrected) -> list[UUID]:
@@ -354,31 +336,31 @@ def _check_payload(
                 f"RescueApproved needs an approver other than the planner, {actor.name}.",
             )
         case RescueExecuted(survivors=freed) | SurvivorRecovered(survivors=freed):
-            _may_register(state, event.type, freed)
+            may_register(state, event.type, freed)
         case CustodyTransferred(survivor_ids=ids):
-            _names_each_once(event.type, ids)
+            names_each_once(event.type, ids)
             for survivor_id in ids:
-                if _record(state, event.type, survivor_id).returned:
+                if registered_record(state, event.type, survivor_id).returned:
                     raise RuleBroken(
                         f"CustodyTransferred needs the survivor not to have returned yet; "
                         f"survivor {survivor_id} has returned.",
                     )
         case SurvivorReturned(survivor_ids=ids, crossing=crossing):
-            _names_each_once(event.type, ids)
+            names_each_once(event.type, ids)
             for survivor_id in ids:
-                _may_return(state, survivor_id, crossing)
+                may_return(state, survivor_id, crossing)
         case FamilyReunited(survivor_id=survivor_id):
-            _record(state, event.type, survivor_id)
+            registered_record(state, event.type, survivor_id)
         case SupportProvided(survivor_id=survivor_id):
             if survivor_id is None:
                 raise RuleBroken("SupportProvided on an operation names its survivor_id.")
-            _record(state, event.type, survivor_id)
+            registered_record(state, event.type, survivor_id)
         case TestimonyRecorded(survivor_id=survivor_id) if survivor_id is not None:
-            _record(state, event.type, survivor_id)
+            registered_record(state, event.type, survivor_id)
         case _ if event.type == EventType.RESCUE_REVIEWED and not state.awaiting_review:
             raise RuleBroken("RescueReviewed needs an emergency rescue that awaits review.")
         case OperationClosed(reason=reason):
-            _may_close(state, reason, standings)
+            may_close(state, reason, standings)
         case TeamAssigned(team=team) | TeamUnassigned(team=team):
             _teams_change(state, event.type, team)
         case _:
@@ -390,174 +372,3 @@ def _teams_change(state: Operation, event_type: str, team: str) -> None:
         raise RuleBroken(f"TeamAssigned needs a team not assigned yet; {team} is assigned.")
     if event_type == EventType.TEAM_UNASSIGNED and team not in state.teams:
         raise RuleBroken(f"TeamUnassigned needs the team assigned; {team} is not.")
-
-
-def _repeated(ids: Iterable[UUID]) -> UUID | None:
-    counts = Counter(ids)
-    return next((each for each, count in counts.items() if count > 1), None)
-
-
-def _names_each_once(event_type: str, survivor_ids: Iterable[UUID]) -> None:
-    repeated = _repeated(survivor_ids)
-    if repeated is not None:
-        raise RuleBroken(f"{event_type} names each survivor once; {repeated} comes twice.")
-
-
-def _missing_persons_named_once(event: ProposedEvent) -> None:
-    ids = [person.missing_person_id for person in getattr(event.data, "missing_persons", ())]
-    repeated = _repeated(each for each in ids if each is not None)
-    if repeated is not None:
-        raise RuleBroken(f"CaseReported names each missing person once; {repeated} comes twice.")
-
-
-def _record(state: Operation, event_type: str, survivor_id: UUID) -> SurvivorRecord:
-    record = state.survivors.get(survivor_id)
-    if record is None:
-        raise RuleBroken(
-            f"{event_type} names survivor {survivor_id}, who is not registered by this operation.",
-        )
-    return record
-
-
-def _may_register(state: Operation, event_type: str, survivors: Sequence[Survivor]) -> None:
-    _names_each_once(event_type, [survivor.survivor_id for survivor in survivors])
-    claimed = {
-        record.missing_person_id: record.survivor_id
-        for record in state.survivors.values()
-        if record.missing_person_id is not None
-    }
-    for survivor in survivors:
-        if survivor.survivor_id in state.survivors:
-            raise RuleBroken(
-                f"{event_type} registers survivor {survivor.survivor_id}, whom this operation "
-                f"registered already (one registration per operation).",
-            )
-        missing = survivor.missing_person_id
-        if missing is None:
-            continue
-        if missing not in state.missing_persons:
-            raise RuleBroken(
-                f"{event_type} names missing person {missing}, who is not in this "
-                f"operation's report.",
-            )
-        if missing in claimed:
-            raise RuleBroken(
-                f"{event_type} names missing person {missing} for survivor "
-                f"{survivor.survivor_id}; survivor {claimed[missing]} is that person already.",
-            )
-        claimed[missing] = survivor.survivor_id
-
-
-def _registrations(
-    state: Operation, event: ProposedEvent, standings: Standings
-) -> list[Registration]:
-    """The registration slot each survivor of a rescue or recovery takes: her first, or one
-    left open by a re-trafficking in her case that names this operation."""
-    if not isinstance(event.data, RescueExecuted | SurvivorRecovered):
-        return []
-    taken: list[Registration] = []
-    for survivor in event.data.survivors:
-        standing = standings.get(survivor.survivor_id, NO_STANDING)
-        if standing.erased and survivor.personal is not None:
-            raise RuleBroken(
-                f"{event.type} carries personal data for survivor {survivor.survivor_id}, whose "
-                f"personal data was erased; register her without it.",
-            )
-        slot = _slot(state.operation_id, standing)
-        if slot is None:
-            if state.operation_id in standing.registered_by:
-                continue  # judged below: one registration per operation
-            elsewhere = ", ".join(str(each) for each in standing.registered_by)
-            raise RuleBroken(
-                f"{event.type} registers survivor {survivor.survivor_id}, who is registered "
-                f"already by operation {elsewhere}; another operation may register her only "
-                f"once her case records SurvivorRetrafficked naming it.",
-            )
-        taken.append(Registration(survivor.survivor_id, slot, state.operation_id, event.event_id))
-    return taken
-
-
-def _slot(operation_id: UUID, standing: Standing) -> str | None:
-    if not standing.registered:
-        return FIRST_REGISTRATION
-    if operation_id in standing.registered_by:
-        return None
-    for event_id, named in standing.open_retraffickings:
-        if named == operation_id:
-            return str(event_id)
-    return None
-
-
-def _may_return(state: Operation, survivor_id: UUID, crossing: Crossing | None) -> None:
-    record = _record(state, EventType.SURVIVOR_RETURNED, survivor_id)
-    if record.returned:
-        raise RuleBroken(
-            f"SurvivorReturned needs the survivor not to have returned yet; survivor "
-            f"{survivor_id} has returned.",
-        )
-    found = record.found_in_country
-    if crossing is None:
-        if not record.found_abroad or record.handed_off:
-            return  # domestic, or the recorded handoff
-        raise RuleBroken(
-            f"SurvivorReturned needs a survivor found abroad to come through a "
-            f"CustodyTransferred first, or `crossing` to say how she crossed (with_staff, "
-            f"deported, on_own); survivor {survivor_id} was found in {found}.",
-        )
-    if crossing is Crossing.HANDOFF and not record.handed_off:
-        raise RuleBroken(
-            f"SurvivorReturned with crossing handoff needs a CustodyTransferred naming survivor "
-            f"{survivor_id} first.",
-        )
-    if crossing is Crossing.DOMESTIC and record.found_abroad:
-        raise RuleBroken(
-            f"SurvivorReturned with crossing domestic is for a survivor found in "
-            f"{HOME_COUNTRY}; survivor {survivor_id} was found in {found}.",
-        )
-    if crossing in _BORDER_CROSSINGS and not record.found_abroad:
-        raise RuleBroken(
-            f"SurvivorReturned with crossing {crossing} is for a survivor found abroad; "
-            f"survivor {survivor_id} was found in {found}.",
-        )
-
-
-_BORDER_CROSSINGS = frozenset({Crossing.WITH_STAFF, Crossing.DEPORTED, Crossing.ON_OWN})
-
-HANDED_ON = frozenset(
-    {
-        SurvivorStatus.INDEPENDENT,
-        SurvivorStatus.RE_TRAFFICKED,
-        SurvivorStatus.DECLINED_SUPPORT,
-        SurvivorStatus.LOST_CONTACT,
-    }
-)
-"""What her case may say of a survivor who need not have returned for the operation to close as
-handed to aftercare."""
-
-
-def _may_close(state: Operation, reason: CloseReason, standings: Standings) -> None:
-    records = list(state.survivors.values())
-    if reason is CloseReason.UNFOUNDED and records:
-        raise RuleBroken("OperationClosed as unfounded needs an operation with no survivors.")
-    if reason is CloseReason.SURVIVORS_INDEPENDENT:
-        if not records:
-            raise RuleBroken(
-                "OperationClosed as survivors_independent needs at least one survivor.",
-            )
-        if not all(record.returned for record in records):
-            raise RuleBroken(
-                "OperationClosed as survivors_independent needs every survivor to have "
-                "returned first.",
-            )
-    if reason is CloseReason.HANDED_TO_AFTERCARE:
-        if not records:
-            raise RuleBroken("OperationClosed as handed_to_aftercare needs at least one survivor.")
-        for record in records:
-            case_status = standings.get(record.survivor_id, NO_STANDING).case_status
-            if not record.returned and case_status not in HANDED_ON:
-                raise RuleBroken(
-                    f"OperationClosed as handed_to_aftercare needs each survivor to have "
-                    f"returned, or her case to say she is independent, re-trafficked, declined "
-                    f"support or lost contact; survivor {record.survivor_id} is "
-                    f"{record.status}.",
-                )
