@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING
-from uuid import UUID, uuid4
+from uuid import UUID
 
-from coordinator.domain import ProposedEvent
 from coordinator.domain.prosecution import (
     Prosecution,
     fold_prosecution,
@@ -18,12 +17,11 @@ from coordinator.domain.stored import domain_event
 from coordinator.errors import NotFound, RuleBroken
 from coordinator.service.commands import OpenProsecutionRequest, RecordEventsRequest
 from coordinator.service.court.as_of import known_then, recorded_by
+from coordinator.service.opening import prepare_opening
 from coordinator.service.proposing import (
     RequestContext,
     judged_again_on_conflict,
-    new_event,
     new_events,
-    payload,
     proposed,
     repeated,
     to_append,
@@ -68,28 +66,25 @@ async def open_prosecution_stream(
     request: OpenProsecutionRequest,
 ) -> Appended:
     """Open a prosecution with its `ProsecutionOpened` (a re-send answers as the first time)."""
-    prosecution_id = request.prosecution_id or uuid4()
-    event = ProposedEvent(
-        event_id=request.event_id or uuid4(),
-        type=EventType.PROSECUTION_OPENED,
-        data=payload(EventType.PROSECUTION_OPENED, request.data),
-        occurred_at=request.occurred_at or datetime.now(UTC),
+    opening = await prepare_opening(
+        store,
+        privacy,
+        context,
+        kind=StreamKind.PROSECUTION,
+        event_type=EventType.PROSECUTION_OPENED,
+        stream_id=request.prosecution_id,
+        event_id=request.event_id,
+        occurred_at=request.occurred_at,
+        data=request.data,
     )
-    existing = [] if request.prosecution_id is None else await store.read_stream(prosecution_id)
-    new = [await new_event(event, context, privacy, prosecution_id)]
-    repeat = await repeated(
-        [e for e in existing[:1] if e.event_id == event.event_id], new, prosecution_id, privacy
+    if opening.resent is not None:
+        return opening.resent
+    prosecution_id, event, new, existing = (
+        opening.stream_id,
+        opening.event,
+        opening.new,
+        opening.existing,
     )
-    if repeat is not None:
-        return repeat
-    if existing:
-        refuse_other_kind(existing[0], StreamKind.PROSECUTION, prosecution_id, reading=False)
-    elif request.prosecution_id is not None:
-        registered = await registering_operations(store.pool, [prosecution_id])
-        if registered[prosecution_id]:
-            raise RuleBroken(
-                f"{prosecution_id} is a survivor's id; a prosecution needs an id of its own.",
-            )
     data = event.data
     assert isinstance(data, ProsecutionOpened)  # noqa: S101  parsed as its type above
     operations = frozenset(

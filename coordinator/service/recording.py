@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from coordinator.domain import (
     OpenOperation,
@@ -29,17 +29,16 @@ from coordinator.domain.stored import domain_event, fold
 from coordinator.errors import NotFound, RuleBroken
 from coordinator.service.commands import OpenOperationRequest, RecordEventsRequest
 from coordinator.service.court.as_of import known_then, recorded_by
+from coordinator.service.opening import prepare_opening
 from coordinator.service.proposing import (
     RequestContext,
     judged_again_on_conflict,
-    new_event,
     new_events,
-    payload,
     proposed,
     repeated,
     to_append,
 )
-from coordinator.service.registrations import append_registering, registering_operations
+from coordinator.service.registrations import append_registering
 from coordinator.service.streams import refuse_other_kind
 from coordinator.service.survivor_cases import standings
 from events.catalogue import CloseReason, EventType, OperationClosed, StreamKind
@@ -81,30 +80,26 @@ async def open_operation(
     store: EventStore, privacy: Privacy, context: RequestContext, request: OpenOperationRequest
 ) -> Appended:
     """Open an operation with its CaseReported (a re-send answers as the first time)."""
-    operation_id = request.operation_id or uuid4()
-    event = ProposedEvent(
-        event_id=request.event_id or uuid4(),
-        type=EventType.CASE_REPORTED,
-        data=payload(EventType.CASE_REPORTED, request.data),
-        occurred_at=request.occurred_at or datetime.now(UTC),
+    opening = await prepare_opening(
+        store,
+        privacy,
+        context,
+        kind=StreamKind.OPERATION,
+        event_type=EventType.CASE_REPORTED,
+        stream_id=request.operation_id,
+        event_id=request.event_id,
+        occurred_at=request.occurred_at,
+        data=request.data,
+        stored_as=lambda report: _with_team(report, context),
     )
-    # An id the server just chose has no stream yet: only a client's id is worth reading.
-    existing = [] if request.operation_id is None else await store.read_stream(operation_id)
-    new = [_with_team(await new_event(event, context, privacy, operation_id), context)]
-    # A re-send carries the stream's first event: the same id, the same content.
-    repeat = await repeated(
-        [e for e in existing[:1] if e.event_id == event.event_id], new, operation_id, privacy
+    if opening.resent is not None:
+        return opening.resent
+    operation_id, event, new, existing = (
+        opening.stream_id,
+        opening.event,
+        opening.new,
+        opening.existing,
     )
-    if repeat is not None:
-        return repeat
-    if existing:
-        refuse_other_kind(existing[0], StreamKind.OPERATION, operation_id, reading=False)
-    elif request.operation_id is not None:
-        registered = await registering_operations(store.pool, [operation_id])
-        if registered[operation_id]:
-            raise RuleBroken(
-                f"{operation_id} is a survivor's id; an operation needs an id of its own.",
-            )
     # With events already there, decide refuses a second CaseReported (422), and the expected
     # version 0 makes a race with another opener a conflict.
     decided = decide(fold(existing), OpenOperation(operation_id, event), context.actor)
