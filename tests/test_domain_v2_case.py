@@ -15,14 +15,8 @@ import pytest
 
 from coordinator.domain import DomainEvent, EraseSurvivorData, ProposedEvent, SurvivorStatus
 from coordinator.domain.actors import Actor
-from coordinator.domain.case import (
-    RecordCaseEvents,
-    SurvivorCase,
-    erase,
-    evolve_case,
-    fold_case,
-    judge_case,
-)
+from coordinator.domain.case import SurvivorCase, evolve_case, fold_case
+from coordinator.domain.case_rules import RecordCaseEvents, erase, judge_case
 from coordinator.errors import CoordinatorError, Forbidden, NotFound, RuleBroken
 from events.catalogue import ConsentPurpose, PersonalDataErased, Service
 from tests.test_domain_v2_operation import (

@@ -33,7 +33,8 @@ from coordinator.domain import (
     judge,
 )
 from coordinator.domain.actors import Actor, Role
-from coordinator.domain.case import erase, fold_case
+from coordinator.domain.case import fold_case
+from coordinator.domain.case_rules import erase
 from coordinator.domain.need_to_know import NotAssigned
 from coordinator.errors import Forbidden, InvalidInput, NotFound, RuleBroken
 from events.catalogue import (

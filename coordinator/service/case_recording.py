@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from uuid import UUID
 
 from coordinator.domain import EraseSurvivorData
-from coordinator.domain.case import RecordCaseEvents, erase, judge_case
+from coordinator.domain.case_rules import RecordCaseEvents, erase, judge_case
 from coordinator.errors import NotFound, RuleBroken
 from coordinator.service.commands import RecordEventsRequest
 from coordinator.service.court.as_of import known_then
