@@ -167,6 +167,11 @@ async def test_an_operation_silent_longer_than_its_stage_allows_is_alerted_once_
     assert response.status == 201, await response.text()
     acknowledged = await response.json()
     assert acknowledged["operation_id"] == operation
+    again = await leadership.post(path, {"note": "called the team"})  # a double click
+    assert again.status == 201
+    assert await again.json() == acknowledged  # answered as the first time, nothing recorded
+    other_note = await leadership.post(path, {"note": "something else"})
+    assert other_note.status == 409
     later = T0 + timedelta(days=8)
 
     async def seen() -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
-from uuid import UUID
+from uuid import UUID, uuid5
 
 import asyncpg
 
@@ -65,16 +65,26 @@ async def acknowledge(
     *,
     cache: OperationCache,
 ) -> Appended:
-    """Record on the alert's operation that the caller saw it (the rules judge who may)."""
+    """Record on the alert's operation that the caller saw it (the rules judge who may).
+
+    Each person acknowledges an alert once: the event's id is derived from the alert and the
+    token's name, so acknowledging again answers as the first time and records nothing (with
+    another note, it is a 409 `event_id_conflict`); another person's acknowledgement is theirs.
+    """
     data: dict[str, object] = {"alert_id": str(alert.alert.alert_id)}
     if note is not None:
         data["note"] = note
+    event_id = uuid5(ACKNOWLEDGEMENTS, f"{alert.alert.alert_id}|{context.actor.name}")
     request = RecordEventsRequest(
-        events=[EventRequest(type=EventType.ALERT_ACKNOWLEDGED, data=data)]
+        events=[EventRequest(event_id=event_id, type=EventType.ALERT_ACKNOWLEDGED, data=data)]
     )
     return await record_events(
         store, privacy, context, alert.alert.operation_id, request, cache=cache
     )
+
+
+ACKNOWLEDGEMENTS = UUID("6f0b7a0e-3c1d-5e2f-9a4b-8c7d6e5f4a3b")
+"""The namespace of acknowledgements' event ids (uuid5 of alert id and token name)."""
 
 
 def find_alert(alerts: list[StandingAlert], alert_id: UUID) -> StandingAlert:
