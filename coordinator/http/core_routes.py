@@ -75,7 +75,10 @@ CORE_ROUTE_DOCS: Final = (
     RouteDoc(
         "POST", "/v1/operations/{operation_id}/events", "Append a batch of events atomically.",
         RECORDERS, RecordEventsRequest, AppendAnswer, statuses=(404, 409), success=201,
-        description="Legal may record only legal events, leadership only approvals. With "
+        description="Legal may record only legal events, leadership only approvals and "
+        "reviews. A field token of a team the operation is not assigned to gets 403 "
+        "`not_assigned` unless the request carries `X-Break-Glass: REASON` (10 to 500 "
+        "characters; logged and listed for admins). With "
         "`expected_version`, a stale version is a 409 `version_conflict` carrying "
         "`actual_version`. Re-sending the same `event_id`s with the same content appends "
         "nothing and answers as the first time; the same id with other content is a 409.",
@@ -85,11 +88,17 @@ CORE_ROUTE_DOCS: Final = (
         "GET", "/v1/operations/{operation_id}",
         "An operation's stage, version, survivors, partners and timeline.",
         EVERYONE, response_model=OperationAnswer, statuses=(404,),
-        description="Leadership sees no personal data (`personal` is null).",
+        description="Leadership sees no personal data (`personal` is null), no staff names and "
+        "no survivor's details. `?as_of=TIME` gives the record as known then. A field token "
+        "of a team the operation is not assigned to gets 403 `not_assigned` unless it breaks "
+        "the glass (`X-Break-Glass: REASON`).",
     ),
     RouteDoc(
         "GET", "/v1/operations/{operation_id}/events", "An operation's stream as stored.",
         EVENT_READERS, response_model=StoredEventsAnswer, statuses=(404,),
+        description="Personal data opened for the caller's role. A field token of a team the "
+        "operation is not assigned to gets 403 `not_assigned` unless it breaks the glass "
+        "(`X-Break-Glass: REASON`).",
     ),
 )  # fmt: skip
 """The routes of `coordinator.http.health`, `.operations` and `.openapi`."""
