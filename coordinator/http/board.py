@@ -271,6 +271,14 @@ def _language_links(current: Catalogue) -> str:
     return " · ".join(links)
 
 
+COURT_ONLY = ("court.", "field.", "event.", "term.")
+"""Message keys only the court page uses: the board's page does not carry them."""
+
+
+def _board_messages(words: Catalogue) -> dict[str, str]:
+    return {key: text for key, text in words.messages.items() if not key.startswith(COURT_ONLY)}
+
+
 def render_board_page(words: Catalogue, time_zone: str) -> str:
     """The page in `words`' language: its text, the language links, and for its script the
     messages, the locale and the time zone as attributes (the policy allows no inline script)."""
@@ -280,7 +288,7 @@ def render_board_page(words: Catalogue, time_zone: str) -> str:
         "page.locale": words.intl_locale,
         "page.time_zone": time_zone,
         "page.zone_name": get_timezone_location(time_zone, locale=words.locale),
-        "page.messages": json.dumps(dict(words.messages), ensure_ascii=False),
+        "page.messages": json.dumps(_board_messages(words), ensure_ascii=False),
     }
     page = page.replace("<!--languages-->", _language_links(words))
     return _MESSAGE.sub(
