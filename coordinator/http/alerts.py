@@ -26,7 +26,7 @@ from coordinator.service.alert_webhook import (
 )
 from coordinator.service.alerts import Clock, acknowledge, find_alert, read_alerts, thresholds_of
 from coordinator.settings import signing_key_folder
-from projections.read_models.alerts import alert_row
+from projections.read_models.alert_reads import alert_row
 
 ALERT_CLOCK = web.AppKey("alert_clock", Clock)
 """The clock alerts are judged by (tests hand in their own before the app starts)."""

@@ -13,8 +13,8 @@ from coordinator.errors import NotFound
 from coordinator.service.commands import EventRequest, RecordEventsRequest
 from coordinator.service.recording import RequestContext, record_events
 from events.catalogue import EventType
+from projections.read_models.alert_reads import StandingAlert, standing_alerts
 from projections.read_models.alert_rules import Thresholds
-from projections.read_models.alerts import StandingAlert, standing_alerts
 
 if TYPE_CHECKING:
     from coordinator.service.operation_cache import OperationCache
