@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from coordinator.domain import Operation, Stage
 from coordinator.domain.copying import replace
 from coordinator.domain.state import Partner, SurvivorRecord
-from coordinator.service.privacy.sealing import personal_places, with_personal
+from coordinator.service.privacy.sealing import personal_places, with_replaced
 from events.catalogue import AgencyType, Destination, Exploitation, Gender
 from events.store.envelope import Cursor, Recorded
 from events.store.slots import constructor, copier
@@ -210,16 +210,17 @@ personal_trees = st.recursive(
 
 
 @given(tree=st.dictionaries(st.sampled_from(["personal", "x", "y"]), personal_trees, max_size=3))
-def test_with_personal_rebuilds_as_a_copy_changed_in_place_does(tree: dict[str, Any]) -> None:
+def test_with_replaced_rebuilds_as_a_copy_changed_in_place_does(tree: dict[str, Any]) -> None:
     """Replacing every `personal` object of a payload, the shared rebuild gives what a deep copy
     changed in place gives, and leaves the original untouched."""
     stream = UUID(int=7)
     before = json.dumps(tree, sort_keys=True)
     places = personal_places(tree, stream)
     replacements = {
-        id(container): {"digest": index} for index, (container, _p, _s) in enumerate(places)
+        (id(container), "personal"): {"digest": index}
+        for index, (container, _p, _s) in enumerate(places)
     }
-    fast = with_personal(tree, replacements)
+    fast = with_replaced(tree, replacements)
     plain = json.loads(json.dumps(tree))
     for index, (container, _path, _subject) in enumerate(personal_places(plain, stream)):
         container["personal"] = {"digest": index}

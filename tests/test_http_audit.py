@@ -165,7 +165,11 @@ async def test_a_correction_is_listed_beside_the_event_it_corrects(
     correction = bundle["events"][-1]
     assert bundle["corrections"] == {notes[0]["event_id"]: [correction["event_id"]]}
     original = bundle["events"][1]
-    assert original["data"]["note"] == "the girl was seen at the market"
+    # The note is free text: the trail carries it sealed, the field team reads it opened.
+    assert set(original["data"]["note"]) == {"sealed", "subject_id", "nonce", "ciphertext"}
+    stored = await json_of(field, f"/v1/operations/{operation}/events")
+    opened = next(e for e in stored["events"] if e["event_id"] == original["event_id"])
+    assert opened["data"]["note"] == "the girl was seen at the market"
 
 
 async def test_only_legal_and_admin_may_export_an_audit_trail(
@@ -205,13 +209,19 @@ async def test_the_printable_page_shows_who_recorded_what_and_escapes_everything
 ) -> None:
     """The HTML trail lists both times and the recorder, escapes data, and forbids scripts."""
     operation = await field.open()
-    await field.record(operation, event("StatusNoted", note="<script>alert('x')</script>"))
+    hostile = "<script>alert('x')</script>"
+    await field.record(
+        operation,
+        event("PartnerEngaged", agency=hostile, agency_type="ngo", country="VN"),
+        event("StatusNoted", note=hostile),  # free text: sealed on this page
+    )
     response = await legal.get(f"/v1/operations/{operation}/audit-trail?format=html")
     assert response.status == 200
     assert response.content_type == "text/html"
     page = await response.text()
     assert "<script>" not in page
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page
+    assert "(sealed)" in page
     assert field.token not in page
     for heading in ("Happened (field)", "Recorded (server)", "Recorded by"):
         assert heading in page

@@ -39,10 +39,19 @@ class CorrectionInvalid(ValueError):
     """A correction whose result is not a valid payload of the corrected type, or changes an id."""
 
 
+_BRANCHES = frozenset({"constrained-str", "str"})
+"""Names pydantic gives the branches of a free-text union; a reader needs only the field."""
+
+_SEALED_SHAPE = frozenset({"sealed", "subject_id", "nonce", "ciphertext"})
+
+
 def _ids(value: Any, key: str = "") -> Iterable[str]:
-    """The ids a payload names (values of `*_id` and `*_ids` keys), outside personal objects
-    (whose sealed form carries the id of its subject, not a fact of the payload)."""
+    """The ids a payload names (values of `*_id` and `*_ids` keys), outside personal objects and
+    sealed values (whose sealed form carries the id of its subject, not a fact of the
+    payload)."""
     if isinstance(value, dict):
+        if value.keys() >= _SEALED_SHAPE:  # a sealed value: its subject is no fact of the payload
+            return
         for name, item in value.items():
             if name != "personal":
                 yield from _ids(item, name)
@@ -71,8 +80,12 @@ def corrected_payload(
         return EVENT_TYPES[event_type].model_validate(after)
     except ValidationError as error:
         problems = "; ".join(
-            f"{'.'.join(str(part) for part in problem['loc']) or 'data'}: {problem['msg']}"
-            for problem in error.errors(include_url=False)
+            dict.fromkeys(
+                f"{'.'.join(str(p) for p in problem['loc'] if p not in _BRANCHES) or 'data'}: "
+                f"{problem['msg']}"
+                for problem in error.errors(include_url=False)
+                if "SealedPersonal" not in problem["loc"]
+            )
         )
         raise CorrectionInvalid(f"the corrected {event_type} is not valid ({problems})") from None
 

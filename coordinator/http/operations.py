@@ -79,11 +79,19 @@ def as_of_in(request: web.Request) -> datetime | None:
 
 
 def context_of(request: web.Request, actor: Actor) -> RequestContext:
-    """Who is asking, with the request's ids."""
+    """Who is asking, with the request's ids. A client's `X-Correlation-Id` is stored with each
+    event only when it is an opaque id (a UUID or 16 to 64 hex digits): any other text could
+    name someone and would stay in the clear after an erasure; the request id stands in."""
     request_id = request[REQUEST_ID]
     supplied = request.headers.get(CORRELATION_HEADER, "")
-    correlation = supplied if 0 < len(supplied) <= 64 and supplied.isprintable() else request_id
+    correlation = supplied if OPAQUE_ID.fullmatch(supplied) else request_id
     return RequestContext(actor=actor, request_id=request_id, correlation_id=correlation)
+
+
+OPAQUE_ID = re.compile(
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-f]{16,64}"
+)
+"""A correlation id worth keeping: a UUID or a hex token, nothing a person could be named in."""
 
 
 def broken_glass(state: Operation, actor: Actor, reason: str | None) -> str | None:

@@ -23,9 +23,16 @@ def describe(error: ValidationError) -> str:
     """A validation error as one readable sentence per problem, without echoing the input."""
     problems = []
     for item in error.errors(include_url=False, include_input=False):
-        where = ".".join(str(part) for part in item["loc"]) or "body"
+        if _SEALED_BRANCH in item["loc"]:
+            continue  # free text may be stored sealed; a client only ever sends text
+        parts = (str(part) for part in item["loc"] if part not in _UNION_BRANCHES)
+        where = ".".join(parts) or "body"
         problems.append(f"{where}: {item['msg']}")
-    return "; ".join(problems)
+    return "; ".join(dict.fromkeys(problems))
+
+
+_SEALED_BRANCH = "SealedPersonal"
+_UNION_BRANCHES = frozenset({"constrained-str", "str"})
 
 
 def _in_the_past(moment: datetime | None) -> datetime | None:

@@ -22,6 +22,7 @@ from coordinator.i18n.catalogues import Catalogue, catalogue
 from coordinator.service.court.fields import definitions, text
 from coordinator.service.court.narrative import People, what_happened
 from coordinator.service.court.times import Clock
+from coordinator.service.privacy.sealing import is_sealed
 from events.catalogue import EventType
 
 STYLE: Final = """
@@ -112,6 +113,22 @@ def _stamp(event: Mapping[str, Any], key: str, clock: Clock, *, seconds: bool = 
     return clock.text(str(event.get(key, "")), seconds=seconds)
 
 
+def _text_shown(value: Any, say: Catalogue, key: str = "") -> Any:
+    """Data as the page shows it: a note, place or other free text left sealed (not opened for
+    this copy) or erased reads as a word in its place; `personal` objects are shown by the
+    fields' own rules."""
+    if isinstance(value, dict):
+        if key != "personal" and key:
+            if is_sealed(value):
+                return say.text("court.text_sealed")
+            if value == {"erased": True}:
+                return say.text("court.text_erased")
+        return {name: _text_shown(item, say, name) for name, item in value.items()}
+    if isinstance(value, list):
+        return [_text_shown(item, say, key) for item in value]
+    return value
+
+
 class _Page:
     """What every part of the page needs: the events, their readable data, names and times."""
 
@@ -125,7 +142,10 @@ class _Page:
         self.events = events
         self.clock = clock
         self.say = say
-        self.datas = {e["event_id"]: opened.get(e["event_id"], e.get("data")) for e in events}
+        self.datas = {
+            e["event_id"]: _text_shown(opened.get(e["event_id"], e.get("data")), say)
+            for e in events
+        }
         self.versions = {e["event_id"]: int(e["version"]) for e in events}
         names, erased = _people(events, self.datas)
         self.names, self.erased = names, frozenset(erased)

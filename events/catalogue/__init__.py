@@ -54,7 +54,9 @@ from events.catalogue.record import (
     TestimonyRecorded,
 )
 from events.catalogue.registry import (
+    CORRECTED_FREE_TEXT,
     EVENT_TYPES,
+    FREE_TEXT,
     LEGAL_EVENT_TYPES,
     UPCASTERS,
     UnknownEventType,
@@ -102,7 +104,9 @@ from events.catalogue.vocabulary import (
 )
 
 __all__ = [
+    "CORRECTED_FREE_TEXT",
     "EVENT_TYPES",
+    "FREE_TEXT",
     "ISO_3166_ALPHA_2",
     "KIND_EVENT_TYPES",
     "LEGAL_EVENT_TYPES",

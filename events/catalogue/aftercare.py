@@ -12,7 +12,8 @@ from events.catalogue.base import (
     MAX_SHORT_LIST,
     Country,
     EventData,
-    LongText,
+    FreePlace,
+    FreeText,
     Part,
     ShortText,
 )
@@ -26,7 +27,7 @@ class Party(Part):
 
     agency: ShortText
     country: Country
-    officer: ShortText | None = None
+    officer: FreePlace | None = None
 
 
 class CustodyTransferred(EventData):
@@ -35,7 +36,7 @@ class CustodyTransferred(EventData):
     survivor_ids: SurvivorIds
     from_party: Party
     to_party: Party
-    place: ShortText | None = None
+    place: FreePlace | None = None
 
 
 class SurvivorReturned(EventData):
@@ -46,7 +47,7 @@ class SurvivorReturned(EventData):
     """
 
     survivor_ids: SurvivorIds
-    place: ShortText | None = None
+    place: FreePlace | None = None
     destination: Destination
     crossing: Crossing | None = None
 
@@ -55,7 +56,7 @@ class FamilyReunited(EventData):
     """A survivor met her family again, at home or already at the border gate."""
 
     survivor_id: UUID
-    place: ShortText | None = None
+    place: FreePlace | None = None
     family_present: Annotated[tuple[ShortText, ...], Field(max_length=MAX_SHORT_LIST)] = ()
 
 
@@ -64,4 +65,4 @@ class SupportProvided(EventData):
 
     survivor_id: UUID | None = None
     service: Service
-    note: LongText | None = None
+    note: FreeText | None = None

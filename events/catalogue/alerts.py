@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from events.catalogue.base import EventData, LongText
+from events.catalogue.base import EventData, FreeText
 
 
 class AlertAcknowledged(EventData):
     """Someone saw an alert (`GET /v1/alerts`); `alert_id` names one episode of one alert."""
 
     alert_id: UUID
-    note: LongText | None = None
+    note: FreeText | None = None

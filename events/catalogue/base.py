@@ -127,6 +127,56 @@ fixed here, and a stored event carries it in its sealed form.
 """
 
 
+FreeText = Annotated[LongText | SealedPersonal, Field(union_mode="left_to_right")]
+"""A note, summary, reason or description: free text, sealed under its subject's data key before
+it is stored (coordinator/service/privacy), since a note may name a girl; clients send text."""
+
+FreePlace = Annotated[ShortText | SealedPersonal, Field(union_mode="left_to_right")]
+"""A place, an officer's name, where someone was last seen: short free text, sealed like notes."""
+
+
+def sealable_fields(model: type[BaseModel]) -> frozenset[str]:
+    """The names of a model's fields (at any depth of its nested parts) that hold free text the
+    service seals: those typed `FreeText` or `FreePlace`."""
+    names: set[str] = set()
+    for name, info in model.model_fields.items():
+        if name == "personal":  # sealed as a whole object, on its own terms
+            continue
+        if info.annotation is not None and SealedPersonal in _members(info.annotation):
+            names.add(name)
+        for member in _members(info.annotation):
+            if isinstance(member, type) and issubclass(member, Part):
+                names |= sealable_fields(member)
+    return frozenset(names)
+
+
+def clear_fields(model: type[BaseModel]) -> frozenset[str]:
+    """The names of a model's fields (at any depth) that are stored as sent: not free text."""
+    names: set[str] = set()
+    for name, info in model.model_fields.items():
+        members = _members(info.annotation)
+        if SealedPersonal not in members:
+            names.add(name)
+        for member in members:
+            if isinstance(member, type) and issubclass(member, Part):
+                names |= clear_fields(member)
+    return frozenset(names)
+
+
+def _members(annotation: Any) -> set[Any]:
+    """Every type an annotation names (through unions, Annotated and containers)."""
+    found: set[Any] = {annotation}
+    for argument in getattr(annotation, "__args__", ()) or ():
+        found |= _members(argument)
+    origin = getattr(annotation, "__origin__", None)
+    if origin is not None:
+        found |= _members(origin)
+    metadata = getattr(annotation, "__metadata__", None)
+    if metadata is not None:
+        found |= _members(getattr(annotation, "__origin__", None))
+    return found
+
+
 def _json_size(name: str, value: Any) -> int:
     try:
         return len(json.dumps(value, allow_nan=False, ensure_ascii=False))

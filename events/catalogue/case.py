@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from events.catalogue.base import EventData, LongText, ShortText
+from events.catalogue.base import EventData, FreeText, ShortText
 from events.catalogue.vocabulary import ConsentPurpose, GivenBy
 
 
@@ -29,19 +29,19 @@ class ConsentWithdrawn(EventData):
 class SupportDeclined(EventData):
     """She declined the organisation's help (her choice, recorded and respected)."""
 
-    note: LongText | None = None
+    note: FreeText | None = None
 
 
 class ContactLost(EventData):
     """The organisation lost contact with her."""
 
-    note: LongText | None = None
+    note: FreeText | None = None
 
 
 class ContactRestored(EventData):
     """Contact with her was restored."""
 
-    note: LongText | None = None
+    note: FreeText | None = None
 
 
 class SurvivorRetrafficked(EventData):
@@ -49,10 +49,10 @@ class SurvivorRetrafficked(EventData):
     only one then allowed to register her again."""
 
     operation_id: UUID
-    note: LongText | None = None
+    note: FreeText | None = None
 
 
 class SurvivorIndependent(EventData):
     """She lives independently: support has reached its end."""
 
-    note: LongText | None = None
+    note: FreeText | None = None

@@ -12,7 +12,8 @@ from events.catalogue.base import (
     Age,
     Country,
     EventData,
-    LongText,
+    FreePlace,
+    FreeText,
     Part,
     Personal,
     ShortText,
@@ -45,7 +46,7 @@ class MissingPerson(Part):
     gender: Gender | None = None
     age: Age | None = None
     home_province: ShortText | None = None
-    last_seen: ShortText | None = None
+    last_seen: FreePlace | None = None
     personal: Personal | None = None
 
 
@@ -74,14 +75,14 @@ class LeadRecorded(EventData):
 
     source: ShortText
     reliability: Reliability
-    summary: LongText | None = None
+    summary: FreeText | None = None
 
 
 class LocationConfirmed(EventData):
     """The country, place and kind of venue where the missing are held was confirmed."""
 
     country: Country
-    place: ShortText | None = None
+    place: FreePlace | None = None
     venue: Venue | None = None
 
 
@@ -91,4 +92,4 @@ class PartnerEngaged(EventData):
     agency: ShortText
     agency_type: AgencyType
     country: Country
-    contact_officer: ShortText | None = None
+    contact_officer: FreePlace | None = None

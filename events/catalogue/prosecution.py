@@ -12,6 +12,7 @@ from events.catalogue.base import (
     MAX_LIST,
     MAX_SHORT_LIST,
     EventData,
+    FreeText,
     LongText,
     Moment,
     Part,
@@ -56,7 +57,7 @@ class HearingHeld(EventData):
 
     held_on: Moment
     kind: HearingKind
-    outcome: LongText | None = None
+    outcome: FreeText | None = None
 
 
 class VerdictReached(EventData):
@@ -78,4 +79,4 @@ class AppealFiled(EventData):
 class ProsecutionClosed(EventData):
     """The prosecution ended, and why."""
 
-    reason: LongText
+    reason: FreeText

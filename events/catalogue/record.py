@@ -8,7 +8,15 @@ from uuid import UUID
 
 from pydantic import AfterValidator, Field, model_validator
 
-from events.catalogue.base import MAX_EXTRA_JSON_CHARS, EventData, LongText, Sha256, ShortText
+from events.catalogue.base import (
+    MAX_EXTRA_JSON_CHARS,
+    EventData,
+    FreePlace,
+    FreeText,
+    LongText,
+    Sha256,
+    ShortText,
+)
 from events.catalogue.vocabulary import CloseReason, Phase, Witness
 
 
@@ -21,7 +29,7 @@ class TestimonyRecorded(EventData):
     witness: Witness = Witness.SURVIVOR
     survivor_id: UUID | None = None
     recorded_by: ShortText
-    location: ShortText | None = None
+    location: FreePlace | None = None
     sha256: Sha256
 
     @model_validator(mode="after")
@@ -34,7 +42,7 @@ class TestimonyRecorded(EventData):
 class EvidenceLogged(EventData):
     """An evidence item was logged: what it is, its SHA-256, who holds it and where."""
 
-    description: LongText
+    description: FreeText
     sha256: Sha256
     custodian: ShortText | None = None
     storage: ShortText | None = None
@@ -44,15 +52,15 @@ class ProsecutionUpdated(EventData):
     """The prosecution moved on: complaint, arrest, indictment, trial, verdict or appeal."""
 
     phase: Phase
-    summary: LongText | None = None
+    summary: FreeText | None = None
     court: ShortText | None = None
 
 
 class StatusNoted(EventData):
     """A free-text update from the field, optionally with a place."""
 
-    note: LongText
-    place: ShortText | None = None
+    note: FreeText
+    place: FreePlace | None = None
 
 
 def _is_bounded_json(value: dict[str, Any]) -> dict[str, Any]:
@@ -69,7 +77,7 @@ class EventCorrected(EventData):
     """An earlier event of the operation was corrected; the original stays in the log."""
 
     corrects_event_id: UUID
-    reason: LongText
+    reason: FreeText
     corrected_data: Annotated[dict[str, Any], AfterValidator(_is_bounded_json)] = Field(
         default_factory=dict,
     )
@@ -90,4 +98,4 @@ class OperationClosed(EventData):
     """The operation ended, and why."""
 
     reason: CloseReason
-    note: LongText | None = None
+    note: FreeText | None = None

@@ -12,7 +12,7 @@ from events.catalogue.aftercare import (
     SurvivorReturned,
 )
 from events.catalogue.alerts import AlertAcknowledged
-from events.catalogue.base import EventData
+from events.catalogue.base import EventData, clear_fields, sealable_fields
 from events.catalogue.case import (
     ConsentRecorded,
     ConsentWithdrawn,
@@ -105,6 +105,19 @@ EVENT_TYPES: dict[str, type[EventData]] = {
 
 if set(EVENT_TYPES) != set(EventType):  # pragma: no cover -- a model or a name was left out
     raise RuntimeError("every EventType needs its payload model, and every model its EventType")
+
+FREE_TEXT: dict[str, frozenset[str]] = {
+    name: sealable_fields(model) for name, model in EVENT_TYPES.items()
+}
+"""Per event type, the names of its free-text fields (notes, places...), which the service seals
+under their subject's key before storing them (coordinator/service/privacy)."""
+
+CORRECTED_FREE_TEXT: frozenset[str] = frozenset().union(*FREE_TEXT.values()) - frozenset().union(
+    *(clear_fields(model) for model in EVENT_TYPES.values())
+)
+"""The names sealed inside a correction's `corrected_data`: free text in every event type that
+has them (a name that is free text in one type and a vocabulary value in another, `reason` or
+`outcome`, stays clear there)."""
 
 LEGAL_EVENT_TYPES: frozenset[str] = frozenset(
     {

@@ -13,7 +13,7 @@ from events.catalogue.base import (
     Age,
     Country,
     EventData,
-    LongText,
+    FreeText,
     Moment,
     Part,
     Personal,
@@ -42,7 +42,7 @@ class RescuePlanned(EventData):
 class RescueApproved(EventData):
     """Leadership approved the plan; the approver is whoever recorded this event."""
 
-    note: LongText | None = None
+    note: FreeText | None = None
 
 
 class Survivor(Part):
@@ -84,7 +84,7 @@ class RescueExecuted(EventData):
     outcome: Outcome
     survivors: Survivors = ()
     emergency: bool = False
-    emergency_reason: LongText | None = None
+    emergency_reason: FreeText | None = None
 
     @model_validator(mode="after")
     def _survivors_match_outcome(self) -> RescueExecuted:
@@ -101,7 +101,7 @@ class RescueReviewed(EventData):
     """Leadership reviewed an emergency rescue after the fact: endorsed, or with concerns."""
 
     decision: ReviewDecision
-    note: LongText | None = None
+    note: FreeText | None = None
 
 
 class SurvivorRecovered(EventData):
@@ -135,4 +135,4 @@ def upcast_rescue_executed_v1(data: dict[str, object]) -> dict[str, object]:
 class RescueAborted(EventData):
     """An approved rescue was called off, and why."""
 
-    reason: LongText
+    reason: FreeText

@@ -14,19 +14,32 @@ from coordinator.errors import InvalidInput
 from coordinator.service.privacy.data_keys import DataKeys
 from coordinator.service.privacy.kek import KeyEncryptionKeys
 from coordinator.service.privacy.sealing import (
-    PERSONAL,
     fingerprint,
     hide,
     is_sealed,
     open_sealed,
-    personal_places,
     seal,
+    sealable_places,
     subject_fingerprint,
     subjects_of,
 )
+from events.catalogue import CORRECTED_FREE_TEXT, EVENT_TYPES, FREE_TEXT, EventType
 from events.store.envelope import NewEvent, Recorded
 
 PERSONAL_DATA_ROLES = frozenset({Role.FIELD, Role.LEGAL, Role.ADMIN})
+
+
+def sealed_keys(event_type: str, data: dict[str, Any]) -> tuple[frozenset[str], frozenset[str]]:
+    """Which names an event's data seals: its free-text fields at any depth (in a correction,
+    those of `corrected_data`), and at the top level its own reason (a correction's) and every
+    field the catalogue lacks."""
+    model = EVENT_TYPES.get(event_type)
+    if model is None:
+        return frozenset(), frozenset()
+    extra = frozenset(data) - frozenset(model.model_fields)
+    if event_type == EventType.EVENT_CORRECTED:
+        return CORRECTED_FREE_TEXT, extra | FREE_TEXT[event_type]
+    return FREE_TEXT[event_type], extra
 
 
 class Privacy:
@@ -47,6 +60,7 @@ class Privacy:
         """The keyed identity of an event's plain content (for idempotent re-sends): keyed per
         stream and event, and each personal object digested under its own subject's key, so
         that it dies with the subject (coordinator/service/privacy/sealing.py)."""
+        text_keys, extra_keys = sealed_keys(event_type, data)
         return await subject_fingerprint(
             self._fingerprint_key,
             data,
@@ -55,6 +69,8 @@ class Privacy:
             event_type=event_type,
             schema_version=schema_version,
             key_for=self.data_keys.for_sealing,
+            text_keys=text_keys,
+            extra_keys=extra_keys,
         )
 
     def legacy_fingerprint(
@@ -65,20 +81,24 @@ class Privacy:
         return fingerprint(self._fingerprint_key, event_type, schema_version, data)
 
     async def seal_events(self, operation_id: UUID, events: Sequence[NewEvent]) -> list[NewEvent]:
-        """The events with every `personal` object sealed under its subject's data key."""
+        """The events with every `personal` object, free-text value and field the catalogue
+        lacks sealed under its subject's data key."""
         sealed = []
         for event in events:
-            places = personal_places(event.data, operation_id)
+            text_keys, extra_keys = sealed_keys(event.type, event.data)
+            places = sealable_places(event.data, operation_id, text_keys, extra_keys)
             if not places:
                 sealed.append(event)
                 continue
-            if any(is_sealed(container[PERSONAL]) for container, _path, _s in places):
+            if any(is_sealed(container[key]) for container, key, _path, _s in places):
                 raise InvalidInput("personal data is sent in the clear; the server seals it")
             data = await seal(
                 event.data,
                 event_id=event.event_id,
                 operation_id=operation_id,
                 key_for=self.data_keys.for_sealing,
+                text_keys=text_keys,
+                extra_keys=extra_keys,
             )
             sealed.append(replace(event, data=data))
         return sealed
