@@ -32,12 +32,12 @@ backends serving the scratch database (CPU time per append; only for a server on
 client process (CPU time per append), and the whole host (% of all cores). The service is stopped
 with SIGTERM.
 
-`--personal` makes every HTTP append name a witness (name and contact) and measures HTTP twice
-per round: the witness's details under `details`, then the same bytes under `personal`. Since
-free text and fields the catalogue lacks are sealed too (the note, and `witness` itself as an
-extra field), both variants are sealed: the second table now shows what sealing the details
-once more as a `personal` object costs, not the privacy layer against none. A second table gives
-both rates, that share of throughput, and the service's CPU per append in each.
+`--personal` makes every HTTP append a lead naming a witness (name and contact) and measures HTTP
+twice per round: the text in the lead's `source`, a clear field stored as sent, then the same
+text in its `summary`, free text that the service seals (the operation's data key,
+AES-256-GCM, the sealed form stored, the fingerprint digesting it under that key). A second
+table gives both rates, the share of throughput sealing costs, and the service's CPU per append
+in each.
 
 `--history N` appends N events to every operation before it is measured: each append reads and
 folds the whole stream first, so this shows what longer streams cost. `--profile PATH` samples
@@ -483,15 +483,18 @@ def _status_noted() -> dict[str, Any]:
     return {"type": "StatusNoted", "data": DATA}
 
 
+WITNESS = "a neighbour, Witness Name (+84 000 000 000), saw her at the Lao Cai border post"
+
+
 def _with_witness(key: str) -> dict[str, Any]:
-    """A note naming a witness, the name and contact under `key`: under `personal` the service
-    seals them as a personal object (a data key, AES-256-GCM); under `details` they are sealed
-    with the whole `witness` field, which the catalogue lacks."""
-    witness = {
-        "relationship": "neighbour",
-        key: {"name": "Witness Name", "family_contact": "+84 000 000 000"},
-    }
-    return {"type": "StatusNoted", "data": {**DATA, "witness": witness}}
+    """A lead naming a witness, the same text either way: under `personal`, as the lead's
+    `summary` (free text, which the service seals under the operation's data key, AES-256-GCM);
+    under `details`, as its `source` (a clear field, stored as sent)."""
+    if key == "personal":
+        data = {"source": "-", "reliability": "B", "summary": WITNESS}
+    else:
+        data = {"source": WITNESS, "reliability": "B"}
+    return {"type": "LeadRecorded", "data": data}
 
 
 # Profiling the service with py-spy.
