@@ -18,7 +18,8 @@ from aiohttp.test_utils import make_mocked_request
 
 from coordinator.domain.actors import Role
 from coordinator.http.app import create_app
-from coordinator.http.openapi import ADMIN_TAGS, OPENAPI, RouteDoc, build_document, docs_page
+from coordinator.http.docs_order import ADMIN_TAGS
+from coordinator.http.openapi import OPENAPI, RouteDoc, build_document, docs_page
 from coordinator.service.tokens import create_token
 from coordinator.settings import Settings
 from events.catalogue import EVENT_TYPES, KIND_EVENT_TYPES, StreamKind

@@ -9,32 +9,25 @@ write (with many clients, a send per row starved the event loop), and an event i
 `id`, `event` and `data`. With `?impact=1` the same stream also carries `impact` events (no id):
 the impact figures after the snapshot, and again whenever they change.
 
-The page is served in the reader's language (`?lang=`, else `Accept-Language`, else
-Vietnamese): its words come from the message catalogues (coordinator/i18n), and its script
-reads them, the locale and the time zone from the page's own attributes.
+The page itself, in the reader's language, is served by coordinator/http/board_page.py.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import re
-from html import escape
-from importlib import resources
 from typing import Any, Final
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aiohttp import web
-from babel.dates import get_timezone_location
 
 from coordinator.domain.actors import Role
 from coordinator.errors import BadRequest
 from coordinator.http.access import LEADERSHIP_AND_ADMIN, authorise
 from coordinator.http.answers import answer
-from coordinator.http.app_keys import POOL, SETTINGS, STORE
+from coordinator.http.app_keys import POOL, STORE
+from coordinator.http.board_page import board_page, board_script, board_style
 from coordinator.http.projecting import BOARD_FEED
 from coordinator.http.read_answers import BoardAnswer, ImpactAnswer
-from coordinator.i18n.catalogues import Catalogue, catalogue, languages, negotiate
 from coordinator.service.small_counts import suppress_small_counts
 from events.store.connection import Connection
 from events.store.envelope import Cursor
@@ -48,16 +41,6 @@ IMPACT_POLL_SECONDS: Final = 0.2
 """How often a stream looks whether the impact figures caught up with a board change."""
 IMPACT_WAIT_SECONDS: Final = 10.0
 """How long it waits for them at most (the impact projection may be rebuilding)."""
-PAGE_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
-        "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-store",
-}
 
 
 async def get_board(request: web.Request) -> web.Response:
@@ -241,80 +224,6 @@ async def board_stream(request: web.Request) -> web.StreamResponse:
     finally:
         feed.leave(queue)
     return response
-
-
-def _static(name: str) -> str:
-    return (resources.files("coordinator.http") / "static" / name).read_text(encoding="utf-8")
-
-
-_MESSAGE: Final = re.compile(r"\{\{([a-z_.]+)\}\}")
-
-
-def _time_zone(key: str) -> str:
-    """The board's zone (the court page's setting), UTC if this host does not know it."""
-    try:
-        ZoneInfo(key)
-    except (ZoneInfoNotFoundError, ValueError):
-        return "UTC"
-    return key
-
-
-def _language_links(current: Catalogue) -> str:
-    links = []
-    for language in languages():
-        name = escape(catalogue(language).text("language.name"))
-        here = ' aria-current="true"' if language == current.language else ""
-        links.append(
-            f'<a href="/board?lang={escape(language)}" hreflang="{escape(language)}" '
-            f'lang="{escape(language)}"{here}>{name}</a>'
-        )
-    return " · ".join(links)
-
-
-COURT_ONLY = ("court.", "field.", "event.", "term.")
-"""Message keys only the court page uses: the board's page does not carry them."""
-
-
-def _board_messages(words: Catalogue) -> dict[str, str]:
-    return {key: text for key, text in words.messages.items() if not key.startswith(COURT_ONLY)}
-
-
-def render_board_page(words: Catalogue, time_zone: str) -> str:
-    """The page in `words`' language: its text, the language links, and for its script the
-    messages, the locale and the time zone as attributes (the policy allows no inline script)."""
-    page = _static("board.html")
-    values = {
-        "page.lang": words.language,
-        "page.locale": words.intl_locale,
-        "page.time_zone": time_zone,
-        "page.zone_name": get_timezone_location(time_zone, locale=words.locale),
-        "page.messages": json.dumps(_board_messages(words), ensure_ascii=False),
-    }
-    page = page.replace("<!--languages-->", _language_links(words))
-    return _MESSAGE.sub(
-        lambda found: escape(values.get(found.group(1)) or words.text(found.group(1))), page
-    )
-
-
-async def board_page(request: web.Request) -> web.Response:
-    """The leadership board page, in the reader's language: live from the stream, no personal
-    data, phone-sized."""
-    language = negotiate(request.query.get("lang"), request.headers.get("Accept-Language"))
-    page = render_board_page(catalogue(language), _time_zone(request.app[SETTINGS].court_time_zone))
-    headers = {**PAGE_HEADERS, "Content-Language": language, "Vary": "Accept-Language"}
-    return web.Response(text=page, content_type="text/html", headers=headers)
-
-
-async def board_script(_request: web.Request) -> web.Response:
-    """The board page's script."""
-    return web.Response(
-        text=_static("board.js"), content_type="application/javascript", headers=PAGE_HEADERS
-    )
-
-
-async def board_style(_request: web.Request) -> web.Response:
-    """The board page's style sheet."""
-    return web.Response(text=_static("board.css"), content_type="text/css", headers=PAGE_HEADERS)
 
 
 async def _end_streams(app: web.Application) -> None:

@@ -27,6 +27,7 @@ from coordinator.i18n.catalogues import negotiate
 from coordinator.service.access_log import Read
 from coordinator.service.court.consent import withhold, without_consent
 from coordinator.service.court.opening import opened_for
+from coordinator.service.court.style import HEADERS
 from coordinator.service.court.times import Clock
 from coordinator.service.court_links import (
     CourtLinks,
@@ -36,7 +37,7 @@ from coordinator.service.court_links import (
     refuse_revoked_maker,
 )
 from coordinator.service.recording import load
-from coordinator.service.trail_page import HEADERS, refusal_page, render_trail
+from coordinator.service.trail_page import refusal_page, render_trail
 from coordinator.settings import court_link_key_folder
 
 COURT_LINKS = web.AppKey("court_links", CourtLinks)

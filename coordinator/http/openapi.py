@@ -8,7 +8,6 @@ order (`reading_order`): the field team's calls first, the admin ones last.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,15 +16,12 @@ from typing import Any, Final
 
 from aiohttp import web
 from pydantic import BaseModel
-from pydantic.json_schema import models_json_schema
 
 from coordinator.domain.actors import Role
 from coordinator.http.answers import ErrorAnswer
+from coordinator.http.docs_order import TAGS, reading_order, tag_order
 from coordinator.http.docs_page import render_docs, security_headers
-from coordinator.service.commands import EventRequest
-from events.catalogue import EVENT_TYPES, EventType
-
-SCHEMAS: Final = "#/components/schemas/"
+from coordinator.http.openapi_schemas import SCHEMAS, component_schemas
 
 STATUS_TEXT: Final[Mapping[int, str]] = {
     200: "OK",
@@ -41,28 +37,6 @@ STATUS_TEXT: Final[Mapping[int, str]] = {
     "says which.",
     503: "The database is unavailable (or, on /ready, the service is not ready); retry later.",
 }
-
-
-# The tags in the order a newcomer reads them: the field team's calls first, admin ones last.
-TAGS: Final[Mapping[str, str]] = {
-    "operations": "The field team's calls: open an operation with its first report, append what "
-    "happens as events, read it back.",
-    "survivors": "Each survivor's case across every operation that found her.",
-    "prosecutions": "The legal team's prosecutions: charges, hearings, testimony, verdicts.",
-    "audit": "The tamper-evident record: bundles for court, checkpoints, keys, who read what.",
-    "board": "Leadership's view: the board, its live stream and the impact figures.",
-    "privacy": "Admin: erasing a survivor's personal data.",
-    "service": "Admin and operations: health, readiness, metrics and this description.",
-}
-# Tags that come last; a tag not in TAGS (a new part of the API) comes just before them.
-ADMIN_TAGS: Final = ("privacy", "service")
-# The first calls of the document, in this order: open an operation, append, read.
-FIELD_TEAM_CALLS: Final = (
-    ("POST", "/v1/operations"),
-    ("POST", "/v1/operations/{operation_id}/events"),
-    ("GET", "/v1/operations/{operation_id}"),
-    ("GET", "/v1/operations/{operation_id}/events"),
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,46 +135,6 @@ def undocumented_routes(app: web.Application) -> list[str]:
     return missing
 
 
-def _event_request_variants(schemas: dict[str, Any]) -> dict[str, Any]:
-    """`EventRequest` as a oneOf over the catalogue, discriminated by `type`."""
-    base = schemas["EventRequest"]
-    mapping = {}
-    for name in EVENT_TYPES:
-        variant = json.loads(json.dumps(base))
-        variant["title"] = f"EventRequest.{name}"
-        variant["properties"]["type"] = {"type": "string", "const": name}
-        variant["properties"]["data"] = {"$ref": SCHEMAS + name}
-        schemas[f"EventRequest.{name}"] = variant
-        mapping[name] = SCHEMAS + f"EventRequest.{name}"
-    return {
-        "title": "EventRequest",
-        "description": base.get("description", ""),
-        "oneOf": [{"$ref": ref} for ref in mapping.values()],
-        "discriminator": {"propertyName": "type", "mapping": mapping},
-    }
-
-
-def component_schemas(routes: Sequence[RouteDoc]) -> dict[str, Any]:
-    """The JSON schemas of every model the routes and the event catalogue use, by name."""
-    models: list[tuple[type[BaseModel], Any]] = [(ErrorAnswer, "serialization")]
-    models += [(model, "validation") for model in EVENT_TYPES.values()]
-    models += [(EventRequest, "validation")]
-    for doc in routes:
-        if doc.request_model is not None:
-            models.append((doc.request_model, "validation"))
-        if doc.response_model is not None:
-            models.append((doc.response_model, "serialization"))
-        models += [(model, "serialization") for model in doc.answers.values()]
-    _, top = models_json_schema(list(dict.fromkeys(models)), ref_template=SCHEMAS + "{model}")
-    schemas: dict[str, Any] = top.get("$defs", {})
-    schemas["EventRequest"] = _event_request_variants(schemas)
-    if "OpenOperationRequest" in schemas:
-        schemas["OpenOperationRequest"]["properties"]["data"] = {
-            "$ref": SCHEMAS + EventType.CASE_REPORTED
-        }
-    return schemas
-
-
 def _content(model: type[BaseModel] | None, content_type: str, example: Any) -> dict[str, Any]:
     media: dict[str, Any] = {}
     if model is not None:
@@ -280,27 +214,6 @@ def _operation(doc: RouteDoc) -> dict[str, Any]:
             "content": _content(doc.request_model, "application/json", doc.request_example),
         }
     return operation
-
-
-def tag_order(routes: Sequence[RouteDoc]) -> list[str]:
-    """The tags `routes` use, in reading order: those of TAGS, then new ones, then admin ones."""
-    used = dict.fromkeys(doc.tag for doc in routes)
-    known = [tag for tag in TAGS if tag in used and tag not in ADMIN_TAGS]
-    new = [tag for tag in used if tag not in TAGS]
-    return known + new + [tag for tag in ADMIN_TAGS if tag in used]
-
-
-def reading_order(routes: Sequence[RouteDoc]) -> list[RouteDoc]:
-    """`routes` by tag in `tag_order`, the field team's calls first, else as registered."""
-    tags = tag_order(routes)
-
-    def rank(item: tuple[int, RouteDoc]) -> tuple[int, int, int]:
-        position, doc = item
-        call = (doc.method, doc.path)
-        first = FIELD_TEAM_CALLS.index(call) if call in FIELD_TEAM_CALLS else len(FIELD_TEAM_CALLS)
-        return tags.index(doc.tag), first, position
-
-    return [doc for _, doc in sorted(enumerate(routes), key=rank)]
 
 
 def build_document(routes: Sequence[RouteDoc]) -> dict[str, Any]:

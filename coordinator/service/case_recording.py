@@ -18,18 +18,16 @@ from coordinator.errors import NotFound, RuleBroken
 from coordinator.service.commands import RecordEventsRequest
 from coordinator.service.court.as_of import known_then
 from coordinator.service.proposing import (
+    PreparedBatch,
     RequestContext,
-    judged_again_on_conflict,
     new_events,
-    proposed,
-    repeated,
+    record_batch,
     to_append,
 )
 from coordinator.service.streams import kind_of
 from coordinator.service.survivor_cases import LoadedCase, load_case, missing_person_ids
 from events.catalogue import StreamKind, SurvivorRetrafficked
 from events.store.envelope import Appended
-from events.store.errors import VersionConflict
 from events.store.event_store import EventStore
 
 if TYPE_CHECKING:
@@ -56,38 +54,34 @@ async def record_case_events(
     request: RecordEventsRequest,
 ) -> Appended:
     """Judge and append a batch on her case; a re-send answers as the first time."""
-    events = [proposed(event) for event in request.events]
-    new = await new_events(events, context, privacy, survivor_id)
-    if any(event.event_id is not None for event in request.events):
-        repeat = await repeated(
-            await store.find_events([e.event_id for e in new]), new, survivor_id, privacy
-        )
-        if repeat is not None:
-            return repeat
 
-    for event in events:
-        if isinstance(event.data, SurvivorRetrafficked):
-            await _names_an_operation(store, event.data.operation_id)
-
-    async def attempt() -> Appended:
+    async def judge_and_append(batch: PreparedBatch) -> Appended:
+        for event in batch.events:
+            if isinstance(event.data, SurvivorRetrafficked):
+                await _names_an_operation(store, event.data.operation_id)
         loaded = await load_case(store, survivor_id, reading=False)  # another kind's id: 422
         if not loaded.state.registered:
             raise NotFound(f"survivor {survivor_id} is not registered by any operation")
-        version = loaded.state.version
-        if request.expected_version is not None and request.expected_version != version:
-            raise VersionConflict(survivor_id, request.expected_version, version)
+        version = batch.at(loaded.state.version)
         judged = judge_case(
             loaded.state,
-            RecordCaseEvents(survivor_id, events),
+            RecordCaseEvents(survivor_id, batch.events),
             context.actor,
             history=loaded.history,
         )
         stored = await to_append(
-            judged.events, events, new, context=context, privacy=privacy, stream_id=survivor_id
+            judged.events,
+            batch.events,
+            batch.new,
+            context=context,
+            privacy=privacy,
+            stream_id=survivor_id,
         )
         return await store.append(survivor_id, stored, expected_version=version)
 
-    return await judged_again_on_conflict(request.expected_version, attempt)
+    return await record_batch(
+        store, privacy, context, survivor_id, request, judge_and_append=judge_and_append
+    )
 
 
 async def _names_an_operation(store: EventStore, operation_id: UUID) -> None:

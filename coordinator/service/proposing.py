@@ -19,7 +19,7 @@ from uuid import UUID, uuid4
 from coordinator.domain import ProposedEvent
 from coordinator.domain.actors import Actor
 from coordinator.errors import InvalidInput
-from coordinator.service.commands import EventRequest, describe
+from coordinator.service.commands import EventRequest, RecordEventsRequest, describe
 from coordinator.service.resends import resent
 from events.catalogue import (
     EVENT_TYPES,
@@ -31,6 +31,7 @@ from events.catalogue import (
 )
 from events.store.envelope import Appended, NewEvent, Recorded
 from events.store.errors import DuplicateEventConflict, VersionConflict
+from events.store.event_store import EventStore
 from events.verifier.canonical import NotCanonicalisable
 
 if TYPE_CHECKING:
@@ -188,3 +189,47 @@ async def judged_again_on_conflict(
             if expected_version is not None or attempts > UNSTATED_VERSION_ATTEMPTS:
                 raise
             await asyncio.sleep(random.uniform(0, 0.001 * min(attempts, 20)))  # noqa: S311
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedBatch:
+    """A caller's batch, parsed and fingerprinted, for one kind of stream's judge to append."""
+
+    stream_id: UUID
+    events: list[ProposedEvent]
+    new: list[NewEvent]
+    expected_version: int | None
+
+    def at(self, version: int) -> int:
+        """`version` (the stream's, as just read), unless the caller stated another: then
+        `VersionConflict`."""
+        if self.expected_version is not None and self.expected_version != version:
+            raise VersionConflict(self.stream_id, self.expected_version, version)
+        return version
+
+
+async def record_batch(
+    store: EventStore,
+    privacy: Privacy,
+    context: RequestContext,
+    stream_id: UUID,
+    request: RecordEventsRequest,
+    *,
+    judge_and_append: Callable[[PreparedBatch], Awaitable[Appended]],
+) -> Appended:
+    """What every kind of stream does with a batch: parse it, answer a re-send as the first
+    time, else judge and append it with `judge_and_append`, again on the new state when the
+    caller stated no version and another writer got in first."""
+    events = [proposed(event) for event in request.events]
+    new = await new_events(events, context, privacy, stream_id)
+    if any(event.event_id is not None for event in request.events):  # ids chosen offline
+        found = await store.find_events([e.event_id for e in new])
+        repeat = await repeated(found, new, stream_id, privacy)
+        if repeat is not None:
+            return repeat
+    batch = PreparedBatch(stream_id, events, new, request.expected_version)
+
+    async def attempt() -> Appended:
+        return await judge_and_append(batch)
+
+    return await judged_again_on_conflict(request.expected_version, attempt)

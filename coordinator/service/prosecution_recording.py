@@ -19,18 +19,15 @@ from coordinator.service.commands import OpenProsecutionRequest, RecordEventsReq
 from coordinator.service.court.as_of import known_then, recorded_by
 from coordinator.service.opening import prepare_opening
 from coordinator.service.proposing import (
+    PreparedBatch,
     RequestContext,
-    judged_again_on_conflict,
-    new_events,
-    proposed,
-    repeated,
+    record_batch,
     to_append,
 )
 from coordinator.service.registrations import registering_operations
 from coordinator.service.streams import kind_of, refuse_other_kind
 from events.catalogue import EventType, ProsecutionOpened, StreamKind
 from events.store.envelope import Appended, Recorded
-from events.store.errors import VersionConflict
 from events.store.event_store import EventStore
 
 if TYPE_CHECKING:
@@ -120,28 +117,27 @@ async def record_prosecution_events(
     request: RecordEventsRequest,
 ) -> Appended:
     """Judge and append a batch on a prosecution; a re-send answers as the first time."""
-    events = [proposed(event) for event in request.events]
-    new = await new_events(events, context, privacy, prosecution_id)
-    if any(event.event_id is not None for event in request.events):
-        repeat = await repeated(
-            await store.find_events([e.event_id for e in new]), new, prosecution_id, privacy
-        )
-        if repeat is not None:
-            return repeat
 
-    async def attempt() -> Appended:
+    async def judge_and_append(batch: PreparedBatch) -> Appended:
         stored = await store.read_stream(prosecution_id)
         if stored:
             refuse_other_kind(stored[0], StreamKind.PROSECUTION, prosecution_id, reading=False)
         history = [domain_event(recorded) for recorded in stored]
         state = fold_prosecution(history)
-        version = 0 if state is None else state.version
-        if request.expected_version is not None and request.expected_version != version:
-            raise VersionConflict(prosecution_id, request.expected_version, version)
-        judged = judge_prosecution(state, prosecution_id, events, context.actor, history=history)
+        version = batch.at(0 if state is None else state.version)
+        judged = judge_prosecution(
+            state, prosecution_id, batch.events, context.actor, history=history
+        )
         sealed = await to_append(
-            judged.events, events, new, context=context, privacy=privacy, stream_id=prosecution_id
+            judged.events,
+            batch.events,
+            batch.new,
+            context=context,
+            privacy=privacy,
+            stream_id=prosecution_id,
         )
         return await store.append(prosecution_id, sealed, expected_version=version)
 
-    return await judged_again_on_conflict(request.expected_version, attempt)
+    return await record_batch(
+        store, privacy, context, prosecution_id, request, judge_and_append=judge_and_append
+    )

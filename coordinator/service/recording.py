@@ -31,11 +31,9 @@ from coordinator.service.commands import OpenOperationRequest, RecordEventsReque
 from coordinator.service.court.as_of import known_then, recorded_by
 from coordinator.service.opening import prepare_opening
 from coordinator.service.proposing import (
+    PreparedBatch,
     RequestContext,
-    judged_again_on_conflict,
-    new_events,
-    proposed,
-    repeated,
+    record_batch,
     to_append,
 )
 from coordinator.service.registrations import append_registering
@@ -134,29 +132,15 @@ async def record_events(
     """Judge and append a batch; a re-send of an appended batch answers as the first time.
     `break_glass` lets a field team not assigned to the operation record (the caller logged
     its reason)."""
-    events = [proposed(event) for event in request.events]
-    new = await new_events(events, context, privacy, operation_id)
-    if any(event.event_id is not None for event in request.events):  # ids chosen offline
-        repeat = await repeated(
-            await store.find_events([e.event_id for e in new]), new, operation_id, privacy
-        )
-        if repeat is not None:
-            return repeat
 
-    async def attempt() -> Appended:
+    async def judge_and_append(batch: PreparedBatch) -> Appended:
         return await _judge_and_append(
-            store,
-            privacy,
-            context,
-            operation_id,
-            request,
-            events=events,
-            new=new,
-            cache=cache,
-            break_glass=break_glass,
+            store, privacy, context, batch, cache=cache, break_glass=break_glass
         )
 
-    return await judged_again_on_conflict(request.expected_version, attempt)
+    return await record_batch(
+        store, privacy, context, operation_id, request, judge_and_append=judge_and_append
+    )
 
 
 async def _state_and_history(
@@ -191,20 +175,16 @@ async def _judge_and_append(
     store: EventStore,
     privacy: Privacy,
     context: RequestContext,
-    operation_id: UUID,
-    request: RecordEventsRequest,
+    batch: PreparedBatch,
     *,
-    events: list[ProposedEvent],
-    new: list[NewEvent],
     cache: OperationCache,
     break_glass: bool,
 ) -> Appended:
+    operation_id, events, new = batch.stream_id, batch.events, batch.new
     state, history = await _state_and_history(
-        store, operation_id, events, request.expected_version, cache
+        store, operation_id, events, batch.expected_version, cache
     )
-    version = state.version
-    if request.expected_version is not None and request.expected_version != version:
-        raise VersionConflict(operation_id, request.expected_version, version)
+    version = batch.at(state.version)
     concerned = survivors_to_register(events) | _closing_on_cases(state, events)
     known = await standings(store, concerned) if concerned else {}
     judged = judge(

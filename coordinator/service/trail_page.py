@@ -11,65 +11,22 @@ of its language (coordinator/locale; English unless asked), its sentences and fi
 
 from __future__ import annotations
 
-import base64
 import dataclasses
-import hashlib
-import re
 from collections.abc import Mapping
 from typing import Any, Final
 
 from coordinator.i18n.catalogues import Catalogue, catalogue
 from coordinator.service.court.fields import definitions, text
 from coordinator.service.court.narrative import People, what_happened
+from coordinator.service.court.style import STYLE
+from coordinator.service.court.summary import (
+    appendix_section,
+    html_message,
+    verified_section,
+)
 from coordinator.service.court.times import Clock
 from coordinator.service.privacy.sealing import is_sealed
 from events.catalogue import EventType
-
-STYLE: Final = """
-@page{size:A4;margin:11mm 12mm}
-*{box-sizing:border-box}html{-webkit-text-size-adjust:100%;text-size-adjust:100%}
-body{font:15px/1.45 Georgia,"Times New Roman",serif;color:#111;margin:0 auto;max-width:54rem;
-padding:1rem}
-h1{font-size:1.4rem;margin:.2rem 0}h2{font-size:1.1rem;margin:1.1rem 0 .3rem;
-border-bottom:1px solid #888}h3{font-size:1rem;margin:.8rem 0 .2rem}
-p{margin:.2rem 0}.lede{color:#333}
-.verified{border:2px solid #2a6a3a;padding:.4rem .8rem;margin:.6rem 0}
-.verified ul{margin:.2rem 0;padding-left:1.2rem}
-article{border-top:1px solid #ccc;padding:.35rem 0 .3rem}
-.n{font:bold .8em ui-monospace,monospace;color:#555;margin-right:.25rem}
-dl{margin:.1rem 0 0;display:grid;grid-template-columns:repeat(auto-fill,minmax(16rem,1fr));
-gap:0 1rem;font-size:.86em;color:#222}
-dl div{display:flex;gap:.35rem;min-width:0}dt{color:#555;white-space:nowrap}
-dt::after{content:":"}dd{margin:0;min-width:0;overflow-wrap:anywhere}
-dd dl{display:flex;flex-wrap:wrap;gap:0 .8rem;font-size:1em;margin:0}
-ol{margin:0;padding-left:1.1rem}
-.fix{border-left:4px solid #b70;background:#fff4d6;padding:.2rem .6rem;margin:.3rem 0 0}
-.correction{background:#fffaf0}.erased{color:#a00}
-table{border-collapse:collapse;width:100%;table-layout:fixed;
-font:9.5px/1.3 ui-monospace,Menlo,Consolas,monospace}
-th,td{border:1px solid #bbb;padding:.1rem .25rem;text-align:left;vertical-align:top;
-overflow-wrap:anywhere}th{background:#eee}
-col.v{width:2.6em}col.t{width:19%}col.i{width:30%}col.l{width:3.6em}
-code{font:.85em ui-monospace,Menlo,Consolas,monospace;overflow-wrap:anywhere}
-.note{font-size:.86em;color:#333}
-@media print{body{font-size:9.5pt;line-height:1.3;max-width:none;padding:0}
-article{break-inside:avoid}h2,h3{break-after:avoid}.fix{background:none}
-dl{grid-template-columns:repeat(3,1fr)}.appendix{break-before:page}}
-@media (max-width:34rem){body{font-size:16px;padding:.6rem}dl{grid-template-columns:1fr}
-col.t{width:0}.t{display:none}table{font-size:9px}}
-"""
-STYLE_HASH: Final = base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()
-
-HEADERS: Final = {
-    "Content-Security-Policy": (
-        f"default-src 'none'; style-src 'sha256-{STYLE_HASH}'; base-uri 'none'; "
-        "form-action 'none'; frame-ancestors 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-store",
-}
 
 _SUBJECT_KEYS: Final = ("survivor_id", "missing_person_id", "defendant_id")
 
@@ -102,11 +59,6 @@ def _people(
         if event["type"] == EventType.PERSONAL_DATA_ERASED and isinstance(data, dict):
             erased.add(str(data.get("survivor_id") or event.get("stream_id", "")))
     return {k: v for k, v in names.items() if k not in erased}, erased
-
-
-def _html(say: Catalogue, key: str, /, **markup: str) -> str:
-    """A message as HTML: its text escaped, then its `{names}` filled with ready markup."""
-    return text(say.text(key)).format(**markup) if markup else text(say.text(key))
 
 
 def _stamp(event: Mapping[str, Any], key: str, clock: Clock, *, seconds: bool = False) -> str:
@@ -187,7 +139,7 @@ class _Page:
                 when=_stamp(fix, "recorded_at", self.clock),
             )
             notes.append(
-                f"<aside class=fix><strong>{_html(self.say, 'court.corrected')}</strong>"
+                f"<aside class=fix><strong>{html_message(self.say, 'court.corrected')}</strong>"
                 f"{text(by)}"
                 f"{text(data.get('reason', '') if isinstance(data, dict) else '')}{fields}</aside>"
             )
@@ -226,12 +178,6 @@ class _Page:
         )
 
 
-def _checkpoint(bundle: Mapping[str, Any]) -> Mapping[str, Any]:
-    signed = bundle.get("checkpoint")
-    inner = signed.get("checkpoint", signed) if isinstance(signed, dict) else {}
-    return inner if isinstance(inner, dict) else {}
-
-
 def _streams(bundle: Mapping[str, Any]) -> list[tuple[str, str | None, list[dict[str, Any]], Any]]:
     """(stream id, kind, events, signed head) of a one-stream bundle or a bundle of several."""
     if isinstance(bundle.get("streams"), list):
@@ -252,83 +198,6 @@ def _streams(bundle: Mapping[str, Any]) -> list[tuple[str, str | None, list[dict
             bundle.get("stream_head"),
         )
     ]
-
-
-def _verified(bundle: Mapping[str, Any], streams: list[Any], clock: Clock, say: Catalogue) -> str:
-    checkpoint = _checkpoint(bundle)
-    count = sum(len(events) for _, _, events, _ in streams)
-    signed_at = clock.text(str(checkpoint.get("timestamp", "")), seconds=True)
-    heads = [
-        say.text("court.version", version=head["head"].get("version"))
-        for _, _, _, head in streams
-        if isinstance(head, dict) and isinstance(head.get("head"), dict)
-    ]
-    exported = clock.text(str(bundle.get("exported_at", "")), seconds=True)
-
-    def item(name: str, **markup: str) -> str:
-        return (
-            f"<li><strong>{_html(say, f'court.{name}_label')}</strong> "
-            f"{_html(say, f'court.{name}', **markup)}</li>"
-        )
-
-    command = "<code>coordinator audit verify FILE --keys KEYS</code>"
-    return (
-        f"<section class=verified><h2>{_html(say, 'court.verified_heading')}</h2>"
-        f"<p>{_html(say, 'court.verified_intro', when=text(exported))}</p><ul>"
-        + item("chain", count=text(count))
-        + item("proofs", size=text(checkpoint.get("tree_size", "?")))
-        + item(
-            "signature",
-            key=f"<code>{text(checkpoint.get('key_id', '?'))}</code>",
-            when=text(signed_at),
-        )
-        + item("last", heads=text(", ".join(heads)))
-        + f"</ul><p class=note>{_html(say, 'court.note', command=command)}</p></section>"
-    )
-
-
-_BACKTICKED = re.compile(r"`([^`]*)`")
-_STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z")
-
-
-def _public_key(record: object) -> str:
-    return str(record.get("public_key", "")) if isinstance(record, dict) else ""
-
-
-def _appendix(bundle: Mapping[str, Any], streams: list[Any], clock: Clock, say: Catalogue) -> str:
-    checkpoint = _checkpoint(bundle)
-    rows = "".join(
-        f"<tr><td>{text(e['version'])}</td><td class=t>{text(e['type'])}</td>"
-        f"<td>{text(e['event_id'])}</td><td>{text(e.get('hash', ''))}</td>"
-        f"<td>{text(e.get('leaf_index', ''))}</td></tr>"
-        for _, _, events, _ in streams
-        for e in events
-    )
-    keys = bundle.get("public_keys")
-    keys = keys if isinstance(keys, dict) else {}
-    key_rows = "".join(
-        f"<tr><td colspan=2>{text(key_id)}</td><td colspan=3>{text(_public_key(record))}</td></tr>"
-        for key_id, record in sorted(keys.items())
-    )
-    statement = _STAMP.sub(
-        lambda found: clock.text(found.group(), seconds=True), str(bundle.get("statement", ""))
-    )
-    statement = _BACKTICKED.sub(r"<code>\1</code>", text(statement))
-
-    def th(key: str) -> str:
-        return _html(say, f"court.th_{key}")
-
-    root = _html(say, "court.root", size=text(checkpoint.get("tree_size", "?")))
-    return (
-        f"<section class=appendix><h2>{_html(say, 'court.appendix_heading')}</h2>"
-        f"<p class=note>{root} <code>{text(checkpoint.get('root_hash', ''))}</code></p>"
-        "<table><colgroup><col class=v><col class=t><col class=i><col><col class=l></colgroup>"
-        f"<tr><th>{th('version')}</th><th class=t>{th('type')}</th><th>{th('event_id')}</th>"
-        f"<th>{th('hash')}</th><th>{th('leaf')}</th></tr>{rows}"
-        f"<tr><th colspan=2>{th('key_id')}</th><th colspan=3>{th('public_key')}</th>"
-        f"</tr>{key_rows}</table>"
-        f"<h3>{_html(say, 'court.proves_heading')}</h3><p class=note>{statement}</p></section>"
-    )
 
 
 def render_trail(
@@ -393,11 +262,11 @@ def render_trail(
         "<meta name=referrer content=no-referrer>"
         f"<title>{text(title)}</title><style>{STYLE}</style></head><body>"
         f"<h1>{text(title)}</h1>"
-        f"<p class=lede>{_html(say, 'court.operation')} <code>{text(title_id)}</code>: "
+        f"<p class=lede>{html_message(say, 'court.operation')} <code>{text(title_id)}</code>: "
         f"{text(lede)}{text(opened_for)}</p>"
-        f"{_verified(bundle, streams, clock, say)}"
-        f"<h2>{_html(say, 'court.events_heading')}</h2>{sections}"
-        f"{_appendix(bundle, streams, clock, say)}</body></html>"
+        f"{verified_section(bundle, streams, clock, say)}"
+        f"<h2>{html_message(say, 'court.events_heading')}</h2>{sections}"
+        f"{appendix_section(bundle, streams, clock, say)}</body></html>"
     )
 
 

@@ -15,26 +15,27 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from coordinator.i18n.catalogues import Catalogue, catalogue
+from coordinator.service.court.legal_sentences import (
+    charged_sentence,
+    consent_sentence,
+    evidence_sentence,
+    opened_sentence,
+    prosecution_updated_sentence,
+    testimony_sentence,
+    verdict_sentence,
+)
 from coordinator.service.court.times import Clock
 from coordinator.service.court.wording import (
     VOCABULARIES,
     People,
+    note_part,
     person,
     short_id,
+    where_part,
 )
 from events.catalogue import EventType
 
 __all__ = ["SENTENCES", "VOCABULARIES", "People", "what_happened"]
-
-
-def _note(d: Mapping[str, Any], p: People, key: str = "note") -> str:
-    value = d.get(key)
-    return p.text("court.part.note", note=value) if value else ""
-
-
-def _where(d: Mapping[str, Any], p: People, key: str = "place", word: str = "at") -> str:
-    value = d.get(key)
-    return p.text(f"court.part.{word}", place=value) if value else ""
 
 
 def _case_reported(d: Mapping[str, Any], p: People) -> str:
@@ -69,7 +70,7 @@ def _location_confirmed(d: Mapping[str, Any], p: People) -> str:
     return p.text(
         "event.LocationConfirmed",
         venue=venue,
-        place=_where(d, p, word="in"),
+        place=where_part(d, p, word="in"),
         country=p.say.country(d["country"]),
     )
 
@@ -113,7 +114,7 @@ def _rescue_executed(d: Mapping[str, Any], p: People) -> str:
 
 def _rescue_reviewed(d: Mapping[str, Any], p: People) -> str:
     decision = "endorsed" if d.get("decision") == "endorsed" else "concerns"
-    return p.text(f"event.RescueReviewed.{decision}") + _note(d, p)
+    return p.text(f"event.RescueReviewed.{decision}") + note_part(d, p)
 
 
 def _survivor_recovered(d: Mapping[str, Any], p: People) -> str:
@@ -138,7 +139,7 @@ def _custody(d: Mapping[str, Any], p: People) -> str:
         survivors=p.survivors(d["survivor_ids"]),
         source=party(d["from_party"]),
         to=party(d["to_party"]),
-        place=_where(d, p),
+        place=where_part(d, p),
     )
 
 
@@ -152,7 +153,7 @@ def _returned(d: Mapping[str, Any], p: People) -> str:
     return p.text(
         f"event.SurvivorReturned.{where}",
         survivors=p.survivors(d["survivor_ids"]),
-        place=_where(d, p, word="in"),
+        place=where_part(d, p, word="in"),
         crossing=crossing,
     )
 
@@ -167,7 +168,7 @@ def _reunited(d: Mapping[str, Any], p: People) -> str:
         "event.FamilyReunited",
         survivor=p.survivor(d["survivor_id"]),
         family=family,
-        place=_where(d, p),
+        place=where_part(d, p),
     )
 
 
@@ -175,100 +176,7 @@ def _support(d: Mapping[str, Any], p: People) -> str:
     who = p.survivor(d["survivor_id"]) if d.get("survivor_id") else p.her()
     return p.text(
         "event.SupportProvided", who=who, service=p.term("service", d["service"])
-    ) + _note(d, p)
-
-
-def _testimony(d: Mapping[str, Any], p: People) -> str:
-    witness = d.get("witness", "survivor")
-    who = (
-        p.survivor(d["survivor_id"])
-        if witness == "survivor"
-        else p.text("court.person.witness", witness=p.term("witness", witness))
-    )
-    return p.text(
-        "event.TestimonyRecorded",
-        who=who,
-        by=d["recorded_by"],
-        place=_where(d, p, "location", "in"),
-        sha=str(d["sha256"])[:12],
-    )
-
-
-def _evidence(d: Mapping[str, Any], p: People) -> str:
-    held = (
-        p.text("event.EvidenceLogged.held", custodian=d["custodian"]) if d.get("custodian") else ""
-    )
-    return p.text(
-        "event.EvidenceLogged",
-        description=d["description"],
-        held=held,
-        place=_where(d, p, "storage", "in"),
-    )
-
-
-def _prosecution_updated(d: Mapping[str, Any], p: People) -> str:
-    return p.text(
-        "event.ProsecutionUpdated",
-        phase=p.term("phase", d["phase"]),
-        court=_where(d, p, "court", "at_the"),
-        summary=_note(d, p, "summary"),
-    )
-
-
-def _verdict(d: Mapping[str, Any], p: People) -> str:
-    who = p.defendant(d["defendant_id"])
-    verdict = str(d["verdict"])
-    if f"event.VerdictReached.{verdict}" in p.say.messages:
-        text = p.text(f"event.VerdictReached.{verdict}", defendant=who)
-    else:
-        text = p.text("event.VerdictReached", defendant=who, verdict=p.term("verdict", verdict))
-    months = d.get("sentence_months")
-    if isinstance(months, int):
-        years, rest = divmod(months, 12)
-        term = p.listed(
-            [
-                p.say.count(f"court.{unit}", n)
-                for n, unit in ((years, "years"), (rest, "months"))
-                if n
-            ]
-        )
-        text += p.text("event.VerdictReached.sentence", term=term or p.text("court.no_time"))
-    if d.get("compensation"):
-        text += p.text("event.VerdictReached.compensation", compensation=d["compensation"])
-    return text
-
-
-def _charged(d: Mapping[str, Any], p: People) -> str:
-    articles = [str(c.get("article")) for c in d.get("charges") or [] if isinstance(c, dict)]
-    return p.text(
-        "event.DefendantCharged",
-        defendant=p.defendant(d["defendant_id"]),
-        role=p.term("role", d["role"]),
-        articles=p.say.count("court.articles", len(articles), articles=p.listed(articles)),
-    )
-
-
-def _opened(d: Mapping[str, Any], p: People) -> str:
-    province = p.text("court.part.comma", text=d["province"]) if d.get("province") else ""
-    operations, survivors = len(d.get("operation_ids") or ()), len(d.get("survivor_ids") or ())
-    return p.text(
-        "event.ProsecutionOpened",
-        case=d["case_number"],
-        court=d["court"],
-        province=province,
-        operations=p.say.count("court.operations", operations),
-        survivors=p.say.count("court.survivors", survivors),
-    )
-
-
-def _consent(d: Mapping[str, Any], p: People) -> str:
-    who = p.text("court.person.guardian") if d.get("given_by") == "guardian" else p.her()
-    return p.text(
-        "event.ConsentRecorded",
-        who=who,
-        recipient=d["recipient"],
-        purpose=p.term("purpose", d["purpose"]),
-    )
+    ) + note_part(d, p)
 
 
 def _simple(key: str, *, note: str | None = None, **fields: str) -> Sentence:
@@ -278,7 +186,7 @@ def _simple(key: str, *, note: str | None = None, **fields: str) -> Sentence:
     def sentence(d: Mapping[str, Any], p: People) -> str:
         values = {name: d[source] for name, source in fields.items()}
         text = p.text(key, her=p.her(), **values)
-        return text + (_note(d, p, note) if note else "")
+        return text + (note_part(d, p, note) if note else "")
 
     return sentence
 
@@ -305,11 +213,11 @@ SENTENCES: Final[Mapping[str, Sentence]] = {
     EventType.SURVIVOR_RETURNED: _returned,
     EventType.FAMILY_REUNITED: _reunited,
     EventType.SUPPORT_PROVIDED: _support,
-    EventType.TESTIMONY_RECORDED: _testimony,
-    EventType.EVIDENCE_LOGGED: _evidence,
-    EventType.PROSECUTION_UPDATED: _prosecution_updated,
+    EventType.TESTIMONY_RECORDED: testimony_sentence,
+    EventType.EVIDENCE_LOGGED: evidence_sentence,
+    EventType.PROSECUTION_UPDATED: prosecution_updated_sentence,
     EventType.STATUS_NOTED: lambda d, p: p.text(
-        "event.StatusNoted", place=_where(d, p), note=d["note"]
+        "event.StatusNoted", place=where_part(d, p), note=d["note"]
     ),
     EventType.EVENT_CORRECTED: _simple(
         "event.EventCorrected", corrects="corrects_text", reason="reason"
@@ -320,9 +228,9 @@ SENTENCES: Final[Mapping[str, Sentence]] = {
         reason=d["reason"],
     ),
     EventType.OPERATION_CLOSED: lambda d, p: (
-        p.text("event.OperationClosed", reason=p.term("reason", d["reason"])) + _note(d, p)
+        p.text("event.OperationClosed", reason=p.term("reason", d["reason"])) + note_part(d, p)
     ),
-    EventType.CONSENT_RECORDED: _consent,
+    EventType.CONSENT_RECORDED: consent_sentence,
     EventType.CONSENT_WITHDRAWN: lambda d, p: p.text(
         "event.ConsentWithdrawn",
         her=p.her(),
@@ -334,16 +242,16 @@ SENTENCES: Final[Mapping[str, Sentence]] = {
     EventType.CONTACT_RESTORED: _simple("event.ContactRestored", note="note"),
     EventType.SURVIVOR_RETRAFFICKED: lambda d, p: (
         p.text("event.SurvivorRetrafficked", her=p.her(), operation=short_id(d["operation_id"]))
-        + _note(d, p)
+        + note_part(d, p)
     ),
     EventType.SURVIVOR_INDEPENDENT: _simple("event.SurvivorIndependent", note="note"),
-    EventType.PROSECUTION_OPENED: _opened,
-    EventType.DEFENDANT_CHARGED: _charged,
+    EventType.PROSECUTION_OPENED: opened_sentence,
+    EventType.DEFENDANT_CHARGED: charged_sentence,
     EventType.HEARING_HELD: lambda d, p: (
         p.text("event.HearingHeld", kind=p.term("kind", d["kind"]), when=d["held_on_text"])
-        + _note(d, p, "outcome")
+        + note_part(d, p, "outcome")
     ),
-    EventType.VERDICT_REACHED: _verdict,
+    EventType.VERDICT_REACHED: verdict_sentence,
     EventType.APPEAL_FILED: lambda d, p: p.text(
         "event.AppealFiled", by=p.term("by", d["by"]), defendant=p.defendant(d["defendant_id"])
     ),

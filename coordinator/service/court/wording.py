@@ -159,3 +159,15 @@ def person(item: Mapping[str, Any], people: People, id_key: str) -> str:
     if (isinstance(personal, dict) and personal.get("erased")) or key in people.erased:
         described += people.text("court.person.name_erased")
     return described
+
+
+def note_part(d: Mapping[str, Any], p: People, key: str = "note") -> str:
+    """Her note as a part of a sentence (empty without one)."""
+    value = d.get(key)
+    return p.text("court.part.note", note=value) if value else ""
+
+
+def where_part(d: Mapping[str, Any], p: People, key: str = "place", word: str = "at") -> str:
+    """Where it happened as a part of a sentence (empty without a place)."""
+    value = d.get(key)
+    return p.text(f"court.part.{word}", place=value) if value else ""
