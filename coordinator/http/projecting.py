@@ -37,6 +37,10 @@ class BoardFeed:
     def __init__(self) -> None:
         self._clients: set[asyncio.Queue[dict[str, Any]]] = set()
         self._task: asyncio.Task[None] | None = None
+        self.listening = False
+        # Clients that joined while nothing listened (at start, or while the database was away):
+        # a change committed after their snapshot and before the LISTEN would never reach them.
+        self._unheard: set[asyncio.Queue[dict[str, Any]]] = set()
 
     @property
     def clients(self) -> int:
@@ -47,11 +51,14 @@ class BoardFeed:
         """A queue that receives every changed board row from now on."""
         queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=10_000)
         self._clients.add(queue)
+        if not self.listening:
+            self._unheard.add(queue)
         return queue
 
     def leave(self, queue: asyncio.Queue[dict[str, Any]]) -> None:
         """Stop feeding `queue`."""
         self._clients.discard(queue)
+        self._unheard.discard(queue)
 
     def start(self, dsn: str) -> None:
         """Listen for board changes."""
@@ -83,17 +90,26 @@ class BoardFeed:
         connection.add_termination_listener(lambda _connection: lost.set())
         try:
             await connection.add_listener(BOARD_CHANNEL, self._deliver)
+            self.listening = True
+            # Those who joined before this took their snapshot unheard: they resume from their
+            # last event id, now that every change reaches them.
+            self._disconnect(self._unheard)
             await lost.wait()
         finally:
+            self.listening = False
             # Changes may have been missed: clients reconnect and resume from their event id.
             self.disconnect_all()
 
     def disconnect_all(self) -> None:
         """End every client's stream; each reconnects and resumes from its last event id."""
-        for queue in list(self._clients):
+        self._disconnect(self._clients)
+
+    def _disconnect(self, queues: set[asyncio.Queue[dict[str, Any]]]) -> None:
+        for queue in list(queues):
             with contextlib.suppress(asyncio.QueueFull):
                 queue.put_nowait(RESYNC)
-        self._clients.clear()
+            self._clients.discard(queue)
+            self._unheard.discard(queue)
 
 
 RESYNC: dict[str, Any] = {"resync": True}
