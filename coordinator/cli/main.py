@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import errno
+import gc
 import os
 import shlex
 import socket
@@ -27,6 +28,7 @@ from coordinator.cli import (
     report_command,
     witness_command,
 )
+from coordinator.cli.collector import settle_collector
 from coordinator.cli.workers import supervise
 from coordinator.database import database_url
 from coordinator.domain.actors import Role
@@ -125,6 +127,12 @@ def _own_command() -> str:
     return shlex.quote(shown) + suffix
 
 
+async def _settle_collector(_app: web.Application) -> None:
+    """After startup: the collector's settings for a long-running process."""
+    frozen = settle_collector()
+    log.info("collector_settled", frozen_objects=frozen, thresholds=list(gc.get_threshold()))
+
+
 @dataclass
 class _Welcome:
     """What `serve` prints, beside its log, once it listens: where, and how to make the first
@@ -174,6 +182,7 @@ def serve(settings: Settings) -> int:
         app = create_app(settings, url)
         welcome = _Welcome(settings)
         app.on_startup.append(welcome.count_tokens)
+        app.on_startup.append(_settle_collector)
         try:
             web.run_app(
                 app,
