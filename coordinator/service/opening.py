@@ -63,7 +63,7 @@ async def prepare_opening(
     new = [stored_as(await new_event(event, context, privacy, chosen))]
     # A re-send carries the stream's first event: the same id, the same content.
     first = [e for e in existing[:1] if e.event_id == event.event_id]
-    resent = await repeated(first, new, chosen, privacy)
+    resent = await repeated(first, [event], new, chosen, privacy)
     if resent is None and existing:
         refuse_other_kind(existing[0], kind, chosen, reading=False)
     elif resent is None and stream_id is not None and await _a_survivors_id(store, chosen):

@@ -95,30 +95,23 @@ def proposed(request: EventRequest) -> ProposedEvent:
     )
 
 
-async def _fingerprint(
-    privacy: Privacy, stream_id: UUID, event: ProposedEvent, data: dict[str, Any]
-) -> bytes:
-    schema_version = type(event.data).schema_version
-    try:
-        return await privacy.fingerprint(
-            stream_id, event.event_id, event.type, schema_version, data
-        )
-    except NotCanonicalisable as error:
-        raise InvalidInput(f"{event.type} data cannot be recorded faithfully: {error}") from error
-
-
 async def new_event(
     event: ProposedEvent, context: RequestContext, privacy: Privacy, stream_id: UUID
 ) -> NewEvent:
-    """An accepted event as the store takes it (its personal data still plain)."""
-    data = event.data.model_dump(mode="json")
+    """An accepted event as the store takes it: its personal data and free text sealed, and
+    the keyed fingerprint of its plain content (coordinator/service/privacy)."""
     schema_version = type(event.data).schema_version
+    data = event.data.model_dump(mode="json")
+    try:
+        stored = await privacy.sealed(stream_id, event.event_id, event.type, schema_version, data)
+    except NotCanonicalisable as error:
+        raise InvalidInput(f"{event.type} data cannot be recorded faithfully: {error}") from error
     return NewEvent(
         event_id=event.event_id,
         type=event.type,
         schema_version=schema_version,
-        data=data,
-        content_hash=await _fingerprint(privacy, stream_id, event, data),
+        data=stored.data,
+        content_hash=stored.fingerprint,
         occurred_at=event.occurred_at,
         metadata={
             "recorded_by": context.actor.name,
@@ -138,14 +131,13 @@ async def to_append(
     privacy: Privacy,
     stream_id: UUID,
 ) -> list[NewEvent]:
-    """The decided events as stored (sealed), reusing `new` (made from `proposed_events`) when
-    the rules kept them as they were."""
-    if not (
-        len(decided) == len(proposed_events)
-        and all(d is p for d, p in zip(decided, proposed_events, strict=True))
+    """The decided events as stored: `new` (made from `proposed_events`) when the rules kept
+    them as they were, else made again from what the rules decided."""
+    if len(decided) == len(proposed_events) and all(
+        d is p for d, p in zip(decided, proposed_events, strict=True)
     ):
-        new = await new_events(decided, context, privacy, stream_id)
-    return await privacy.seal_events(stream_id, new)
+        return new
+    return await new_events(decided, context, privacy, stream_id)
 
 
 async def new_events(
@@ -156,16 +148,25 @@ async def new_events(
 
 
 async def repeated(
-    found: Sequence[Recorded], new: Sequence[NewEvent], stream_id: UUID, privacy: Privacy
+    found: Sequence[Recorded],
+    events: Sequence[ProposedEvent],
+    new: Sequence[NewEvent],
+    stream_id: UUID,
+    privacy: Privacy,
 ) -> Appended | None:
     """The first answer to a re-sent batch (see coordinator/service/resends.py), also for events
-    stored with the fingerprint of version 1."""
+    stored with the fingerprint of version 1 (`new` is made from `events`)."""
     try:
         return resent(found, new, stream_id)
     except DuplicateEventConflict:
         legacy = [
-            replace(e, content_hash=privacy.legacy_fingerprint(e.type, e.schema_version, e.data))
-            for e in new
+            replace(
+                stored,
+                content_hash=privacy.legacy_fingerprint(
+                    event.type, stored.schema_version, event.data.model_dump(mode="json")
+                ),
+            )
+            for event, stored in zip(events, new, strict=True)
         ]
         return resent(found, legacy, stream_id)
 
@@ -224,7 +225,7 @@ async def record_batch(
     new = await new_events(events, context, privacy, stream_id)
     if any(event.event_id is not None for event in request.events):  # ids chosen offline
         found = await store.find_events([e.event_id for e in new])
-        repeat = await repeated(found, new, stream_id, privacy)
+        repeat = await repeated(found, events, new, stream_id, privacy)
         if repeat is not None:
             return repeat
     batch = PreparedBatch(stream_id, events, new, request.expected_version)

@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from coordinator.errors import RuleBroken
 from coordinator.service.privacy.kek import KeyEncryptionKeys, KeyFileError
+from coordinator.service.privacy.sealing import SubjectKey
 from events.store.connection import translate_errors
 
 _NONCE = 12
@@ -50,7 +51,7 @@ class DataKeys:
     def __init__(self, pool: asyncpg.Pool, keks: KeyEncryptionKeys) -> None:
         self._pool = pool
         self.keks = keks
-        self._sealing: dict[UUID, tuple[float, bytes]] = {}
+        self._sealing: dict[UUID, tuple[float, SubjectKey]] = {}
 
     async def missing_keks(self) -> list[str]:
         """The KEKs that wrap live data keys in the database but have no key file here."""
@@ -60,13 +61,14 @@ class DataKeys:
             )
         return sorted(row["kek_id"] for row in rows if row["kek_id"] not in self.keks.keys)
 
-    async def for_sealing(self, subject_id: UUID) -> bytes:
-        """The subject's data key, created on first use; refused once it was erased."""
+    async def for_sealing(self, subject_id: UUID) -> SubjectKey:
+        """The subject's data key (as its cipher and fingerprint key), created on first use;
+        refused once it was erased."""
         cached = self._sealing.get(subject_id)
         now = time.monotonic()
         if cached is not None and now - cached[0] < SEALING_CACHE_SECONDS:
             return cached[1]
-        key = await self._fetch_for_sealing(subject_id)
+        key = SubjectKey.of(await self._fetch_for_sealing(subject_id))
         if len(self._sealing) >= _SEALING_CACHE_SIZE:
             self._sealing.clear()
         self._sealing[subject_id] = (now, key)

@@ -16,7 +16,8 @@ import hashlib
 import hmac
 import json
 import secrets
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -118,7 +119,7 @@ def sealed_places(data: Any, stream_id: UUID, path: str = "") -> list[Place]:
     return found
 
 
-def _aad(event_id: UUID, subject: UUID, path: str) -> bytes:
+def _aad(event_id: UUID, subject: UUID | str, path: str) -> bytes:
     return f"homeward-personal|{event_id}|{subject}|{path}".encode()
 
 
@@ -151,33 +152,23 @@ def with_replaced(
     return result
 
 
-async def seal(
-    data: dict[str, Any],
-    *,
-    event_id: UUID,
-    operation_id: UUID,
-    key_for: Callable[[UUID], Awaitable[bytes]],
-    text_keys: frozenset[str] = frozenset(),
-    extra_keys: frozenset[str] = frozenset(),
-) -> dict[str, Any]:
-    """A copy of `data` with every plain `personal` object, free-text value under `text_keys`
-    and field in `extra_keys` sealed under its subject's key."""
-    sealed: dict[tuple[int, str], Any] = {}
-    for container, key, path, subject in sealable_places(data, operation_id, text_keys, extra_keys):
-        plain = container[key]
-        if is_sealed(plain):
-            continue
-        nonce = secrets.token_bytes(12)
-        ciphertext = AESGCM(await key_for(subject)).encrypt(
-            nonce, canonical_json(plain), _aad(event_id, subject, path)
-        )
-        sealed[(id(container), key)] = {
-            "sealed": ALGORITHM,
-            "subject_id": str(subject),
-            "nonce": base64.b64encode(nonce).decode(),
-            "ciphertext": base64.b64encode(ciphertext).decode(),
-        }
-    return with_replaced(data, sealed) if sealed else _copy(data)
+@dataclass(frozen=True, slots=True)
+class SubjectKey:
+    """What sealing and fingerprinting need of one subject's data key, made once per key (the
+    sealing cache keeps it, so an append neither rebuilds the cipher nor derives the key again).
+    """
+
+    cipher: AESGCM
+    fingerprint_key: bytes
+
+    @classmethod
+    def of(cls, data_key: bytes) -> SubjectKey:
+        """The cipher and the fingerprint key of a data key."""
+        return cls(AESGCM(data_key), _mac(data_key, b"homeward-fingerprint"))
+
+
+KeyFor = Callable[[UUID], Awaitable[SubjectKey]]
+"""The subject's key for sealing, created on first use."""
 
 
 def subjects_of(data: Any, operation_id: UUID) -> set[UUID]:
@@ -231,46 +222,66 @@ def fingerprint(key: bytes, event_type: str, schema_version: int, data: dict[str
     """The fingerprint of version 1: keyed by one key for the whole record, on the plain data
     (personal objects included). Kept only to recognise re-sends of events stored with it."""
     document = {"type": event_type, "schema_version": schema_version, "data": data}
-    return hmac.new(key, canonical_json(document), hashlib.sha256).digest()
+    return _mac(key, canonical_json(document))
 
 
 def _mac(key: bytes, message: bytes) -> bytes:
     return hmac.new(key, message, hashlib.sha256).digest()
 
 
-async def subject_fingerprint(
+@dataclass(frozen=True, slots=True)
+class Sealed:
+    """An event's data as stored, and the fingerprint of its plain content."""
+
+    data: dict[str, Any]
+    fingerprint: bytes
+
+
+async def sealed_with_fingerprint(
     key: bytes,
     data: dict[str, Any],
+    places: Sequence[Place],
     *,
     stream_id: UUID,
     event_id: UUID,
     event_type: str,
     schema_version: int,
-    key_for: Callable[[UUID], Awaitable[bytes]],
-    text_keys: frozenset[str] = frozenset(),
-    extra_keys: frozenset[str] = frozenset(),
-) -> bytes:
-    """What identifies a re-sent event: an HMAC of its plain content under a key of its own
-    stream and event, where each personal object is first replaced by an HMAC of it under a key
-    derived from its subject's data key.
+    key_for: KeyFor,
+) -> Sealed:
+    """`data` with the plain value at each of `places` (from `sealable_places`, none sealed
+    already) sealed under its subject's key, and what identifies a re-send of it.
 
-    Two operations with identical reports get different values, and once a subject's data key
-    is destroyed nobody (not even a holder of `fingerprint.key`) can test a guess of her name
-    against the stored value: the digest that stands for it needs her key.
+    The fingerprint is an HMAC of the plain content under a key of its own stream and event,
+    where each of those values is first replaced by an HMAC of it under a key derived from its
+    subject's data key. Two operations with identical reports get different values, and once a
+    subject's data key is destroyed nobody (not even a holder of `fingerprint.key`) can test a
+    guess of her name against the stored value: the digest that stands for it needs her key.
+
+    One pass makes both, so the plain values go nowhere else: each is read once, digested and
+    sealed, and the data as stored is a copy (`data` is not changed).
     """
     digests: dict[tuple[int, str], Any] = {}
-    for container, place_key, _path, subject in sealable_places(
-        data, stream_id, text_keys, extra_keys
-    ):
-        plain = container[place_key]
-        if is_sealed(plain):
-            continue
-        subject_key = _mac(await key_for(subject), b"homeward-fingerprint")
-        digests[(id(container), place_key)] = {
-            "digest": _mac(subject_key, canonical_json(plain)).hex()
+    sealed: dict[tuple[int, str], Any] = {}
+    for container, name, path, subject in places:
+        plain = canonical_json(container[name])
+        subject_key = await key_for(subject)
+        subject_text = str(subject)
+        nonce = secrets.token_bytes(12)
+        place = (id(container), name)
+        digests[place] = {"digest": _mac(subject_key.fingerprint_key, plain).hex()}
+        sealed[place] = {
+            "sealed": ALGORITHM,
+            "subject_id": subject_text,
+            "nonce": base64.b64encode(nonce).decode(),
+            "ciphertext": base64.b64encode(
+                subject_key.cipher.encrypt(nonce, plain, _aad(event_id, subject_text, path))
+            ).decode(),
         }
-    # Read only: without sealable values the data is hashed as it is, with no copy.
+    # Without sealable values the data is hashed and stored as it is, with no copy.
     digested = with_replaced(data, digests) if digests else data
     event_key = _mac(key, f"homeward-fingerprint|{stream_id}|{event_id}".encode())
     document = {"type": event_type, "schema_version": schema_version, "data": digested}
-    return _mac(event_key, canonical_json(document))
+    return Sealed(
+        data=with_replaced(data, sealed) if sealed else data,
+        fingerprint=_mac(event_key, canonical_json(document)),
+    )

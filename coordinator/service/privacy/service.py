@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Any
 from uuid import UUID
 
@@ -14,17 +13,17 @@ from coordinator.errors import InvalidInput
 from coordinator.service.privacy.data_keys import DataKeys
 from coordinator.service.privacy.kek import KeyEncryptionKeys
 from coordinator.service.privacy.sealing import (
+    Sealed,
     fingerprint,
     hide,
     is_sealed,
     open_sealed,
-    seal,
     sealable_places,
-    subject_fingerprint,
+    sealed_with_fingerprint,
     subjects_of,
 )
 from events.catalogue import CORRECTED_FREE_TEXT, EVENT_TYPES, FREE_TEXT, EventType
-from events.store.envelope import NewEvent, Recorded
+from events.store.envelope import Recorded
 
 PERSONAL_DATA_ROLES = frozenset({Role.FIELD, Role.LEGAL, Role.ADMIN})
 
@@ -49,28 +48,31 @@ class Privacy:
         self.data_keys = DataKeys(pool, keks)
         self._fingerprint_key = keks.fingerprint_key
 
-    async def fingerprint(
+    async def sealed(
         self,
         stream_id: UUID,
         event_id: UUID,
         event_type: str,
         schema_version: int,
         data: dict[str, Any],
-    ) -> bytes:
-        """The keyed identity of an event's plain content (for idempotent re-sends): keyed per
-        stream and event, and each personal object digested under its own subject's key, so
-        that it dies with the subject (coordinator/service/privacy/sealing.py)."""
-        text_keys, extra_keys = sealed_keys(event_type, data)
-        return await subject_fingerprint(
+    ) -> Sealed:
+        """An event's data as stored, every `personal` object, free-text value and field the
+        catalogue lacks sealed under its subject's data key, and the keyed identity of its plain
+        content (for idempotent re-sends), keyed per stream and event and digesting each sealed
+        value under its own subject's key, so that it dies with the subject
+        (coordinator/service/privacy/sealing.py)."""
+        places = sealable_places(data, stream_id, *sealed_keys(event_type, data))
+        if any(is_sealed(container[key]) for container, key, _path, _subject in places):
+            raise InvalidInput("personal data is sent in the clear; the server seals it")
+        return await sealed_with_fingerprint(
             self._fingerprint_key,
             data,
+            places,
             stream_id=stream_id,
             event_id=event_id,
             event_type=event_type,
             schema_version=schema_version,
             key_for=self.data_keys.for_sealing,
-            text_keys=text_keys,
-            extra_keys=extra_keys,
         )
 
     def legacy_fingerprint(
@@ -79,29 +81,6 @@ class Privacy:
         """The fingerprint events were stored with before it was keyed per subject: to
         recognise a re-send of one of them."""
         return fingerprint(self._fingerprint_key, event_type, schema_version, data)
-
-    async def seal_events(self, operation_id: UUID, events: Sequence[NewEvent]) -> list[NewEvent]:
-        """The events with every `personal` object, free-text value and field the catalogue
-        lacks sealed under its subject's data key."""
-        sealed = []
-        for event in events:
-            text_keys, extra_keys = sealed_keys(event.type, event.data)
-            places = sealable_places(event.data, operation_id, text_keys, extra_keys)
-            if not places:
-                sealed.append(event)
-                continue
-            if any(is_sealed(container[key]) for container, key, _path, _s in places):
-                raise InvalidInput("personal data is sent in the clear; the server seals it")
-            data = await seal(
-                event.data,
-                event_id=event.event_id,
-                operation_id=operation_id,
-                key_for=self.data_keys.for_sealing,
-                text_keys=text_keys,
-                extra_keys=extra_keys,
-            )
-            sealed.append(replace(event, data=data))
-        return sealed
 
     async def readable(self, events: Sequence[Recorded], role: Role) -> dict[UUID, dict[str, Any]]:
         """Each event's data as `role` may read it: opened, marked erased, or personal hidden."""
