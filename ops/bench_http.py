@@ -32,17 +32,20 @@ backends serving the scratch database (CPU time per append; only for a server on
 client process (CPU time per append), and the whole host (% of all cores). The service is stopped
 with SIGTERM.
 
-`--personal` makes every HTTP append a lead naming a witness (name and contact) and measures HTTP
-twice per round: the text in the lead's `source`, a clear field stored as sent, then the same
-text in its `summary`, free text that the service seals (the operation's data key,
-AES-256-GCM, the sealed form stored, the fingerprint digesting it under that key). A second
-table gives both rates, the share of throughput sealing costs, and the service's CPU per append
-in each.
+`--personal` makes every HTTP append a lead naming a witness (name and contact) and, after each
+round's HTTP window, measures four more, in the order clear, sealed, sealed, clear (so a drift of
+the machine's speed within the round weighs on both alike): the text in the lead's `source`, a
+clear field stored as sent, or the same text in its `summary`, free text that the service seals
+(the operation's data key, AES-256-GCM, the sealed form stored, the fingerprint digesting it
+under that key). A second table gives both rates, the share of throughput sealing costs, and the
+CPU per append of the service and of the database in each.
 
 `--history N` appends N events to every operation before it is measured: each append reads and
 folds the whole stream first, so this shows what longer streams cost. `--profile PATH` samples
 the service with `py-spy record --gil` in every HTTP window, writes the merged collapsed stacks to
-PATH (for flamegraph.pl or https://www.speedscope.app) and prints where the service's CPU went.
+PATH (for flamegraph.pl or https://www.speedscope.app) and prints where the service's CPU went;
+with `--personal`, the sealed windows' stacks go to PATH.sealed, and it prints the functions
+whose CPU per append grew most from the clear windows to the sealed ones.
 """
 
 from __future__ import annotations
@@ -52,7 +55,6 @@ import asyncio
 import json
 import math
 import os
-import shutil
 import signal
 import socket
 import statistics
@@ -61,7 +63,6 @@ import sys
 import tempfile
 import time
 import uuid
-from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
@@ -73,6 +74,7 @@ from urllib.parse import urlsplit, urlunsplit
 import aiohttp
 import asyncpg
 from bench_client import LeanClient
+from bench_profile import Profiler, growth, summary
 from bench_server import rate, server
 
 from events.store.connection import create_pool
@@ -497,149 +499,6 @@ def _with_witness(key: str) -> dict[str, Any]:
     return {"type": "LeadRecorded", "data": data}
 
 
-# Profiling the service with py-spy.
-
-
-@dataclass
-class Profiler:
-    """py-spy sampling the service during each HTTP window; the merged collapsed stacks."""
-
-    pid: int
-    folder: Path
-    stacks: Counter[str] = field(default_factory=Counter)
-
-    @staticmethod
-    def executable() -> Path:
-        """py-spy, installed with the dev extras."""
-        found = BIN / "py-spy"
-        if found.exists():
-            return found
-        which = shutil.which("py-spy")
-        if which is None:
-            raise SystemExit("--profile needs py-spy: .venv/bin/pip install -e '.[dev]'")
-        return Path(which)
-
-    @asynccontextmanager
-    async def window(self, seconds: float) -> AsyncIterator[None]:
-        """Sample the service for about `seconds` from now; merge the samples afterwards."""
-        output = self.folder / f"profile-{time.monotonic_ns()}.txt"
-        process = await asyncio.create_subprocess_exec(
-            str(self.executable()),
-            "record",
-            "--pid",
-            str(self.pid),
-            "--format",
-            "raw",
-            "--nolineno",
-            "--subprocesses",  # the workers, when there are several
-            "--gil",  # only samples where the service runs Python: its CPU, not its waits
-            "--rate",
-            "200",
-            "--duration",
-            str(math.ceil(seconds)),
-            "--output",
-            str(output),
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        await asyncio.sleep(0.2)  # let it attach
-        yield
-        _, errors = await process.communicate()
-        if process.returncode != 0 or not output.exists():
-            raise SystemExit(f"py-spy failed: {errors.decode()[-2000:]}")
-        for line in output.read_text().splitlines():
-            stack, _, count = line.rpartition(" ")
-            if stack:
-                self.stacks[stack] += int(count)
-
-    def write(self, path: Path) -> None:
-        """The merged samples as collapsed stacks, one `frame;frame;... count` a line."""
-        path.write_text("".join(f"{stack} {count}\n" for stack, count in self.stacks.items()))
-
-
-# Frames are "function (file)" or "Class.method (file)", the file from its package on; a member
-# that is only "(file)" matches every frame of that file.
-TASKS = {
-    "requests (aiohttp handling, our handler)": (
-        "RequestHandler.start (aiohttp/web_protocol.py)",
-        "RequestHandler._handle_request (aiohttp/web_protocol.py)",
-    ),
-    "projections (runner, folding, writes)": ("(projections/engine/runner.py)",),
-    "Merkle log integrator": ("(evidence/integrator.py)",),
-    "log signal (NOTIFY)": ("(events/feed/signal.py)",),
-}
-STEPS = {
-    "read the stream (read_stream; rows are decoded under the protocol below)": (
-        "read_stream (events/store/event_store.py)",
-    ),
-    "fold it into state (fold: parse_event + evolve)": ("fold (coordinator/service/recording.py)",),
-    "decide": ("decide (coordinator/domain/decide.py)",),
-    "append (EventStore.append: hashes + INSERT)": ("append (events/store/event_store.py)",),
-    "request body (read_json + parse_body)": (
-        "read_json (coordinator/http/bodies.py)",
-        "parse_body (coordinator/http/bodies.py)",
-    ),
-    "payloads (_proposed: validation; _new_event: model_dump)": (
-        "_proposed (coordinator/service/recording.py)",
-        "_new_event (coordinator/service/recording.py)",
-    ),
-    "authorise (token cache)": ("authorise (coordinator/http/access.py)",),
-    "answer (model + json_response)": ("_append_answer (coordinator/http/operations.py)",),
-    "the middleware and everything of ours under it": (
-        "request_context (coordinator/http/middleware.py)",
-    ),
-    "reading replies from sockets (asyncpg rows and their jsonb's json.loads; HTTP)": (
-        "_read_ready__data_received (asyncio/selector_events.py)",
-    ),
-}
-
-
-def _frames(stack: str) -> list[str]:
-    return stack.split(";")
-
-
-def _matches(frame: str, member: str) -> bool:
-    if not frame.endswith(member):
-        return False
-    return member.startswith("(") or len(frame) == len(member) or frame[-len(member) - 1] == "."
-
-
-def _share(stacks: Counter[str], members: tuple[str, ...]) -> int:
-    return sum(
-        count
-        for stack, count in stacks.items()
-        if any(_matches(frame, member) for frame in _frames(stack) for member in members)
-    )
-
-
-def summary(stacks: Counter[str], top: int = 15) -> list[str]:
-    """Where the service's CPU went: by task, by step of an append, hottest functions."""
-    total = sum(stacks.values())
-    if total == 0:
-        return ["no samples"]
-    lines = [f"{total} samples while running Python; by task:"]
-    tasks = {label: _share(stacks, members) for label, members in TASKS.items()}
-    tasks["other: the event loop, socket reads and writes outside those"] = total - sum(
-        tasks.values()
-    )
-    lines.extend(f"  {count / total:>6.1%}  {label}" for label, count in tasks.items())
-    lines.append("by step of an append (inclusive; the steps nest in the middleware):")
-    lines.extend(f"  {_share(stacks, m) / total:>6.1%}  {label}" for label, m in STEPS.items())
-    inclusive: Counter[str] = Counter()
-    own: Counter[str] = Counter()
-    for stack, count in stacks.items():
-        frames = _frames(stack)
-        for frame in set(frames):
-            inclusive[frame] += count
-        own[frames[-1]] += count
-    lines.append("hottest functions, inclusive (the event loop's own frames left out):")
-    hottest = [(frame, count) for frame, count in inclusive.most_common() if count < total * 0.9]
-    lines.extend(f"  {count / total:>6.1%}  {frame}" for frame, count in hottest[:top])
-    lines.append("hottest functions, own time:")
-    lines.extend(f"  {count / total:>6.1%}  {frame}" for frame, count in own.most_common(top))
-    return lines
-
-
 # The measurement.
 
 
@@ -655,31 +514,56 @@ class CatchUp:
 
 
 @dataclass(frozen=True)
-class Sealing:
-    """HTTP appends naming a witness: details in the clear, then sealed as personal data."""
+class Window:
+    """One HTTP window of the sealing comparison: appends per second and the CPU it took."""
 
-    clear: float
-    sealed: float
-    clear_cpu: CpuWindow
-    sealed_cpu: CpuWindow
+    rate: float
+    cpu: CpuWindow
+
+    def service_us(self) -> float | None:
+        """The service's CPU µs per append."""
+        return None if self.cpu.service is None else self.cpu.service / self.rate * 1e6
+
+    def database_us(self) -> float | None:
+        """The database backends' CPU µs per append (a server on this host only)."""
+        return None if self.cpu.backends is None else self.cpu.backends / self.rate * 1e6
+
+
+def _mean(values: list[float | None]) -> float | None:
+    present = [value for value in values if value is not None]
+    return statistics.mean(present) if len(present) == len(values) else None
+
+
+@dataclass(frozen=True)
+class Sealing:
+    """HTTP appends naming a witness, the same text in the clear and sealed, measured in the
+    order clear, sealed, sealed, clear: a drift of the machine's speed within the round weighs
+    on both alike."""
+
+    clear: list[Window]
+    sealed: list[Window]
 
     def values(self) -> tuple[float | None, ...]:
         """The cells of the sealing table."""
-        clear, sealed = self.clear_cpu.service, self.sealed_cpu.service
+        clear = statistics.mean(w.rate for w in self.clear)
+        sealed = statistics.mean(w.rate for w in self.sealed)
         return (
-            self.clear,
-            self.sealed,
-            1 - self.sealed / self.clear,
-            None if clear is None else clear / self.clear * 1e6,
-            None if sealed is None else sealed / self.sealed * 1e6,
+            clear,
+            sealed,
+            1 - sealed / clear,
+            _mean([w.service_us() for w in self.clear]),
+            _mean([w.service_us() for w in self.sealed]),
+            _mean([w.database_us() for w in self.clear]),
+            _mean([w.database_us() for w in self.sealed]),
         )
 
 
 SEALING_HEADER = (
     f"{'round':>6} {'clear/s':>8} {'sealed/s':>9} {'throughput lost':>16}"
     f" {'clear svc µs/append':>20} {'sealed svc µs/append':>21}"
+    f" {'clear db µs/append':>19} {'sealed db µs/append':>20}"
 )
-SEALING_FORMATS = (">8,.0f", ">9,.0f", ">16.1%", ">20,.0f", ">21,.0f")
+SEALING_FORMATS = (">8,.0f", ">9,.0f", ">16.1%", ">20,.0f", ">21,.0f", ">19,.0f", ">20,.0f")
 
 
 @dataclass
@@ -758,6 +642,7 @@ class Bench:
     http: HttpAppends
     profiler: Profiler | None
     database: str
+    sealed_profiler: Profiler | None = None
 
     async def warm_up(self) -> None:
         """Open the first operations and run each workload briefly."""
@@ -789,27 +674,40 @@ class Bench:
         async with self.profiler.window(seconds) if self.profiler else _nothing():
             with cpu.open():
                 http = await rate(concurrency, seconds, self.http.append)
+        if self.profiler is not None:
+            self.profiler.appends += http * seconds
         p50, p99 = _percentiles(self.http.latencies)
         length = statistics.mean(self.http.versions)
         figures = Round(raw, store, http, p50, p99, length, cpu, catch_up)
         figures.costs = (raw_cpu.costs(raw), store_cpu.costs(store), cpu.costs(http))
         if self.http.witness is not None:
-            figures.sealed = await self.sealed(http, cpu)
+            figures.sealed = await self.sealing()
         return figures
 
-    async def sealed(self, clear: float, clear_cpu: CpuWindow) -> Sealing:
-        """The same appends again, the witness's details now sealed as personal data."""
+    async def window(self, witness: str) -> Window:
+        """HTTP appends on fresh operations with the witness's text under `witness`."""
         concurrency, seconds = self.arguments.concurrency, self.arguments.seconds
-        self.http.witness = "personal"
-        try:
-            await self.http.open(concurrency, self.arguments.history)
-            await self.service.quiet()
-            cpu = CpuWindow(self.service.pid, self.database)
+        self.http.witness = witness
+        await self.http.open(concurrency, self.arguments.history)
+        await self.service.quiet()
+        profiler = self.sealed_profiler if witness == "personal" else self.profiler
+        cpu = CpuWindow(self.service.pid, self.database)
+        async with profiler.window(seconds) if profiler else _nothing():
             with cpu.open():
-                sealed = await rate(concurrency, seconds, self.http.append)
+                appends = await rate(concurrency, seconds, self.http.append)
+        if profiler is not None:
+            profiler.appends += appends * seconds
+        return Window(appends, cpu)
+
+    async def sealing(self) -> Sealing:
+        """The witness's text in the clear, sealed, sealed, in the clear."""
+        try:
+            first = await self.window("details")
+            sealed = [await self.window("personal"), await self.window("personal")]
+            last = await self.window("details")
         finally:
             self.http.witness = "details"
-        return Sealing(clear, sealed, clear_cpu, cpu)
+        return Sealing([first, last], sealed)
 
 
 def report(rounds: list[Round]) -> None:
@@ -835,7 +733,8 @@ def report(rounds: list[Round]) -> None:
         print(f"  {number}: " + "; ".join(cells))
     sealings = [r.sealed.values() for r in rounds if r.sealed is not None]
     if sealings:
-        print("\nHTTP appends naming a witness, its details in the clear, then sealed:")
+        print("\nHTTP appends naming a witness, in the clear and sealed (windows clear, sealed,")
+        print("sealed, clear; each rate the mean of its two windows):")
         print(SEALING_HEADER)
         for number, sealing in enumerate(sealings, start=1):
             print(row(str(number), sealing, SEALING_FORMATS))
@@ -873,6 +772,9 @@ async def measure(url: str, arguments: argparse.Namespace, folder: Path) -> None
                 http,
                 profiler,
                 database=urlsplit(url).path.lstrip("/"),
+                sealed_profiler=(
+                    Profiler(service.pid, folder) if profiler and arguments.personal else None
+                ),
             )
             print(
                 f"PostgreSQL {server_version}; concurrency {concurrency}; {arguments.seconds:g} s "
@@ -897,6 +799,14 @@ async def measure(url: str, arguments: argparse.Namespace, folder: Path) -> None
         profiler.write(Path(arguments.profile))
         print(f"\nthe service's profile (collapsed stacks in {arguments.profile}):")
         print("\n".join(summary(profiler.stacks)))
+        sealed = bench.sealed_profiler
+        if sealed is not None:
+            sealed_path = Path(f"{arguments.profile}.sealed")
+            sealed.write(sealed_path)
+            print(f"\nthe service's profile in the sealed windows ({sealed_path}):")
+            print("\n".join(summary(sealed.stacks)))
+            print("\nwhat sealing adds, CPU µs per append (inclusive), clear -> sealed:")
+            print("\n".join(growth(profiler, sealed)))
 
 
 @asynccontextmanager
