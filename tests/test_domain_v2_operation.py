@@ -31,7 +31,7 @@ from coordinator.domain import (
     judge,
 )
 from coordinator.domain.actors import Actor, Role
-from coordinator.domain.state import FIRST_REGISTRATION
+from coordinator.domain.standing import FIRST_REGISTRATION
 from coordinator.errors import CoordinatorError, Forbidden, RuleBroken
 from events.catalogue import (
     EVENT_TYPES,

@@ -8,6 +8,7 @@ returns and answers.
 
 from __future__ import annotations
 
+from coordinator.domain.commands import Command, EraseSurvivorData, OpenOperation, RecordEvents
 from coordinator.domain.decide import Judged, decide, judge
 from coordinator.domain.evolve import NotAnOperationStream, evolve, fold_operation
 from coordinator.domain.rules import (
@@ -15,19 +16,14 @@ from coordinator.domain.rules import (
     RECORDABLE_BY,
     STAGE_RULES,
 )
+from coordinator.domain.standing import Registration, Standing
 from coordinator.domain.state import (
     HOME_COUNTRY,
-    Command,
     DomainEvent,
-    EraseSurvivorData,
-    OpenOperation,
     Operation,
     Partner,
     ProposedEvent,
-    RecordEvents,
-    Registration,
     Stage,
-    Standing,
     SurvivorRecord,
     SurvivorStatus,
 )

@@ -28,12 +28,8 @@ from coordinator.domain.corrections import (
     with_corrections,
 )
 from coordinator.domain.journey import journey_after, registered
-from coordinator.domain.state import (
-    DomainEvent,
-    Standing,
-    SurvivorRecord,
-    SurvivorStatus,
-)
+from coordinator.domain.standing import Standing
+from coordinator.domain.state import DomainEvent, SurvivorRecord, SurvivorStatus
 from events.catalogue import (
     ConsentPurpose,
     ConsentRecorded,

@@ -13,13 +13,9 @@ from uuid import UUID
 
 from coordinator.domain.actors import Actor, Role
 from coordinator.domain.case import SurvivorCase, evolve_case
+from coordinator.domain.commands import EraseSurvivorData
 from coordinator.domain.corrections import refuse_invalid_correction, replay_judged
-from coordinator.domain.state import (
-    DomainEvent,
-    EraseSurvivorData,
-    ProposedEvent,
-    SurvivorStatus,
-)
+from coordinator.domain.state import DomainEvent, ProposedEvent, SurvivorStatus
 from coordinator.errors import Forbidden, InvalidInput, NotFound, RuleBroken
 from events.catalogue import (
     KIND_EVENT_TYPES,
@@ -97,15 +93,7 @@ def judge_case(
             raise RuleBroken(
                 "PersonalDataErased is recorded only by erasing a survivor's personal data.",
             )
-        domain = DomainEvent(
-            state.survivor_id,
-            event.event_id,
-            event.type,
-            event.data,
-            event.occurred_at,
-            actor,
-            state.version + 1,
-        )
+        domain = event.recorded(state.survivor_id, actor, state.version + 1)
         if isinstance(event.data, EventCorrected):
             state = _case_corrected(state, domain, recorded)
         else:

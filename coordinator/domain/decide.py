@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from uuid import UUID
 
 from coordinator.domain.actors import Actor, Role
+from coordinator.domain.commands import Command, EraseSurvivorData, OpenOperation, RecordEvents
 from coordinator.domain.corrections import refuse_invalid_correction, with_corrections
 from coordinator.domain.evolve import evolve
 from coordinator.domain.need_to_know import check_assigned, may_assign
@@ -25,18 +26,8 @@ from coordinator.domain.rules import (
     RECORDABLE_BY,
     STAGE_RULES,
 )
-from coordinator.domain.state import (
-    NO_STANDING,
-    Command,
-    DomainEvent,
-    EraseSurvivorData,
-    OpenOperation,
-    Operation,
-    ProposedEvent,
-    RecordEvents,
-    Registration,
-    Standing,
-)
+from coordinator.domain.standing import NO_STANDING, Registration, Standing
+from coordinator.domain.state import DomainEvent, Operation, ProposedEvent
 from coordinator.domain.survivor_rules import (
     first_repeated,
     may_close,
@@ -168,7 +159,7 @@ def judge(
         _check_role(state, event, actor)
         _check_assigner(state, event, actor)
         registrations.extend(registrations_taken(state, event, known))
-        domain = _recorded(state, event, actor)
+        domain = event.recorded(state.operation_id, actor, state.version + 1)
         if isinstance(event.data, EventCorrected):
             if len(recorded) < state.version:
                 raise ValueError("judging a correction needs the stream's history")
@@ -184,18 +175,6 @@ def judge(
 def _kind_of(event_type: str) -> str:
     kinds = [kind for kind, types in KIND_EVENT_TYPES.items() if event_type in types]
     return " or ".join(kind.value.replace("_", " ") for kind in kinds) or "stream of no kind"
-
-
-def _recorded(state: Operation, event: ProposedEvent, actor: Actor) -> DomainEvent:
-    return DomainEvent(
-        stream_id=state.operation_id,
-        event_id=event.event_id,
-        type=event.type,
-        data=event.data,
-        occurred_at=event.occurred_at,
-        recorded_by=actor,
-        version=state.version + 1,
-    )
 
 
 def _check_role(state: Operation, event: ProposedEvent, actor: Actor) -> None:

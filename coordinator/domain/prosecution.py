@@ -217,15 +217,7 @@ def judge_prosecution(
             raise RuleBroken(f"{event.type} is not recorded on a prosecution.")
         if actor.role not in PROSECUTORS:
             raise Forbidden(f"Role {actor.role} may not record {event.type}; legal and admin may.")
-        domain = DomainEvent(
-            prosecution_id,
-            event.event_id,
-            event.type,
-            event.data,
-            event.occurred_at,
-            actor,
-            state.version + 1,
-        )
+        domain = event.recorded(prosecution_id, actor, state.version + 1)
         if isinstance(event.data, EventCorrected):
             state = _prosecution_corrected(state, domain, recorded)
         else:

@@ -6,7 +6,7 @@ commands into events.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -256,6 +256,18 @@ class ProposedEvent:
     def __post_init__(self) -> None:
         _check_type(self.type, self.data)
 
+    def recorded(self, stream_id: UUID, actor: Actor, version: int) -> DomainEvent:
+        """The event as it will stand in stream `stream_id` at `version`, recorded by `actor`."""
+        return DomainEvent(
+            stream_id=stream_id,
+            event_id=self.event_id,
+            type=self.type,
+            data=self.data,
+            occurred_at=self.occurred_at,
+            recorded_by=actor,
+            version=version,
+        )
+
     @classmethod
     def of(
         cls,
@@ -271,74 +283,3 @@ class ProposedEvent:
             data=data,
             occurred_at=occurred_at or datetime.now(UTC),
         )
-
-
-@dataclass(frozen=True, slots=True)
-class OpenOperation:
-    """Open a new operation with its `CaseReported` event."""
-
-    operation_id: UUID
-    event: ProposedEvent
-
-
-@dataclass(frozen=True, slots=True)
-class RecordEvents:
-    """Record a batch of events on an operation, atomically and in order; `break_glass` when a
-    field token of a team not assigned to it states a reason to record anyway."""
-
-    operation_id: UUID
-    events: Sequence[ProposedEvent]
-    break_glass: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class EraseSurvivorData:
-    """Destroy a survivor's personal-data key; the shell picks the event id and time."""
-
-    survivor_id: UUID
-    reason: str
-    event_id: UUID = field(default_factory=uuid4)
-    occurred_at: datetime = field(default_factory=lambda: datetime.now(UTC))
-
-
-@dataclass(frozen=True, slots=True)
-class Standing:
-    """What the rest of the record says of one survivor, for the rules of a stream that names
-    her: the operations that registered her (oldest first), the re-traffickings in her case that
-    still allow a new registration (their event id and the operation each names), the status
-    her case gives her (independent, re-trafficked, declined support, lost contact, or None),
-    whether her personal data was erased, and her age at her latest registration."""
-
-    registered_by: tuple[UUID, ...] = ()
-    open_retraffickings: tuple[tuple[UUID, UUID], ...] = ()
-    case_status: SurvivorStatus | None = None
-    erased: bool = False
-    age_at_registration: int | None = None
-    registered_at: datetime | None = None
-
-    @property
-    def registered(self) -> bool:
-        """Whether any operation has registered her."""
-        return bool(self.registered_by)
-
-
-NO_STANDING = Standing()
-"""A survivor nothing else in the record knows of (never registered anywhere)."""
-
-FIRST_REGISTRATION = "first"
-"""The registration slot of a survivor's first registration; later ones use the event id of the
-`SurvivorRetrafficked` that allowed them."""
-
-
-@dataclass(frozen=True, slots=True)
-class Registration:
-    """A survivor registered by an operation, under a slot that can be taken once: appended in
-    the same transaction as the registering event, so two operations cannot both take it."""
-
-    survivor_id: UUID
-    slot: str
-    operation_id: UUID
-    event_id: UUID
-
-
-Command = OpenOperation | RecordEvents | EraseSurvivorData

@@ -9,14 +9,11 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from uuid import UUID
 
+from coordinator.domain.standing import FIRST_REGISTRATION, NO_STANDING, Registration, Standing
 from coordinator.domain.state import (
-    FIRST_REGISTRATION,
     HOME_COUNTRY,
-    NO_STANDING,
     Operation,
     ProposedEvent,
-    Registration,
-    Standing,
     SurvivorRecord,
     SurvivorStatus,
 )

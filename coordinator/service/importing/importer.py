@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from coordinator.domain import Registration
 from coordinator.domain.actors import Actor, Role
-from coordinator.domain.state import FIRST_REGISTRATION
+from coordinator.domain.standing import FIRST_REGISTRATION
 from coordinator.errors import CoordinatorError, RuleBroken
 from coordinator.service.importing.cells import DateReader
 from coordinator.service.importing.history import Plan, PlannedEvent, plan
