@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import hmac
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,7 +21,12 @@ from hypothesis import strategies as st
 from coordinator.domain import Operation, Stage
 from coordinator.domain.copying import replace
 from coordinator.domain.state import Partner, SurvivorRecord
-from coordinator.service.privacy.sealing import personal_places, with_replaced
+from coordinator.service.privacy.sealing import (
+    Mac,
+    personal_places,
+    with_replaced,
+    with_replaced_shallow,
+)
 from events.catalogue import AgencyType, Destination, Exploitation, Gender
 from events.store.envelope import Cursor, Recorded
 from events.store.slots import constructor, copier
@@ -226,3 +232,27 @@ def test_with_replaced_rebuilds_as_a_copy_changed_in_place_does(tree: dict[str, 
         container["personal"] = {"digest": index}
     assert fast == plain
     assert json.dumps(tree, sort_keys=True) == before
+
+
+@given(tree=st.dictionaries(st.sampled_from(["personal", "x", "y"]), personal_trees, max_size=3))
+def test_the_shallow_replacement_gives_what_the_rebuild_gives(tree: dict[str, Any]) -> None:
+    """Sealing replaces values by a shallow copy when all sit at the top level: the same result
+    as the rebuild, nested or not, and the original untouched."""
+    before = json.dumps(tree, sort_keys=True)
+    top = {(id(tree), key): {"sealed": key} for key in tree if key != "y"}
+    nested = {
+        (id(container), "personal"): {"digest": index}
+        for index, (container, _p, _s) in enumerate(personal_places(tree, UUID(int=7)))
+    }
+    for replacements in (top, nested, {**top, **nested}):
+        assert with_replaced_shallow(tree, replacements) == with_replaced(tree, replacements)
+    assert json.dumps(tree, sort_keys=True) == before
+
+
+@given(key=st.binary(min_size=0, max_size=80), message=st.binary(max_size=200))
+def test_a_keyed_mac_digests_as_a_new_hmac_does(key: bytes, message: bytes) -> None:
+    """The HMAC keyed once and copied per digest gives the HMAC keyed each time, twice over."""
+    mac = Mac(key)
+    expected = hmac.new(key, message, hashlib.sha256).digest()
+    assert mac.digest(message) == expected
+    assert mac.digest(message) == expected

@@ -13,6 +13,7 @@ from coordinator.errors import InvalidInput
 from coordinator.service.privacy.data_keys import DataKeys
 from coordinator.service.privacy.kek import KeyEncryptionKeys
 from coordinator.service.privacy.sealing import (
+    Mac,
     Sealed,
     fingerprint,
     hide,
@@ -47,6 +48,7 @@ class Privacy:
     def __init__(self, pool: asyncpg.Pool, keks: KeyEncryptionKeys) -> None:
         self.data_keys = DataKeys(pool, keks)
         self._fingerprint_key = keks.fingerprint_key
+        self._fingerprint_mac = Mac(keks.fingerprint_key)
 
     async def sealed(
         self,
@@ -65,7 +67,7 @@ class Privacy:
         if any(is_sealed(container[key]) for container, key, _path, _subject in places):
             raise InvalidInput("personal data is sent in the clear; the server seals it")
         return await sealed_with_fingerprint(
-            self._fingerprint_key,
+            self._fingerprint_mac,
             data,
             places,
             stream_id=stream_id,
