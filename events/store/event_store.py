@@ -18,6 +18,7 @@ import asyncpg
 from events.store.appending import StreamHeads, StreamWriter, stream_version
 from events.store.connection import Queryable, create_pool, translate_errors
 from events.store.envelope import START, Appended, Cursor, Logged, NewEvent, Recorded
+from events.store.recent_log import RecentLog
 from events.store.rows import RECORD_COLUMNS, records
 
 # Readers of the whole log: only rows whose transaction is older than every running one (or of an
@@ -43,6 +44,9 @@ class EventStore:
         self._on_append = on_append
         self._clock = clock
         self._heads = StreamHeads(enabled=isinstance(pool, asyncpg.Pool))
+        # Shared by the process's readers of the whole log (a store on one connection, inside a
+        # transaction, reads for itself).
+        self._recent = RecentLog() if isinstance(pool, asyncpg.Pool) else None
         self._writer = StreamWriter(pool, self._heads, on_append=on_append, clock=clock)
 
     @property
@@ -113,8 +117,15 @@ class EventStore:
         """Up to `limit` events of the whole log after `after`, in global order.
 
         Only events whose transaction is older than every transaction still running are read;
-        anything newer waits for the next read, so nothing is ever skipped.
+        anything newer waits for the next read, so nothing is ever skipped. What another reader
+        of this process read already comes from memory (events/store/recent_log.py): the same
+        events, shared, so readers must not change them.
         """
+        if self._recent is not None:
+            return await self._recent.read(after, limit, self._read_all)
+        return await self._read_all(after, limit)
+
+    async def _read_all(self, after: Cursor, limit: int) -> list[Recorded]:
         with translate_errors():
             rows = await self._pool.fetch(
                 f"SELECT {RECORD_COLUMNS} FROM events {_READABLE_AFTER}",  # noqa: S608  fixed text
