@@ -37,7 +37,7 @@ from events.catalogue import (
 )
 from events.store.event_store import EventStore
 from projections.engine.rebuild import rebuild
-from projections.read_models.impact import impact_figures
+from projections.read_models.impact_figures import impact_figures
 from tests.commands import run_coordinator
 
 SAMPLE = Path(__file__).resolve().parent.parent / "ops" / "samples" / "legacy_rescues.csv"

@@ -34,7 +34,7 @@ from events.store.envelope import Cursor
 from events.store.event_store import EventStore
 from projections.engine.positions import load_checkpoint
 from projections.read_models.board import COLUMNS, board_row, board_rows_after
-from projections.read_models.impact import impact_figures
+from projections.read_models.impact_figures import impact_figures
 
 HEARTBEAT_SECONDS = 15.0
 IMPACT_POLL_SECONDS: Final = 0.2

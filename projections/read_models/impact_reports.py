@@ -20,7 +20,8 @@ from datetime import datetime
 from typing import Any, Final
 
 from events.store.connection import Connection
-from projections.read_models.impact import RESCUE, impact_figures
+from projections.read_models.impact import RESCUE
+from projections.read_models.impact_figures import impact_figures
 
 DEFAULT_ZONE: Final = "Asia/Ho_Chi_Minh"
 UNKNOWN: Final = "unknown"
