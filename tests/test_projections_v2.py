@@ -28,7 +28,7 @@ from projections.engine.positions import load_checkpoint
 from projections.engine.rebuild import rebuild
 from projections.engine.runner import Projection, apply_batch
 from projections.read_models.board import COLUMNS, board_row
-from projections.read_models.impact import impact_figures
+from projections.read_models.impact_figures import impact_figures
 from projections.read_models.operation_status import operation_rows
 from projections.read_models.survivor_status import SurvivorStatusProjection, survivor_rows
 from tests.api import Caller
