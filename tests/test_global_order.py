@@ -87,6 +87,11 @@ async def test_an_event_committed_late_with_a_lower_position_is_not_skipped(
     seen = await read_at_least(empty_store, 2)
     assert labels(seen) == ["slow", "fast"]
     assert seen[0].position < seen[1].position
+    # Another reader is served the same from the run the first one read (recent_log.py), and a
+    # store that keeps nothing (on one connection) reads the same from the database.
+    assert await empty_store.read_all(START, limit=10) == seen
+    async with pool.acquire() as connection:
+        assert await EventStore(connection).read_all(START, limit=10) == seen
 
 
 async def test_a_reader_that_read_before_the_late_commit_still_gets_it(

@@ -45,29 +45,6 @@ async def test_a_second_reader_is_served_what_the_first_read_without_the_databas
         await empty_store.read_all(first[-3].cursor, limit=5)
 
 
-async def test_an_event_committed_late_is_not_skipped_by_a_reader_served_from_memory(
-    empty_store: EventStore,
-) -> None:
-    """A transaction that inserts first but commits last holds the shared run back as it holds
-    back a read of the database: the second reader sees it first, as the database orders it."""
-    pool = empty_store.pool
-    assert isinstance(pool, asyncpg.Pool)
-    async with pool.acquire() as slow:
-        transaction = slow.transaction()
-        await transaction.start()
-        await EventStore(slow).append(uuid.uuid4(), [an_event("slow")])
-        await empty_store.append(uuid.uuid4(), [an_event("fast")])
-        # Nothing is final yet: the run stays empty, and no reader is told of "fast".
-        assert await empty_store.read_all(START) == []
-        await transaction.commit()
-    first = await read_at_least(empty_store, 2)
-    second = await empty_store.read_all(START, limit=10)
-    assert labels(first) == labels(second) == ["slow", "fast"]
-    # What the database itself gives, through a store that keeps nothing (one connection).
-    async with pool.acquire() as connection:
-        assert await EventStore(connection).read_all(START, limit=10) == second
-
-
 async def test_a_store_inside_a_transaction_keeps_no_run(empty_store: EventStore) -> None:
     """A store on one connection reads for itself: what it reads is not shared."""
     await empty_store.append(uuid.uuid4(), [an_event("one")])
