@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
-import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -24,55 +22,36 @@ from uuid import UUID
 import asyncpg
 
 from events.store.connection import Queryable
-from events.store.rows import payloads
 from events.verifier.bundle_checks import verify_bundle
 from events.verifier.checkpoints import PublicKeyRecord, SignedCheckpoint
-from events.verifier.findings import Failure, Reason, collector_paused
+from events.verifier.findings import Failure, Reason
 from events.verifier.stream_head import SignedStreamHead
 from evidence.bundle import build_bundle
 from evidence.bundle_parts import BundleError
 from evidence.checkpoint_note import cosigned_note
+from evidence.export_checkpoint import LogBehind, NoCheckpointAsOf, checkpoint_for
+from evidence.export_rows import read_events
 from evidence.integrator import LogIntegrator
 from evidence.keyring import sign_stream_head
 from evidence.log_forensics import StoredLeafChanged, check_stored_leaves, which_leaves_changed
-from evidence.merkle_log import LogInconsistent, latest_checkpoint
+from evidence.merkle_log import LogInconsistent
 from evidence.merkle_tree import MerkleTree
 from evidence.streams_bundle import StreamToBundle, build_streams_bundle
 from evidence.timestamping import timestamp_token
 
-# Ids, hashes and times come as the text the bundle holds and the hash covers, written by the
-# database rather than converted here event by event; data and metadata come as text, parsed
-# together in one call (see _read_events). to_char writes a time as events.verifier.chain.timestamp
-# does only in the years 1000 to 9999 (it pads a smaller year, timestamp does not; a larger one
-# is no Python datetime): a time outside them comes as a time, for build_bundle to write.
-_EVENTS = """
-WITH hashed AS (
-    SELECT tstzrange('1000-01-01 00:00:00+00', '10000-01-01 00:00:00+00') AS years,
-           'YYYY-MM-DD"T"HH24:MI:SS.US"Z"' AS time
-)
-SELECT e.event_id::text AS event_id, e.stream_id::text AS stream_id, e.version, e.position,
-       e.type, e.schema_version, e.data::text AS data, e.metadata::text AS metadata,
-       CASE WHEN e.occurred_at <@ h.years
-            THEN to_char(e.occurred_at AT TIME ZONE 'UTC', h.time) END AS occurred_text,
-       CASE WHEN e.recorded_at <@ h.years
-            THEN to_char(e.recorded_at AT TIME ZONE 'UTC', h.time) END AS recorded_text,
-       CASE WHEN NOT e.occurred_at <@ h.years THEN e.occurred_at END AS occurred_at,
-       CASE WHEN NOT e.recorded_at <@ h.years THEN e.recorded_at END AS recorded_at,
-       encode(e.prev_hash, 'hex') AS prev_hash, encode(e.hash, 'hex') AS hash, l.leaf_index
-  FROM events e CROSS JOIN hashed h LEFT JOIN merkle_leaves l ON l.position = e.position
- WHERE e.stream_id = $1 AND ($2::timestamptz IS NULL OR e.recorded_at <= $2)
- ORDER BY e.version
-"""
-# The checkpoint of a bundle "as known at": the largest signed by then.
-_CHECKPOINT_AS_OF = """
-SELECT document FROM signed_checkpoints WHERE signed_at <= $1 ORDER BY tree_size DESC LIMIT 1
-"""
-# The first checkpoint signed after it that covers leaves up to $1, to say what to ask instead.
-_FIRST_COVERING = "SELECT min(signed_at) FROM signed_checkpoints WHERE tree_size > $1"
+__all__ = [
+    "KeyringMismatch",
+    "LogBehind",
+    "NoCheckpointAsOf",
+    "NothingRecordedAsOf",
+    "OperationNotFound",
+    "RecordTampered",
+    "export_bundle",
+    "export_streams_bundle",
+]
+
 # Served by merkle_leaves_stream (0005_merkle_leaf_streams.sql).
 _LEAVES = "SELECT leaf_index, position, version FROM merkle_leaves WHERE stream_id = $1"
-# How often a waiting export asks again for a checkpoint.
-_ASK_EVERY = 0.5
 
 
 class OperationNotFound(LookupError):
@@ -87,20 +66,12 @@ class RecordTampered(RuntimeError):
         super().__init__(f"{failure.reason}{failure.where()}: {failure.sentence}")
 
 
-class LogBehind(TimeoutError):
-    """No signed checkpoint covered the operation's events in the time allowed."""
-
-
 class KeyringMismatch(LookupError):
     """The checkpoint was signed by a key this process's keyring does not know (a setup error)."""
 
 
 class NothingRecordedAsOf(OperationNotFound):
     """The operation has events, but none recorded by the time asked for."""
-
-
-class NoCheckpointAsOf(LookupError):
-    """No checkpoint signed by the time asked for covers the events recorded by then."""
 
 
 async def export_bundle(
@@ -116,7 +87,7 @@ async def export_bundle(
     With `as_of` (a time with a zone), the bundle of the events recorded up to then, proven in
     the latest checkpoint signed by then; NoCheckpointAsOf if that one does not cover them.
     """
-    rows = await _read_events(pool, operation_id, as_of)
+    rows = await read_events(pool, operation_id, as_of)
     if not rows:
         raise _nothing(f"operation {operation_id}", as_of)
     signed = await _checkpoint_for(pool, integrator, rows, wait_seconds, as_of)
@@ -165,7 +136,7 @@ async def export_streams_bundle(
     LogBehind or RecordTampered (naming the stream) as export_bundle does; `as_of` as there.
     """
     order = list(dict.fromkeys([primary, *streams]))
-    read = [await _read_events(pool, stream_id, as_of) for stream_id in order]
+    read = [await read_events(pool, stream_id, as_of) for stream_id in order]
     if not read[0]:
         raise _nothing(f"stream {primary}", as_of)
     found = [(stream_id, rows) for stream_id, rows in zip(order, read, strict=True) if rows]
@@ -253,27 +224,6 @@ def _sign_head(
     )
 
 
-async def _read_events(
-    pool: Queryable, operation_id: UUID, as_of: datetime | None = None
-) -> list[dict[str, Any]]:
-    """The operation's events as stored (recorded up to `as_of`, if given), in version order,
-    with their leaf index if any: ids, hashes and (but for rare years) times in their hashed
-    text, data and metadata parsed."""
-    rows = await pool.fetch(_EVENTS, operation_id, as_of)
-    events = []
-    with collector_paused():
-        for row, (data, metadata) in zip(rows, payloads(rows), strict=True):
-            event = dict(row)
-            event["data"], event["metadata"] = data, metadata
-            occurred, recorded = event.pop("occurred_text"), event.pop("recorded_text")
-            if occurred is not None:
-                event["occurred_at"] = occurred
-            if recorded is not None:
-                event["recorded_at"] = recorded
-            events.append(event)
-    return events
-
-
 async def _checkpoint_for(
     pool: Queryable,
     integrator: LogIntegrator,
@@ -281,67 +231,12 @@ async def _checkpoint_for(
     wait_seconds: float,
     as_of: datetime | None,
 ) -> SignedCheckpoint:
-    """The checkpoint to prove `rows` in: the latest (waiting for one to cover them), or with
-    `as_of` the latest signed by then, which must cover them (else NoCheckpointAsOf)."""
-    if as_of is None:
-        try:
-            return await _covering_checkpoint(pool, integrator, rows, wait_seconds)
-        except LogInconsistent as error:
-            # With no leader, the export signs itself, and refuses a log that is not the log
-            # its last checkpoint signed.
-            raise await _log_tampered(pool, error) from error
-    document = await pool.fetchval(_CHECKPOINT_AS_OF, as_of)
-    signed = None if document is None else SignedCheckpoint.from_json(_document(document))
-    leaves = [row["leaf_index"] for row in rows]
-    needed = 1 + max(-1 if leaf is None else leaf for leaf in leaves)
-    if signed is not None and None not in leaves and signed.checkpoint.tree_size >= needed:
-        return signed
-    later = await pool.fetchval(_FIRST_COVERING, needed - 1) if None not in leaves else None
-    hint = (
-        f"; the first checkpoint that covers them was signed at {later.isoformat()}"
-        if later is not None
-        else ""
-    )
-    raise NoCheckpointAsOf(
-        f"no checkpoint signed by {as_of.isoformat()} covers the {len(rows)} events recorded "
-        f"by then{hint}"
-    )
-
-
-def _document(value: Any) -> Any:
-    return json.loads(value) if isinstance(value, str) else value
-
-
-async def _covering_checkpoint(
-    pool: Queryable, integrator: LogIntegrator, rows: list[dict[str, Any]], wait_seconds: float
-) -> SignedCheckpoint:
-    deadline = time.monotonic() + wait_seconds
-    asked = 0.0
-    while True:
-        missing = [row for row in rows if row["leaf_index"] is None]
-        if missing:
-            found = await pool.fetch(
-                "SELECT position, leaf_index FROM merkle_leaves WHERE position = ANY($1::bigint[])",
-                [row["position"] for row in missing],
-            )
-            leaves = {leaf["position"]: leaf["leaf_index"] for leaf in found}
-            for row in missing:
-                row["leaf_index"] = leaves.get(row["position"])
-        latest = await latest_checkpoint(pool)
-        needed = 1 + max(-1 if row["leaf_index"] is None else row["leaf_index"] for row in rows)
-        covered = all(row["leaf_index"] is not None for row in rows)
-        if covered and latest is not None and latest.checkpoint.tree_size >= needed:
-            return latest
-        now = time.monotonic()
-        if now > deadline:
-            raise LogBehind(
-                f"the Merkle log did not cover the operation's {len(rows)} events within "
-                f"{wait_seconds:g} s; a long transaction may be holding readers back"
-            )
-        if now - asked >= _ASK_EVERY:
-            asked = now
-            await integrator.request_checkpoint()
-        await asyncio.sleep(0.02)
+    try:
+        return await checkpoint_for(pool, integrator, rows, wait_seconds, as_of)
+    except LogInconsistent as error:
+        # With no leader, the export signs itself, and refuses a log that is not the log its
+        # last checkpoint signed.
+        raise await _log_tampered(pool, error) from error
 
 
 def _nothing(what: str, as_of: datetime | None) -> OperationNotFound:

@@ -9,7 +9,7 @@ import asyncpg
 
 from events.store.event_store import EventStore
 from events.verifier.chain import timestamp
-from evidence.export import _read_events
+from evidence.export_rows import read_events
 from tests.integrating import a_note
 
 # (occurred_at, recorded_at) as PostgreSQL reads them: whole seconds, the last microsecond of a
@@ -49,7 +49,7 @@ async def test_an_export_reads_each_time_as_timestamp_writes_it(
     async with asyncpg.create_pool(
         database_url, min_size=1, max_size=1, server_settings={"timezone": "Asia/Kathmandu"}
     ) as zoned:
-        events = await _read_events(zoned, operation)
+        events = await read_events(zoned, operation)
         stored = await zoned.fetch(
             "SELECT occurred_at, recorded_at FROM events WHERE stream_id = $1 ORDER BY version",
             operation,
