@@ -90,7 +90,10 @@ async def export_bundle(
     rows = await read_events(pool, operation_id, as_of)
     if not rows:
         raise _nothing(f"operation {operation_id}", as_of)
-    signed = await _checkpoint_for(pool, integrator, rows, wait_seconds, as_of)
+    try:
+        signed = await checkpoint_for(pool, integrator, rows, wait_seconds, as_of)
+    except LogInconsistent as error:  # the export signed, and the log is not the one signed
+        raise await _log_tampered(pool, error) from error
     await _check_no_event_deleted(pool, operation_id, rows, _below(signed, as_of))
     try:
         tree, public_keys = await _tree_and_keys(pool, integrator, signed)
@@ -141,7 +144,10 @@ async def export_streams_bundle(
         raise _nothing(f"stream {primary}", as_of)
     found = [(stream_id, rows) for stream_id, rows in zip(order, read, strict=True) if rows]
     every_row = [row for _, rows in found for row in rows]
-    signed = await _checkpoint_for(pool, integrator, every_row, wait_seconds, as_of)
+    try:
+        signed = await checkpoint_for(pool, integrator, every_row, wait_seconds, as_of)
+    except LogInconsistent as error:  # the export signed, and the log is not the one signed
+        raise await _log_tampered(pool, error) from error
     for stream_id, rows in found:
         try:
             await _check_no_event_deleted(pool, stream_id, rows, _below(signed, as_of))
@@ -222,21 +228,6 @@ def _sign_head(
         bytes.fromhex(last["hash"]),
         signed.checkpoint.tree_size,
     )
-
-
-async def _checkpoint_for(
-    pool: Queryable,
-    integrator: LogIntegrator,
-    rows: list[dict[str, Any]],
-    wait_seconds: float,
-    as_of: datetime | None,
-) -> SignedCheckpoint:
-    try:
-        return await checkpoint_for(pool, integrator, rows, wait_seconds, as_of)
-    except LogInconsistent as error:
-        # With no leader, the export signs itself, and refuses a log that is not the log its
-        # last checkpoint signed.
-        raise await _log_tampered(pool, error) from error
 
 
 def _nothing(what: str, as_of: datetime | None) -> OperationNotFound:
