@@ -21,12 +21,12 @@ from hypothesis import strategies as st
 from coordinator.domain import Operation, Stage
 from coordinator.domain.copying import replace
 from coordinator.domain.state import Partner, SurvivorRecord
-from coordinator.service.privacy.sealing import (
-    Mac,
+from coordinator.service.privacy.places import (
     personal_places,
     with_replaced,
     with_replaced_shallow,
 )
+from coordinator.service.privacy.sealing import Mac
 from events.catalogue import AgencyType, Destination, Exploitation, Gender
 from events.store.envelope import Cursor, Recorded
 from events.store.slots import constructor, copier

@@ -25,7 +25,7 @@ from coordinator.service.court.summary import (
     verified_section,
 )
 from coordinator.service.court.times import Clock
-from coordinator.service.privacy.sealing import is_sealed
+from coordinator.service.privacy.places import is_sealed
 from events.catalogue import EventType
 
 _SUBJECT_KEYS: Final = ("survivor_id", "missing_person_id", "defendant_id")

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 from uuid import UUID
 
-from coordinator.service.privacy.sealing import PERSONAL
+from coordinator.service.privacy.places import PERSONAL
 from coordinator.service.survivor_cases import load_case
 from events.catalogue import ConsentPurpose
 from events.store.event_store import EventStore

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from coordinator.domain.actors import Role
-from coordinator.service.privacy.sealing import is_sealed
+from coordinator.service.privacy.places import is_sealed
 
 if TYPE_CHECKING:
     from coordinator.service.privacy.service import Privacy

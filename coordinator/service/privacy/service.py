@@ -12,14 +12,13 @@ from coordinator.domain.actors import Role
 from coordinator.errors import InvalidInput
 from coordinator.service.privacy.data_keys import DataKeys
 from coordinator.service.privacy.kek import KeyEncryptionKeys
+from coordinator.service.privacy.places import is_sealed, sealable_places
 from coordinator.service.privacy.sealing import (
     Mac,
     Sealed,
     fingerprint,
     hide,
-    is_sealed,
     open_sealed,
-    sealable_places,
     sealed_with_fingerprint,
     subjects_of,
 )
