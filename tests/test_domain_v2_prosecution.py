@@ -65,15 +65,7 @@ class Case:
             self.state, self.state.prosecution_id, list(events), actor, history=self.events
         )
         stored = [
-            DomainEvent(
-                self.state.prosecution_id,
-                event.event_id,
-                event.type,
-                event.data,
-                event.occurred_at,
-                actor,
-                self.state.version + number,
-            )
+            event.recorded(self.state.prosecution_id, actor, self.state.version + number)
             for number, event in enumerate(events, start=1)
         ]
         return Case(judged.state, (*self.events, *stored))

@@ -422,15 +422,7 @@ def test_random_commands_never_reach_a_forbidden_state(data: st.DataObject) -> N
         assert not isinstance(command, EraseSurvivorData), "v2 erases on her case"
         for proposed in events:
             version = state.version + 1 if state else 1
-            recorded = DomainEvent(
-                OPERATION,
-                proposed.event_id,
-                proposed.type,
-                proposed.data,
-                proposed.occurred_at,
-                actor,
-                version,
-            )
+            recorded = proposed.recorded(OPERATION, actor, version)
             state = evolve(state, recorded)
             accepted.events.append(recorded)
             accepted.stages.append(state.stage)

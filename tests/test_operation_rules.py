@@ -110,18 +110,7 @@ def apply(state: Operation | None, command: Command, actor: Actor) -> Operation:
     else:
         events, after = decide(state, command, actor), None
     for event in events:
-        history = (
-            *history,
-            DomainEvent(
-                stream_id=operation_id,
-                event_id=event.event_id,
-                type=event.type,
-                data=event.data,
-                occurred_at=event.occurred_at,
-                recorded_by=actor,
-                version=len(history) + 1,
-            ),
-        )
+        history = (*history, event.recorded(operation_id, actor, len(history) + 1))
         state = evolve(state, history[-1]) if after is None else after
     assert state is not None
     return _kept(state, history)

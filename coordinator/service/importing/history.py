@@ -28,7 +28,6 @@ from enum import IntEnum
 from coordinator.domain import (
     HOME_COUNTRY,
     RECORDABLE_BY,
-    DomainEvent,
     OpenOperation,
     Operation,
     ProposedEvent,
@@ -138,15 +137,8 @@ class _History:
 
     def _apply(self, event: ProposedEvent, label: str, rows: tuple[int, ...]) -> None:
         state = self._state
-        recorded = DomainEvent(
-            stream_id=self.operation.operation_id,
-            event_id=event.event_id,
-            type=event.type,
-            data=event.data,
-            occurred_at=event.occurred_at,
-            recorded_by=self.importer,
-            version=1 if state is None else state.version + 1,
-        )
+        version = 1 if state is None else state.version + 1
+        recorded = event.recorded(self.operation.operation_id, self.importer, version)
         self._state = evolve(state, recorded)
         self.planned.append(PlannedEvent(event, label, rows))
 
