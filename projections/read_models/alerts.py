@@ -25,17 +25,16 @@ from events.store import unnest
 from events.store.connection import Connection
 from events.store.envelope import Recorded
 from events.store.event_store import EventStore
-from projections.read_models.operation_summary import Folded, Folder, FoldingCache
-
-TABLES = (
-    "alert_operations",
-    "alert_journeys",
-    "alert_cases",
-    "alert_consents",
-    "alert_prosecutions",
-    "alert_acknowledgements",
+from projections.read_models.alert_tables import (
+    INSERT_ACKNOWLEDGEMENTS,
+    TABLES,
+    UPSERT_CASES,
+    UPSERT_CONSENTS,
+    UPSERT_JOURNEYS,
+    UPSERT_OPERATIONS,
+    UPSERT_PROSECUTIONS,
 )
-"""The projection's tables (the webhook's `alert_deliveries` is not one: a rebuild keeps it)."""
+from projections.read_models.operation_summary import Folded, Folder, FoldingCache
 
 # Events after which her journey on the operation may have moved (or been registered).
 _JOURNEY_TYPES = frozenset(
@@ -60,58 +59,6 @@ _DECLINED, _LOST, _INDEPENDENT, _RETRAFFICKED = (
     "re_trafficked",
 )
 _RANK = {None: 0, _DECLINED: 1, _LOST: 2, _INDEPENDENT: 3, _RETRAFFICKED: 3}
-
-_OPERATIONS = """
-INSERT INTO alert_operations (operation_id, open, stage, last_update, awaiting_review_since)
-SELECT row.operation_id, row.open, row.stage,
-       -- a batch of only acknowledgements keeps the stored time
-       COALESCE(row.last_update, (SELECT stored.last_update FROM alert_operations stored
-                                   WHERE stored.operation_id = row.operation_id)),
-       row.awaiting_review_since
-  FROM unnest($1::uuid[], $2::boolean[], $3::text[], $4::timestamptz[], $5::timestamptz[])
-       AS row (operation_id, open, stage, last_update, awaiting_review_since)
-ON CONFLICT (operation_id) DO UPDATE
-   SET open = EXCLUDED.open, stage = EXCLUDED.stage,
-       last_update = GREATEST(alert_operations.last_update, EXCLUDED.last_update),
-       awaiting_review_since = EXCLUDED.awaiting_review_since
-"""
-# A status she already had keeps the time she reached it.
-_JOURNEYS = """
-INSERT INTO alert_journeys (operation_id, survivor_id, status, status_since, registered_at)
-SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::timestamptz[], $5::timestamptz[])
-ON CONFLICT (survivor_id, operation_id) DO UPDATE
-   SET status = EXCLUDED.status,
-       status_since = CASE WHEN alert_journeys.status = EXCLUDED.status
-                           THEN alert_journeys.status_since ELSE EXCLUDED.status_since END
-"""
-_CASES = """
-INSERT INTO alert_cases (survivor_id, last_service_at, hold)
-SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::text[])
-ON CONFLICT (survivor_id) DO UPDATE
-   SET last_service_at = EXCLUDED.last_service_at, hold = EXCLUDED.hold
-"""
-_CONSENTS = """
-INSERT INTO alert_consents (survivor_id, recipient, standing, changed_at)
-SELECT * FROM unnest($1::uuid[], $2::text[], $3::boolean[], $4::timestamptz[])
-ON CONFLICT (survivor_id, recipient) DO UPDATE
-   SET standing = EXCLUDED.standing, changed_at = EXCLUDED.changed_at
-"""
-# Operation ids travel as one array literal per row ('{id,id}').
-_PROSECUTIONS = """
-INSERT INTO alert_prosecutions (prosecution_id, survivor_id, operation_ids, opened_at, open)
-SELECT prosecution_id, survivor_id, operation_ids::uuid[], opened_at, open
-  FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::timestamptz[], $5::boolean[])
-       AS row (prosecution_id, survivor_id, operation_ids, opened_at, open)
-ON CONFLICT (prosecution_id, survivor_id) DO UPDATE
-   SET operation_ids = EXCLUDED.operation_ids, opened_at = EXCLUDED.opened_at,
-       open = EXCLUDED.open
-"""
-_ACKNOWLEDGEMENTS = """
-INSERT INTO alert_acknowledgements
-    (event_id, alert_id, operation_id, acknowledged_by, acknowledged_at)
-SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::timestamptz[])
-ON CONFLICT (event_id) DO NOTHING
-"""
 
 
 def _uuid(value: Any) -> UUID | None:
@@ -241,7 +188,7 @@ class AlertsProjection:
                         summary.awaiting_review_since,
                     )
                 )
-            await connection.execute(_OPERATIONS, *unnest.columns(rows))
+            await connection.execute(UPSERT_OPERATIONS, *unnest.columns(rows))
         if batch.journeys:
             journeys = [
                 (operation_id, survivor_id, status, since, registered_at)
@@ -249,22 +196,24 @@ class AlertsProjection:
                     batch.journeys.items()
                 )
             ]
-            await connection.execute(_JOURNEYS, *unnest.columns(journeys))
+            await connection.execute(UPSERT_JOURNEYS, *unnest.columns(journeys))
         if batch.case_events:
             await self._write_cases(connection, batch.case_events)
         if batch.consents:
             consents = [(s, r, standing, at) for (s, r), (standing, at) in batch.consents.items()]
-            await connection.execute(_CONSENTS, *unnest.columns(consents))
+            await connection.execute(UPSERT_CONSENTS, *unnest.columns(consents))
         if batch.prosecutions:
             named = [(p, s, *facts) for (p, s), facts in batch.prosecutions.items()]
-            await connection.execute(_PROSECUTIONS, *unnest.columns(named))
+            await connection.execute(UPSERT_PROSECUTIONS, *unnest.columns(named))
         if batch.closed_prosecutions:
             await connection.execute(
                 "UPDATE alert_prosecutions SET open = false WHERE prosecution_id = ANY($1::uuid[])",
                 batch.closed_prosecutions,
             )
         if batch.acknowledgements:
-            await connection.execute(_ACKNOWLEDGEMENTS, *unnest.columns(batch.acknowledgements))
+            await connection.execute(
+                INSERT_ACKNOWLEDGEMENTS, *unnest.columns(batch.acknowledgements)
+            )
 
     async def _write_cases(self, connection: Connection, events: Sequence[Recorded]) -> None:
         """Her case's facts after the batch's events, from the stored ones before it."""
@@ -279,7 +228,7 @@ class AlertsProjection:
             for survivor_id in _concerns(event):
                 _case_after(cases.setdefault(survivor_id, _Case()), event)
         rows = [(s, case.last_service_at, case.hold) for s, case in cases.items()]
-        await connection.execute(_CASES, *unnest.columns(rows))
+        await connection.execute(UPSERT_CASES, *unnest.columns(rows))
 
     async def reset(self, connection: Connection) -> None:
         """Empty the tables for a rebuild."""
